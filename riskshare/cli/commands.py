@@ -1,0 +1,161 @@
+"""Core commands: run, validate, schema."""
+
+from __future__ import annotations
+
+import functools
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+
+from riskshare.cli.app import ConfigArg, SetOpt, app, fail
+from riskshare.errors import RiskshareError
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def handles_errors(func: F) -> F:
+    """Turn riskshare's known errors into one message and an exit code."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except RiskshareError as exc:
+            fail(exc)
+
+    return wrapper  # type: ignore[return-value]
+
+
+def progress_reporter(quiet: bool) -> tuple[Callable[[int, int], None] | None, Callable[[], None]]:
+    """A progress callback: a bar on a terminal, a line every ~10 s otherwise.
+
+    Returns the callback and a function that closes it.
+    """
+    if quiet:
+        return None, lambda: None
+    if sys.stderr.isatty():
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=None, unit="sim", unit_scale=True, file=sys.stderr, leave=False,
+                   mininterval=0.2)
+
+        def update(done: int, total: int) -> None:
+            bar.total = total
+            bar.n = done
+            bar.refresh()
+
+        return update, bar.close
+    last = [time.monotonic()]
+    start = last[0]
+
+    def log(done: int, total: int) -> None:
+        now = time.monotonic()
+        if now - last[0] >= 10 or done == total and now - start >= 10:
+            last[0] = now
+            typer.echo(f"simulated {done:,} of {total:,} ({100 * done / total:.0f} %)", err=True)
+
+    return log, lambda: None
+
+
+def format_summary(frame: Any) -> str:
+    """A readable table of the headline figures, in £ thousands."""
+    cols = {
+        "mean": "mean", "p50": "median", "p95": "P95 (VaR)", "tvar95": "TVaR95",
+        "p99": "P99", "prob_pays": "P(pays)", "prob_call_any_year": "P(cash call)",
+    }
+    if "prob_exceeds" in frame.columns:
+        cols["prob_exceeds"] = "P(> appetite)"
+    rows = [["partner", *cols.values()]]
+    for partner, row in frame.iterrows():
+        cells = [str(partner)]
+        for key in cols:
+            value = row[key]
+            if key.startswith("prob"):
+                cells.append("" if value != value else f"{100 * value:.1f}%")
+            else:
+                cells.append(f"£{value / 1e3:,.0f}k")
+        rows.append(cells)
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    lines = ["  ".join(c.rjust(w) if i else c.ljust(w) for i, (c, w) in enumerate(zip(r, widths, strict=True)))
+             for r in rows]
+    lines.insert(1, "-" * len(lines[0]))
+    return "\n".join(lines)
+
+
+@app.command()
+@handles_errors
+def validate(config: ConfigArg, set_: SetOpt = None) -> None:
+    """Check a configuration file; print every problem with its file, line and field."""
+    from riskshare.config import load_config
+
+    model = load_config(config, set_ or ())
+    typer.echo(
+        f"{config}: valid ({len(model.partners)} partners, {len(model.client_groups)} client "
+        f"groups, {model.simulation.years} years)"
+    )
+
+
+@app.command()
+def schema(
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="Write to this file.")] = None,
+) -> None:
+    """Print the JSON Schema of configuration files (for editor completion and checking)."""
+    from riskshare.config import json_schema_text
+
+    text = json_schema_text()
+    if out is None:
+        typer.echo(text, nl=False)
+    else:
+        out.write_text(text, encoding="utf-8")
+
+
+@app.command()
+@handles_errors
+def run(
+    config: ConfigArg,
+    sims: Annotated[int | None, typer.Option("--sims", "-n", min=1, help="Number of simulations.")] = None,
+    seed: Annotated[int | None, typer.Option("--seed", min=0, help="Random seed.")] = None,
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="Folder for the results.")] = None,
+    set_: SetOpt = None,
+    force: Annotated[bool, typer.Option("--force", help="Replace a non-empty --out folder.")] = False,
+    workers: Annotated[int, typer.Option("--workers", "-j", min=1, help="Threads.")] = 1,
+    chunk_blocks: Annotated[int, typer.Option(min=1, help="Random-number blocks per chunk.")] = 4,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress and no table.")] = False,
+) -> None:
+    """Simulate the pool and settle the agreement; print and save each partner's exposure."""
+    t0 = time.perf_counter()
+    from riskshare.config import load_config
+    from riskshare.report.files import atomic_folder, write_run
+    from riskshare.run import simulate
+
+    model = load_config(config, set_ or ())
+    if out is not None:
+        # Refuse a bad destination before spending time simulating.
+        out_path = Path(out)
+        if out_path.exists() and (not out_path.is_dir() or (any(out_path.iterdir()) and not force)):
+            with atomic_folder(out_path, force=force):
+                pass
+    callback, close = progress_reporter(quiet)
+    try:
+        result = simulate(model, n_sims=sims, seed=seed, workers=workers,
+                          chunk_blocks=chunk_blocks, progress=callback)
+    finally:
+        close()
+    if out is not None:
+        with atomic_folder(out, force=force) as tmp:
+            write_run(result, tmp, extra_manifest={
+                "command": "run",
+                "config_file": str(config),
+                "overrides": list(set_ or ()),
+                "process_s": time.perf_counter() - t0,
+            })
+    if not quiet:
+        typer.echo(f"{model.name}: {result.n_sims:,} simulations, seed {result.seed}")
+        typer.echo("Net position over the agreement (positive = pays beyond contributions):")
+        typer.echo(format_summary(result.summary()))
+        if out is not None:
+            typer.echo(f"Results written to {out}")

@@ -1,0 +1,700 @@
+"""Typed, immutable model of a riskshare configuration file.
+
+A configuration has four parts:
+
+* ``partners`` and ``client_groups`` with their demand and cost models
+  (what is uncertain);
+* ``contributions``: what each partner puts in each year;
+* ``agreement``: how overspends and underspends are shared and what the
+  reserve does;
+* ``simulation``: years, first financial year, number of simulations, seed.
+
+Every model is a frozen pydantic model that forbids unknown keys, so a typo is
+an error that names the field. Money is in pounds, rates are fractions a year
+(``0.03`` is 3 %), and years are indices ``0 .. years-1`` of the agreement.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+import numpy as np
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_validator,
+)
+
+__all__ = [
+    "AggregateSpend",
+    "Agreement",
+    "Band",
+    "ClientGroup",
+    "ClientsSpend",
+    "CommonShock",
+    "Contribution",
+    "CostModel",
+    "CountModel",
+    "Correlation",
+    "FixedSpend",
+    "HighCost",
+    "Model",
+    "Partner",
+    "Reserve",
+    "Sharing",
+    "Simulation",
+    "StepChange",
+    "Uncertain",
+]
+
+Identifier = Annotated[
+    str,
+    Field(
+        pattern=r"^[A-Za-z_][A-Za-z0-9_\-]*$",
+        max_length=64,
+        description="Identifier: letters, digits, '_' or '-', starting with a letter or '_'.",
+    ),
+]
+Money = Annotated[float, Field(ge=0, allow_inf_nan=False, description="Amount. [£]")]
+Fraction = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]
+Rate = Annotated[
+    float,
+    Field(gt=-1, le=10, allow_inf_nan=False, description="Annual rate, 0.03 is 3 % a year."),
+]
+CV = Annotated[
+    float, Field(ge=0, le=20, allow_inf_nan=False, description="Coefficient of variation.")
+]
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+
+
+# --------------------------------------------------------------------------- partners
+
+
+class Partner(_Frozen):
+    """A partner to the agreement: a council, an ICB, an NHS trust."""
+
+    id: Identifier
+    name: str | None = Field(None, description="Display name; defaults to the id.")
+    host: bool = Field(False, description="Whether this partner hosts the pooled fund.")
+
+    @property
+    def label(self) -> str:
+        """Display name."""
+        return self.name or self.id
+
+
+# --------------------------------------------------------------------------- uncertainty
+
+
+class Uncertain(_Frozen):
+    """A rate known only approximately: drawn once per simulation.
+
+    A bad trend drawn for a simulation persists in every year of it
+    (parameter uncertainty), beside the year-to-year noise of the model.
+    """
+
+    mean: float = Field(allow_inf_nan=False, description="Central value. [per year]")
+    sd: float = Field(
+        ge=0, le=1, allow_inf_nan=False, description="Standard deviation (normal). [per year]"
+    )
+
+
+RateSpec = Annotated[
+    float | Uncertain,
+    Field(description="A rate a year, or {mean, sd} drawn once per simulation."),
+]
+
+
+def _rate_mean(r: float | Uncertain) -> float:
+    return r.mean if isinstance(r, Uncertain) else float(r)
+
+
+# --------------------------------------------------------------------------- demand and cost
+
+
+class CountModel(_Frozen):
+    """Number of clients a year.
+
+    ``poisson``: N ~ Poisson(mean). ``negative_binomial``: over-dispersed, with
+    variance ``mean + mean**2 / dispersion``. With ``persistence`` the clients
+    form a stock carried from year to year (each stays with probability
+    ``1 - exit_rate``), topped up by new entrants so that the expected number
+    follows ``mean * (1 + growth)**t``.
+    """
+
+    distribution: Literal["poisson", "negative_binomial"] = "poisson"
+    mean: float = Field(gt=0, le=1e8, allow_inf_nan=False, description="Expected clients in year 0.")
+    dispersion: float | None = Field(
+        None,
+        gt=0,
+        allow_inf_nan=False,
+        description="Negative binomial size parameter r (variance = mean + mean²/r).",
+    )
+    growth: RateSpec = Field(0.0, description="Annual demand growth.")
+    exit_rate: Fraction | None = Field(
+        None,
+        description="Persistent stock: fraction of clients leaving each year. "
+        "None: clients are drawn afresh each year.",
+    )
+
+    @model_validator(mode="after")
+    def _dispersion_matches(self) -> CountModel:
+        if self.distribution == "negative_binomial" and self.dispersion is None:
+            raise ValueError("negative_binomial needs 'dispersion' (> 0)")
+        if self.distribution == "poisson" and self.dispersion is not None:
+            raise ValueError("'dispersion' applies only to distribution: negative_binomial")
+        return self
+
+
+class CostModel(_Frozen):
+    """Annual cost of one client (lognormal or gamma by mean and CV)."""
+
+    distribution: Literal["lognormal", "gamma"] = "lognormal"
+    mean: float = Field(gt=0, allow_inf_nan=False, description="Mean annual cost per client in year 0. [£]")
+    cv: CV = Field(description="Coefficient of variation of the cost per client.")
+    inflation: RateSpec = Field(0.0, description="Annual cost inflation.")
+
+
+class HighCost(_Frozen):
+    """Rare, very expensive placements: Poisson arrivals, each cost drawn exactly."""
+
+    rate: float = Field(gt=0, le=1000, allow_inf_nan=False, description="Expected placements a year.")
+    distribution: Literal["lognormal", "pareto"] = "lognormal"
+    mean: float = Field(gt=0, allow_inf_nan=False, description="Mean annual cost of a placement. [£]")
+    cv: CV | None = Field(None, description="Lognormal: coefficient of variation.")
+    minimum: float | None = Field(
+        None, gt=0, allow_inf_nan=False, description="Pareto: the smallest cost (scale). [£]"
+    )
+    growth: RateSpec = Field(0.0, description="Annual growth of the arrival rate.")
+    inflation: RateSpec = Field(0.0, description="Annual inflation of the cost.")
+
+    @model_validator(mode="after")
+    def _params(self) -> HighCost:
+        if self.distribution == "lognormal" and self.cv is None:
+            raise ValueError("lognormal high-cost placements need 'cv'")
+        if self.distribution == "pareto":
+            if self.minimum is None:
+                raise ValueError("pareto high-cost placements need 'minimum'")
+            if self.minimum >= self.mean:
+                raise ValueError(
+                    f"pareto 'minimum' ({self.minimum:g}) must be below 'mean' ({self.mean:g})"
+                )
+        return self
+
+
+class ClientsSpend(_Frozen):
+    """Group spend = sum over a random number of clients of random annual costs."""
+
+    model: Literal["clients"] = "clients"
+    clients: CountModel
+    cost: CostModel
+
+
+class AggregateSpend(_Frozen):
+    """Group spend known only in aggregate: one draw a year by mean and CV."""
+
+    model: Literal["aggregate"] = "aggregate"
+    distribution: Literal["lognormal", "gamma", "normal"] = "lognormal"
+    mean: float = Field(gt=0, allow_inf_nan=False, description="Expected spend in year 0. [£]")
+    cv: CV = Field(description="Coefficient of variation of the year's spend.")
+    growth: RateSpec = Field(0.0, description="Annual growth of expected spend (demand and price).")
+
+
+class FixedSpend(_Frozen):
+    """Spend with no randomness (worked examples, contracted block payments)."""
+
+    model: Literal["fixed"] = "fixed"
+    amounts: list[Money] | None = Field(None, description="Spend in each year. [£]")
+    amount: Money | None = Field(None, description="Spend in year 0, grown by 'growth'. [£]")
+    growth: float = Field(0.0, gt=-1, le=10, allow_inf_nan=False)
+
+    @model_validator(mode="after")
+    def _one_of(self) -> FixedSpend:
+        if (self.amounts is None) == (self.amount is None):
+            raise ValueError("give exactly one of 'amounts' (one per year) or 'amount'")
+        return self
+
+
+SpendModel = Annotated[
+    ClientsSpend | AggregateSpend | FixedSpend, Field(discriminator="model")
+]
+
+
+class StepChange(_Frozen):
+    """A known price change from a given year on (e.g. a National Living Wage uplift)."""
+
+    year: int = Field(ge=0, description="First agreement year (0-based) the change applies to.")
+    factor: float = Field(gt=0, le=10, allow_inf_nan=False, description="Multiplier, 1.098 is +9.8 %.")
+
+
+class Charging(_Frozen):
+    """Client charging income (council groups): a share of gross cost, uncertain."""
+
+    rate: Fraction = Field(description="Expected income as a fraction of gross spend.")
+    cv: CV = Field(0.0, description="Year-to-year CV of the rate (lognormal).")
+
+
+class ClientGroup(_Frozen):
+    """A client group: one budget line of the pooled fund."""
+
+    id: Identifier
+    name: str | None = None
+    commissioners: Identifier | dict[Identifier, Fraction] = Field(
+        description="The partner whose function this group is, or {partner: share} for a "
+        "jointly commissioned group (shares sum to 1)."
+    )
+    spend: SpendModel
+    high_cost: HighCost | None = None
+    step_changes: list[StepChange] = Field(default_factory=list)
+    charging: Charging | None = None
+
+    @property
+    def label(self) -> str:
+        """Display name."""
+        return self.name or self.id
+
+    @property
+    def commissioner_shares(self) -> dict[str, float]:
+        """``{partner id: share}`` of this group's function (sums to 1)."""
+        if isinstance(self.commissioners, str):
+            return {self.commissioners: 1.0}
+        return dict(self.commissioners)
+
+    @field_validator("commissioners")
+    @classmethod
+    def _shares_sum_to_one(cls, v: Any) -> Any:
+        if isinstance(v, dict):
+            if not v:
+                raise ValueError("give at least one commissioning partner")
+            total = sum(v.values())
+            if abs(total - 1.0) > 1e-9:
+                raise ValueError(f"commissioning shares must sum to 1 (they sum to {total:g})")
+        return v
+
+
+class CommonShock(_Frozen):
+    """A multiplicative shock a year shared by several groups (so they move together).
+
+    ``F_t = exp(s Z_t - s²/2)`` with ``E[F_t] = 1``, independent from year to year.
+    """
+
+    id: Identifier
+    cv: float = Field(gt=0, le=2, allow_inf_nan=False, description="Approximate CV s of the shock.")
+    groups: Literal["all"] | list[Identifier] = Field(
+        "all", description="The groups it multiplies: 'all' or a list of ids."
+    )
+
+
+class Correlation(_Frozen):
+    """Correlation between groups' year-to-year noise (Gaussian copula)."""
+
+    groups: list[Identifier] = Field(min_length=2)
+    matrix: list[list[float]]
+
+    @model_validator(mode="after")
+    def _is_correlation_matrix(self) -> Correlation:
+        k = len(self.groups)
+        if len(set(self.groups)) != k:
+            raise ValueError("'groups' lists a group twice")
+        m = np.asarray(self.matrix, dtype=float)
+        if m.shape != (k, k):
+            raise ValueError(f"'matrix' must be {k}x{k} for {k} groups (got shape {m.shape})")
+        if not np.all(np.isfinite(m)):
+            raise ValueError("'matrix' has non-finite entries")
+        if not np.allclose(m, m.T, atol=1e-12):
+            raise ValueError("'matrix' must be symmetric")
+        if not np.allclose(np.diag(m), 1.0, atol=1e-12):
+            raise ValueError("'matrix' must have ones on the diagonal")
+        if np.any(np.abs(m) > 1):
+            raise ValueError("'matrix' entries must lie in [-1, 1]")
+        eig = np.linalg.eigvalsh(m)
+        if eig.min() < -1e-10:
+            raise ValueError(
+                f"'matrix' is not positive semi-definite (smallest eigenvalue {eig.min():.3g})"
+            )
+        return self
+
+
+# --------------------------------------------------------------------------- contributions
+
+
+class ScheduleContribution(_Frozen):
+    """An explicit amount for each year."""
+
+    kind: Literal["schedule"] = "schedule"
+    amounts: list[Money] = Field(min_length=1, description="One amount per year. [£]")
+
+
+class UpliftContribution(_Frozen):
+    """A base amount in year 0 with an annual uplift."""
+
+    kind: Literal["uplift"] = "uplift"
+    base: Money = Field(description="Contribution in year 0. [£]")
+    uplift: float = Field(0.0, gt=-1, le=1, allow_inf_nan=False, description="Annual uplift.")
+
+
+class ExpectedCostContribution(_Frozen):
+    """A share of each group's expected cost.
+
+    With ``uplift`` the base is the year-0 expected cost uplifted at that rate
+    (the usual negotiated position, which shows the structural gap when costs
+    grow faster); without it, each year's expected cost.
+    """
+
+    kind: Literal["expected_cost"] = "expected_cost"
+    shares: dict[Identifier, Fraction] | None = Field(
+        None,
+        description="{group id: share of its expected cost}; default: the partner's "
+        "commissioning shares.",
+    )
+    factor: float = Field(1.0, gt=0, le=10, allow_inf_nan=False, description="Multiplier (0.98 = 2 % below cost).")
+    uplift: float | None = Field(None, gt=-1, le=1, allow_inf_nan=False)
+
+
+Contribution = Annotated[
+    ScheduleContribution | UpliftContribution | ExpectedCostContribution,
+    Field(discriminator="kind"),
+]
+
+
+# --------------------------------------------------------------------------- agreement
+
+#: A sharing key: 'proportional' (to contributions), 'host', 'own' (each partner
+#: its own groups' variance) or fixed {partner: share} summing to 1.
+KeyName = Literal["proportional", "host", "own", "commissioners"]
+Key = Annotated[
+    KeyName | dict[Identifier, Fraction],
+    Field(
+        description="'proportional' to contributions, 'host', 'own' (each partner its own "
+        "groups' variance) or fixed shares {partner: share} summing to 1."
+    ),
+]
+
+
+def _check_fixed_key(key: Any) -> Any:
+    if isinstance(key, dict):
+        if not key:
+            raise ValueError("a fixed key needs at least one partner")
+        total = sum(key.values())
+        if abs(total - 1.0) > 1e-9:
+            raise ValueError(f"fixed shares must sum to 1 (they sum to {total:g})")
+    return key
+
+
+class Band(_Frozen):
+    """One band of a tower: the variance between the previous band's top and ``upto``.
+
+    ``upto`` is in pounds (``basis: amount``) or as a fraction of the year's
+    pooled budget (``basis: budget``); the last band may leave it out
+    (unbounded).
+    """
+
+    upto: float | None = Field(None, gt=0, allow_inf_nan=False)
+    key: Key
+
+    _check_key = field_validator("key")(classmethod(lambda cls, v: _check_fixed_key(v)))
+
+
+class Sharing(_Frozen):
+    """How one side (overspend or underspend) of the variance is shared.
+
+    Either one ``key`` for every pound, or a tower of ``bands`` (each band with
+    its own key: e.g. host bears the first 2 %, 50/50 from 2 % to 5 %,
+    proportional beyond). Any amount above the last band's ``upto`` is shared
+    by ``key``.
+    """
+
+    key: Key = "proportional"
+    bands: list[Band] | None = Field(None, min_length=1)
+    basis: Literal["budget", "amount"] = Field(
+        "budget", description="Band limits as a fraction of the budget, or in pounds."
+    )
+
+    _check_key = field_validator("key")(classmethod(lambda cls, v: _check_fixed_key(v)))
+
+    @model_validator(mode="after")
+    def _bands_increase(self) -> Sharing:
+        if self.bands:
+            tops = [b.upto for b in self.bands]
+            if any(t is None for t in tops[:-1]):
+                raise ValueError("only the last band may leave out 'upto'")
+            finite = [t for t in tops if t is not None]
+            if any(b <= a for a, b in zip(finite, finite[1:], strict=False)):
+                raise ValueError(f"band limits 'upto' must increase (got {finite})")
+            if any(b.key == "own" for b in self.bands) or self.key == "own":
+                raise ValueError(
+                    "key 'own' allocates each partner its own variance and cannot be "
+                    "combined with bands"
+                )
+        return self
+
+
+class Reserve(_Frozen):
+    """A risk reserve: overspends draw on it first, underspends are carried into it.
+
+    It opens with ``opening`` pounds plus a ``top_slice`` of contributions
+    (once, or every year); an underspend is carried forward into it while the
+    balance is below ``cap`` and the rest is returned by the underspend key;
+    the balance left at the end is distributed by ``final_key``.
+    """
+
+    opening: Money = 0.0
+    top_slice: Fraction = Field(0.0, description="Fraction of contributions put into the reserve.")
+    top_slice_years: Literal["first", "every"] = "every"
+    carry_forward: bool = Field(True, description="Carry underspends into the reserve.")
+    cap: Money | None = Field(None, description="Largest balance the reserve may hold. [£]")
+    final_key: Key = Field("proportional", description="How the balance left at the end is distributed.")
+
+    _check_key = field_validator("final_key")(classmethod(lambda cls, v: _check_fixed_key(v)))
+
+
+class Agreement(_Frozen):
+    """How a pooled (or aligned) budget's variance is settled each year."""
+
+    name: str | None = None
+    arrangement: Literal["pooled", "aligned"] = Field(
+        "pooled",
+        description="'pooled': one fund, variance shared by the rules; 'aligned': each "
+        "partner keeps its own groups' variance.",
+    )
+    overspend: Sharing = Field(default_factory=Sharing)
+    underspend: Sharing = Field(default_factory=Sharing)
+    reserve: Reserve | None = None
+    weights: Literal["current", "cumulative"] = Field(
+        "current",
+        description="'proportional' weights from this year's contributions or the cumulative ones.",
+    )
+
+    @model_validator(mode="after")
+    def _aligned_has_no_pool_rules(self) -> Agreement:
+        if self.arrangement == "aligned" and self.reserve is not None:
+            raise ValueError("an aligned budget has no pooled reserve; remove 'reserve'")
+        return self
+
+
+# --------------------------------------------------------------------------- simulation
+
+
+class Simulation(_Frozen):
+    """Run settings."""
+
+    years: int = Field(5, ge=1, le=50, description="Length of the agreement. [years]")
+    first_year: int = Field(2026, ge=1990, le=2200, description="Calendar year the first financial year starts.")
+    n_sims: int = Field(100_000, ge=1, le=1_000_000_000)
+    seed: int | None = Field(None, ge=0, description="Seed of every random draw; None draws one.")
+
+
+class Model(_Frozen):
+    """A complete riskshare scenario: the pool, its uncertainty, and the agreement."""
+
+    name: str = "riskshare scenario"
+    description: str | None = None
+    partners: list[Partner] = Field(min_length=1)
+    client_groups: list[ClientGroup] = Field(min_length=1)
+    common_shocks: list[CommonShock] = Field(default_factory=list)
+    correlation: Correlation | None = None
+    contributions: dict[Identifier, Contribution]
+    agreement: Agreement = Field(default_factory=Agreement)
+    simulation: Simulation = Field(default_factory=Simulation)
+    appetite: dict[Identifier, Money] = Field(
+        default_factory=dict,
+        description="Each partner's risk appetite: the exposure over the agreement it "
+        "does not want to exceed (P(exposure > appetite) is reported). [£]",
+    )
+
+    # ------------------------------------------------------------------ helpers
+    @property
+    def partner_ids(self) -> list[str]:
+        """Partner ids in config order (the partner axis)."""
+        return [p.id for p in self.partners]
+
+    @property
+    def group_ids(self) -> list[str]:
+        """Client group ids in config order (the group axis)."""
+        return [g.id for g in self.client_groups]
+
+    @property
+    def host(self) -> str:
+        """The host partner: the one marked ``host``, else the largest contributor."""
+        for p in self.partners:
+            if p.host:
+                return p.id
+        totals = self.contribution_schedule().sum(axis=0)
+        return self.partner_ids[int(np.argmax(totals))]
+
+    def commissioning_matrix(self) -> np.ndarray:
+        """``(groups, partners)`` matrix of commissioning shares (rows sum to 1)."""
+        pidx = {p: i for i, p in enumerate(self.partner_ids)}
+        m = np.zeros((len(self.client_groups), len(self.partners)))
+        for g, grp in enumerate(self.client_groups):
+            for p, s in grp.commissioner_shares.items():
+                m[g, pidx[p]] = s
+        return m
+
+    def expected_spend(self) -> np.ndarray:
+        """``(years, groups)`` expected gross spend of each group. [£]
+
+        Exact for every spend model (growth and inflation at their central
+        values, step changes included, high-cost placements included).
+        """
+        years = self.simulation.years
+        t = np.arange(years)
+        out = np.zeros((years, len(self.client_groups)))
+        for g, grp in enumerate(self.client_groups):
+            out[:, g] = _expected_group_spend(grp, t)
+        return out
+
+    def contribution_schedule(self) -> np.ndarray:
+        """``(years, partners)`` contributions of each partner. [£]"""
+        years = self.simulation.years
+        t = np.arange(years)
+        out = np.zeros((years, len(self.partners)))
+        expected = None
+        gidx = {g: i for i, g in enumerate(self.group_ids)}
+        for p, pid in enumerate(self.partner_ids):
+            spec = self.contributions[pid]
+            if isinstance(spec, ScheduleContribution):
+                out[:, p] = spec.amounts[:years]
+            elif isinstance(spec, UpliftContribution):
+                out[:, p] = spec.base * (1.0 + spec.uplift) ** t
+            else:
+                if expected is None:
+                    expected = self.expected_spend()
+                shares = spec.shares
+                if shares is None:
+                    comm = self.commissioning_matrix()
+                    w = comm[:, p]
+                else:
+                    w = np.zeros(len(self.client_groups))
+                    for gid, s in shares.items():
+                        w[gidx[gid]] = s
+                if spec.uplift is None:
+                    out[:, p] = spec.factor * expected @ w
+                else:
+                    out[:, p] = spec.factor * (expected[0] @ w) * (1.0 + spec.uplift) ** t
+        return out
+
+    # ------------------------------------------------------------------ validation
+    @model_validator(mode="after")
+    def _cross_references(self) -> Model:
+        problems: list[str] = []
+        pids = [p.id for p in self.partners]
+        gids = [g.id for g in self.client_groups]
+        for kind, ids in (("partner", pids), ("client group", gids)):
+            dup = sorted({i for i in ids if ids.count(i) > 1})
+            if dup:
+                problems.append(f"{kind} ids must be unique (repeated: {', '.join(dup)})")
+        if sum(p.host for p in self.partners) > 1:
+            problems.append("at most one partner may have host: true")
+        pset, gset = set(pids), set(gids)
+        allowed_p = ", ".join(pids)
+        allowed_g = ", ".join(gids)
+        for g, grp in enumerate(self.client_groups):
+            for p in grp.commissioner_shares:
+                if p not in pset:
+                    problems.append(
+                        f"client_groups[{g}].commissioners: unknown partner '{p}' "
+                        f"(partners: {allowed_p})"
+                    )
+            sp = grp.spend
+            if isinstance(sp, FixedSpend) and sp.amounts is not None and len(sp.amounts) < self.simulation.years:
+                problems.append(
+                    f"client_groups[{g}].spend.amounts: needs {self.simulation.years} amounts "
+                    f"(one per year), got {len(sp.amounts)}"
+                )
+            for k, sc in enumerate(grp.step_changes):
+                if sc.year >= self.simulation.years:
+                    problems.append(
+                        f"client_groups[{g}].step_changes[{k}].year: must be < simulation.years "
+                        f"({self.simulation.years}), got {sc.year}"
+                    )
+        missing = [p for p in pids if p not in self.contributions]
+        if missing:
+            problems.append(f"contributions: no entry for partner(s) {', '.join(missing)}")
+        for pid, spec in self.contributions.items():
+            if pid not in pset:
+                problems.append(f"contributions.{pid}: unknown partner (partners: {allowed_p})")
+                continue
+            if isinstance(spec, ScheduleContribution) and len(spec.amounts) < self.simulation.years:
+                problems.append(
+                    f"contributions.{pid}.amounts: needs {self.simulation.years} amounts "
+                    f"(one per year), got {len(spec.amounts)}"
+                )
+            if isinstance(spec, ExpectedCostContribution) and spec.shares:
+                for gid in spec.shares:
+                    if gid not in gset:
+                        problems.append(
+                            f"contributions.{pid}.shares: unknown client group '{gid}' "
+                            f"(groups: {allowed_g})"
+                        )
+        for s, shock in enumerate(self.common_shocks):
+            if shock.groups != "all":
+                for gid in shock.groups:
+                    if gid not in gset:
+                        problems.append(
+                            f"common_shocks[{s}].groups: unknown client group '{gid}' "
+                            f"(groups: {allowed_g})"
+                        )
+        if self.correlation is not None:
+            for gid in self.correlation.groups:
+                if gid not in gset:
+                    problems.append(
+                        f"correlation.groups: unknown client group '{gid}' (groups: {allowed_g})"
+                    )
+        for pid in self.appetite:
+            if pid not in pset:
+                problems.append(f"appetite.{pid}: unknown partner (partners: {allowed_p})")
+        problems += [f"agreement.{m}" for m in _agreement_reference_problems(self.agreement, pset)]
+        if problems:
+            raise ValueError("\n".join(problems))
+        return self
+
+
+def _agreement_reference_problems(agreement: Agreement, partners: set[str]) -> list[str]:
+    out: list[str] = []
+    allowed = ", ".join(sorted(partners))
+
+    def check(path: str, key: Any) -> None:
+        if isinstance(key, dict):
+            for p in key:
+                if p not in partners:
+                    out.append(f"{path}: unknown partner '{p}' (partners: {allowed})")
+
+    for side in ("overspend", "underspend"):
+        sharing: Sharing = getattr(agreement, side)
+        check(f"{side}.key", sharing.key)
+        for b, band in enumerate(sharing.bands or []):
+            check(f"{side}.bands[{b}].key", band.key)
+    if agreement.reserve is not None:
+        check("reserve.final_key", agreement.reserve.final_key)
+    return out
+
+
+def _expected_group_spend(grp: ClientGroup, t: np.ndarray) -> np.ndarray:
+    """Expected gross spend of one group in years ``t``. [£]"""
+    sp = grp.spend
+    if isinstance(sp, ClientsSpend):
+        base = sp.clients.mean * sp.cost.mean
+        growth = (1 + _rate_mean(sp.clients.growth)) ** t * (1 + _rate_mean(sp.cost.inflation)) ** t
+        out = base * growth
+    elif isinstance(sp, AggregateSpend):
+        out = sp.mean * (1 + _rate_mean(sp.growth)) ** t
+    else:
+        if sp.amounts is not None:
+            out = np.asarray(sp.amounts, dtype=float)[: len(t)]
+        else:
+            out = sp.amount * (1 + sp.growth) ** t
+    out = np.asarray(out, dtype=float).copy()
+    for sc in grp.step_changes:
+        out[t >= sc.year] *= sc.factor
+    if grp.high_cost is not None:
+        hc = grp.high_cost
+        out = out + hc.rate * hc.mean * (
+            (1 + _rate_mean(hc.growth)) ** t * (1 + _rate_mean(hc.inflation)) ** t
+        )
+    return out

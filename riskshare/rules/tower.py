@@ -1,0 +1,81 @@
+"""Towers of bands: a piecewise-linear split of an amount between partners.
+
+A tower is a list of bands ``[lower_j, upper_j)`` of the amount (e.g. an
+overspend), each with its own key. The part of the amount that falls in band
+``j``, ``clip(amount - lower_j, 0, upper_j - lower_j)``, is split by band
+``j``'s weights. This is the general form of risk corridors (ACA, Part D),
+host-first rules, dead bands and pain/gain shares.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from riskshare._types import FloatArray
+
+__all__ = ["apply_tower", "band_amounts"]
+
+
+def band_amounts(amount: FloatArray, limits: Sequence[float]) -> FloatArray:
+    """The part of ``amount`` in each band.
+
+    Parameters
+    ----------
+    amount : ndarray
+        Non-negative amounts, ``(sims,)``. [£]
+    limits : sequence of float
+        Upper limits of the bands, increasing; the last may be ``inf``. [£]
+
+    Returns
+    -------
+    ndarray
+        ``(sims, bands)``; rows sum to ``amount`` when the last limit is ``inf``. [£]
+
+    Examples
+    --------
+    >>> band_amounts(np.array([0.0, 1.5, 7.0]), [1.0, 5.0, np.inf])
+    array([[0. , 0. , 0. ],
+           [1. , 0.5, 0. ],
+           [1. , 4. , 2. ]])
+    """
+    upper = np.asarray(limits, dtype=float)
+    lower = np.concatenate(([0.0], upper[:-1]))
+    return np.clip(amount[:, None] - lower[None, :], 0.0, upper - lower)
+
+
+def apply_tower(
+    amount: FloatArray, limits: Sequence[float], weights: Sequence[FloatArray]
+) -> FloatArray:
+    """Split ``amount`` between partners through a tower of bands.
+
+    Parameters
+    ----------
+    amount : ndarray
+        Non-negative amounts to split, ``(sims,)``. [£]
+    limits : sequence of float
+        Upper limit of each band (the last ``inf``). [£]
+    weights : sequence of ndarray
+        Each band's partner weights, ``(partners,)`` or ``(sims, partners)``.
+
+    Returns
+    -------
+    ndarray
+        Each partner's part, ``(sims, partners)``. [£]
+
+    Examples
+    --------
+    Host (partner 0) bears the first 2, then 50/50 to 5, then 30/70:
+
+    >>> w = [np.array([1.0, 0.0]), np.array([0.5, 0.5]), np.array([0.3, 0.7])]
+    >>> apply_tower(np.array([1.0, 4.0, 10.0]), [2.0, 5.0, np.inf], w)
+    array([[1. , 0. ],
+           [3. , 1. ],
+           [5. , 5. ]])
+    """
+    parts = band_amounts(amount, limits)
+    out = np.zeros((amount.shape[0], np.shape(weights[0])[-1]))
+    for j, w in enumerate(weights):
+        out += parts[:, j, None] * w
+    return out

@@ -1,0 +1,372 @@
+"""simulate(): sample and settle in blocks, keep each partner's outcomes, stamp a manifest.
+
+Simulations are drawn in fixed-size blocks keyed by the seed and the block
+index (:mod:`riskshare.streams`), settled block by block and reduced into
+per-simulation outcomes: each partner's net position per year, the reserve
+balance and the pool's variance. Memory is bounded by the chunk (a whole
+number of blocks) plus these outcome arrays; the numbers do not depend on the
+chunk size or on the number of threads.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import platform
+import time
+from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from riskshare import __version__
+from riskshare._types import BoolArray, FloatArray
+from riskshare.config.model import Agreement, Model
+from riskshare.metrics import describe
+from riskshare.sampling import sample_block
+from riskshare.settle import Terms
+from riskshare.streams import BLOCK_SIZE, n_blocks, resolve_seed
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = ["Result", "config_digest", "simulate"]
+
+#: Manifest format version.
+MANIFEST_SCHEMA = 1
+
+ProgressCallback = Callable[[int, int], None]
+
+
+def config_digest(model: Model) -> str:
+    """SHA-256 of the model's canonical JSON (sorted keys): what was simulated."""
+    text = json.dumps(model.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True)
+class Outcomes:
+    """Per-simulation outcomes kept from a run (simulations on axis 0)."""
+
+    net: FloatArray  # (sims, years, partners) net position [£]
+    called: BoolArray  # (sims, years, partners) an overspend call was made
+    reserve: FloatArray  # (sims, years) reserve balance at year end [£]
+    variance: FloatArray  # (sims, years) pool spend minus budget [£]
+    exhausted: BoolArray  # (sims, years) an overspend exceeded the reserve
+
+    @classmethod
+    def empty(cls, n_sims: int, years: int, n_partners: int) -> Outcomes:
+        return cls(
+            net=np.empty((n_sims, years, n_partners)),
+            called=np.empty((n_sims, years, n_partners), dtype=bool),
+            reserve=np.empty((n_sims, years)),
+            variance=np.empty((n_sims, years)),
+            exhausted=np.empty((n_sims, years), dtype=bool),
+        )
+
+
+@dataclass(frozen=True)
+class Result:
+    """The outcome of :func:`simulate`: per-simulation outcomes, summaries and provenance.
+
+    Attributes
+    ----------
+    model : Model
+        The configuration simulated (with any overrides applied).
+    outcomes : Outcomes
+        Per-simulation arrays: ``net`` (sims, years, partners) [£], ``called``,
+        ``reserve`` (sims, years) [£], ``variance`` (sims, years) [£],
+        ``exhausted``.
+    seed : int
+        The resolved seed.
+    manifest : dict
+        Provenance: versions, config digest, seed, block size, timings.
+    """
+
+    model: Model
+    outcomes: Outcomes
+    seed: int
+    manifest: dict[str, Any] = field(default_factory=dict)
+
+    # ------------------------------------------------------------------ arrays
+    @property
+    def partner_ids(self) -> list[str]:
+        """The partner axis."""
+        return self.model.partner_ids
+
+    @property
+    def n_sims(self) -> int:
+        """Number of simulations."""
+        return int(self.outcomes.net.shape[0])
+
+    @property
+    def years(self) -> list[str]:
+        """Financial-year labels, e.g. ``'2026/27'``."""
+        first = self.model.simulation.first_year
+        return [f"{y}/{(y + 1) % 100:02d}" for y in range(first, first + self.outcomes.net.shape[1])]
+
+    @property
+    def net(self) -> FloatArray:
+        """Each partner's net position over the whole agreement, ``(sims, partners)``. [£]"""
+        return self.outcomes.net.sum(axis=1)
+
+    @property
+    def net_by_year(self) -> FloatArray:
+        """Each partner's net position each year, ``(sims, years, partners)``. [£]"""
+        return self.outcomes.net
+
+    # ------------------------------------------------------------------ tables
+    def _thresholds(self, thresholds: Mapping[str, float] | None) -> np.ndarray:
+        th = dict(self.model.appetite)
+        th.update(thresholds or {})
+        return np.array([th.get(p, np.nan) for p in self.partner_ids] + [np.nan])
+
+    def summary(self, thresholds: Mapping[str, float] | None = None) -> pd.DataFrame:
+        """Risk measures of each partner's net position over the whole agreement.
+
+        One row per partner and one for the pool (the sum over partners);
+        positive amounts are paid beyond contributions, negative are money
+        back. [£]
+
+        Parameters
+        ----------
+        thresholds : mapping of partner id to float, optional
+            Exposure thresholds for ``prob_exceeds`` (default: the config's
+            ``appetite``). [£]
+
+        Returns
+        -------
+        pandas.DataFrame
+            Index ``partner``; columns ``mean, sd, p5, p50, p95, p99, var95,
+            tvar95, var99, tvar99, prob_pays, prob_call_any_year, mean_se,
+            prob_pays_se`` and, where a threshold is set, ``threshold,
+            prob_exceeds, prob_exceeds_se``.
+        """
+        import pandas as pd
+
+        net = self.net
+        x = np.concatenate([net, net.sum(axis=1, keepdims=True)], axis=1)
+        th = self._thresholds(thresholds)
+        stats = describe(x, thresholds=th)
+        called = self.outcomes.called.any(axis=1)
+        any_call = np.concatenate([called, called.any(axis=1, keepdims=True)], axis=1).mean(axis=0)
+        frame = pd.DataFrame(stats, index=pd.Index([*self.partner_ids, "pool"], name="partner"))
+        frame.insert(frame.columns.get_loc("prob_pays_se"), "prob_call_any_year", any_call)
+        if np.all(np.isnan(th)):
+            frame = frame.drop(columns=["threshold", "prob_exceeds", "prob_exceeds_se"])
+        return frame
+
+    def by_year(self) -> pd.DataFrame:
+        """Risk measures of each partner's net position in each year.
+
+        Returns
+        -------
+        pandas.DataFrame
+            MultiIndex ``(partner, year)``; the columns of :meth:`summary`
+            without thresholds, plus ``prob_call`` (P(an overspend call that
+            year)). [£]
+        """
+        import pandas as pd
+
+        net = self.outcomes.net
+        n, years, n_partners = net.shape
+        x = np.concatenate([net, net.sum(axis=2, keepdims=True)], axis=2).reshape(n, -1)
+        stats = describe(x)
+        called = self.outcomes.called
+        called = np.concatenate([called, called.any(axis=2, keepdims=True)], axis=2)
+        stats["prob_call"] = called.reshape(n, -1).mean(axis=0)
+        index = pd.MultiIndex.from_product([self.years, [*self.partner_ids, "pool"]],
+                                           names=["year", "partner"])
+        frame = pd.DataFrame(stats, index=index).swaplevel().sort_index(
+            level=0, sort_remaining=False)
+        return frame.loc[[*self.partner_ids, "pool"]]
+
+    def pool_by_year(self) -> pd.DataFrame:
+        """The pool each year: overspend and reserve.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Index ``year``; ``prob_overspend`` (spend above budget),
+            ``prob_reserve_exhausted`` (an overspend larger than the reserve
+            that year), ``prob_reserve_exhausted_by`` (in that year or
+            before), ``variance_mean`` [£], and the reserve balance at year end:
+            ``reserve_mean``, ``reserve_p5``, ``reserve_p50``, ``reserve_p95``
+            [£], each probability with its standard error.
+        """
+        import pandas as pd
+
+        o = self.outcomes
+        n = self.n_sims
+        p_over = (o.variance > 0).mean(axis=0)
+        p_ex = o.exhausted.mean(axis=0)
+        p_ex_by = np.logical_or.accumulate(o.exhausted, axis=1).mean(axis=0)
+        q = np.quantile(o.reserve, [0.05, 0.5, 0.95], axis=0)
+        return pd.DataFrame(
+            {
+                "prob_overspend": p_over,
+                "prob_overspend_se": np.sqrt(p_over * (1 - p_over) / n),
+                "prob_reserve_exhausted": p_ex,
+                "prob_reserve_exhausted_by": p_ex_by,
+                "prob_reserve_exhausted_by_se": np.sqrt(p_ex_by * (1 - p_ex_by) / n),
+                "variance_mean": o.variance.mean(axis=0),
+                "reserve_mean": o.reserve.mean(axis=0),
+                "reserve_p5": q[0],
+                "reserve_p50": q[1],
+                "reserve_p95": q[2],
+            },
+            index=pd.Index(self.years, name="year"),
+        )
+
+    def to_frame(self) -> pd.DataFrame:
+        """Tidy long table of every measure: ``partner, year, measure, value``.
+
+        ``year`` is ``'total'`` for the whole agreement.
+        """
+        import pandas as pd
+
+        total = self.summary().reset_index().melt(id_vars="partner", var_name="measure")
+        total.insert(1, "year", "total")
+        yearly = self.by_year().reset_index().melt(id_vars=["partner", "year"], var_name="measure")
+        pool = self.pool_by_year().reset_index().melt(id_vars="year", var_name="measure")
+        pool.insert(0, "partner", "pool")
+        return pd.concat([total, yearly, pool], ignore_index=True)
+
+    def per_simulation(self) -> pd.DataFrame:
+        """One row per simulation, one column per partner's whole-agreement net position. [£]"""
+        import pandas as pd
+
+        frame = pd.DataFrame(self.net, columns=self.partner_ids)
+        frame.index.name = "sim"
+        return frame
+
+
+def simulate(
+    model: Model,
+    n_sims: int | None = None,
+    seed: int | None = None,
+    *,
+    agreement: Agreement | None = None,
+    contributions: FloatArray | None = None,
+    chunk_blocks: int = 4,
+    workers: int = 1,
+    block_size: int = BLOCK_SIZE,
+    progress: ProgressCallback | None = None,
+    check: bool = True,
+) -> Result:
+    """Simulate spend and settle the agreement: each partner's exposure.
+
+    Parameters
+    ----------
+    model : Model
+        A validated configuration (:func:`riskshare.load_config`).
+    n_sims : int, optional
+        Number of simulations (default ``model.simulation.n_sims``).
+    seed : int, optional
+        Seed (default ``model.simulation.seed``; if both are None one is
+        drawn and recorded).
+    agreement : Agreement, optional
+        Settle this agreement instead of the model's.
+    contributions : ndarray, optional
+        ``(years, partners)`` contributions instead of the model's. [£]
+    chunk_blocks : int
+        Blocks sampled and settled at once (memory per chunk is about
+        ``chunk_blocks * block_size * years * groups * 24`` bytes). Does not
+        change the numbers.
+    workers : int
+        Threads working on chunks at once. Does not change the numbers.
+    block_size : int
+        Simulations per random-number block (part of the seed contract).
+    progress : callable, optional
+        Called as ``progress(done_sims, n_sims)`` after each chunk.
+    check : bool
+        Check the ledger balances in every simulated year.
+
+    Returns
+    -------
+    Result
+
+    Examples
+    --------
+    >>> import riskshare as rs
+    >>> model = rs.load_config("configs/benchmark.yaml")
+    >>> result = rs.simulate(model, n_sims=2000, seed=7)
+    >>> list(result.summary().index)
+    ['nhs', 'council', 'pool']
+    """
+    t_start = time.perf_counter()
+    n_sims = int(model.simulation.n_sims if n_sims is None else n_sims)
+    if n_sims < 1:
+        raise ValueError(f"n_sims must be >= 1, got {n_sims}")
+    if chunk_blocks < 1 or workers < 1:
+        raise ValueError("chunk_blocks and workers must be >= 1")
+    seed = resolve_seed(model.simulation.seed if seed is None else seed)
+    terms = Terms.from_model(model, agreement=agreement, contributions=contributions)
+    years = model.simulation.years
+    outcomes = Outcomes.empty(n_sims, years, len(model.partners))
+    blocks = n_blocks(n_sims, block_size)
+    chunks = [range(b, min(b + chunk_blocks, blocks)) for b in range(0, blocks, chunk_blocks)]
+    timings = {"sample": 0.0, "settle": 0.0}
+
+    def run_chunk(chunk: range) -> int:
+        t0 = time.perf_counter()
+        parts = [sample_block(model, seed, b, block_size=block_size) for b in chunk]
+        spend = np.concatenate([p.spend for p in parts]) if len(parts) > 1 else parts[0].spend
+        start = chunk.start * block_size
+        stop = min(chunk.stop * block_size, n_sims)
+        spend = spend[: stop - start]
+        t1 = time.perf_counter()
+        ledger = terms.settle_spend(spend, check=check)
+        sl = slice(start, stop)
+        outcomes.net[sl] = ledger.net()
+        outcomes.called[sl] = ledger.flow("overspend_call") > 0
+        outcomes.reserve[sl] = ledger.reserve
+        outcomes.variance[sl] = ledger.extras["variance"]
+        outcomes.exhausted[sl] = ledger.extras["reserve_exhausted"]
+        t2 = time.perf_counter()
+        timings["sample"] += t1 - t0
+        timings["settle"] += t2 - t1
+        return stop - start
+
+    done = 0
+    if workers == 1:
+        for chunk in chunks:
+            done += run_chunk(chunk)
+            if progress is not None:
+                progress(done, n_sims)
+    else:
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            for k in pool.map(run_chunk, chunks):
+                done += k
+                if progress is not None:
+                    progress(done, n_sims)
+    elapsed = time.perf_counter() - t_start
+    manifest = build_manifest(
+        model, seed=seed, n_sims=n_sims, block_size=block_size, chunk_blocks=chunk_blocks,
+        workers=workers, timings={"simulate_s": elapsed, **{f"{k}_s": v for k, v in timings.items()}},
+    )
+    return Result(model=model, outcomes=outcomes, seed=seed, manifest=manifest)
+
+
+def build_manifest(model: Model, **fields: Any) -> dict[str, Any]:
+    """Provenance of a run: versions, config digest, seed, settings, timings."""
+    import pandas
+    import scipy
+
+    return {
+        "schema_version": MANIFEST_SCHEMA,
+        "software": {
+            "riskshare": __version__,
+            "python": platform.python_version(),
+            "numpy": np.__version__,
+            "scipy": scipy.__version__,
+            "pandas": pandas.__version__,
+        },
+        "platform": platform.platform(),
+        "config_sha256": config_digest(model),
+        "config": model.model_dump(mode="json"),
+        **fields,
+    }
+

@@ -1,0 +1,11 @@
+"""Monte Carlo spend paths: client demand and cost, shocks, correlation, charging.
+
+:func:`sample` draws the spend of every client group, year and simulation from
+a validated :class:`~riskshare.config.model.Model`; :func:`sample_block` draws
+one fixed-size block of simulations (the unit of reproducibility). The pure
+kernels live in :mod:`riskshare.sampling.draws`.
+"""
+
+from riskshare.sampling.sample import SpendPaths, sample, sample_block
+
+__all__ = ["SpendPaths", "sample", "sample_block"]

@@ -1,0 +1,574 @@
+"""Spend paths from a validated :class:`~riskshare.config.model.Model`.
+
+Simulations are drawn in blocks of ``block_size`` (``streams.BLOCK_SIZE`` by
+default). Block ``b`` holds simulations ``b * block_size .. (b + 1) *
+block_size - 1`` and every stream it uses is ``block_rng(seed, b, name)``, so
+simulation ``i`` depends only on ``(seed, model, block_size)``: never on
+``n_sims``, on how many blocks are drawn at once, or on the thread drawing
+them. Each block always makes the same calls with the same sizes (the full
+block) and is truncated afterwards.
+
+Streams used by block ``b`` (names are stable: adding a group leaves the
+others' numbers unchanged):
+
+* ``group:{id}``: client counts, cost normals (when not correlated), gamma
+  draws, persistent-stock thinning, aggregate draws;
+* ``group:{id}:highcost``: high-cost placements;
+* ``group:{id}:charging``: charging-income noise;
+* ``params:{id}:{name}``: uncertain rates (``growth``, ``inflation``,
+  ``highcost_growth``, ``highcost_inflation``), one per simulation;
+* ``shock:{id}``: common shocks;
+* ``correlation``: the normals of the Gaussian copula.
+
+The order of operations for one group and year is: core spend (clients,
+aggregate or fixed) → step changes → + high-cost placements → × common shocks
+→ charging income (a share of that gross spend, capped at it).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from riskshare._types import FloatArray, IntArray
+from riskshare.config.model import (
+    AggregateSpend,
+    ClientGroup,
+    ClientsSpend,
+    FixedSpend,
+    Model,
+    Uncertain,
+)
+from riskshare.sampling import draws
+from riskshare.streams import BLOCK_SIZE, block_rng, n_blocks
+
+__all__ = ["SpendPaths", "sample", "sample_block"]
+
+
+@dataclass(frozen=True)
+class SpendPaths:
+    """Simulated spend of every client group, year and simulation.
+
+    Attributes
+    ----------
+    spend : ndarray of float64, shape (sims, years, groups)
+        Gross spend (charging income not deducted). [£]
+    income : ndarray of float64, shape (sims, years, groups)
+        Client charging income (0 where a group has no charging). [£]
+    group_ids : tuple of str
+        Client group ids, in the order of the group axis.
+    years : int
+        Number of agreement years.
+    first_sim : int
+        Index of the first simulation held (for blocks).
+    """
+
+    spend: FloatArray
+    income: FloatArray
+    group_ids: tuple[str, ...]
+    years: int
+    first_sim: int = 0
+
+    def __post_init__(self) -> None:
+        shape = (self.spend.shape[0], self.years, len(self.group_ids))
+        if self.spend.shape != shape or self.income.shape != shape:
+            raise ValueError(
+                f"spend and income must have shape (sims, years, groups) = {shape}, "
+                f"got {self.spend.shape} and {self.income.shape}"
+            )
+
+    @property
+    def n_sims(self) -> int:
+        """Number of simulations held."""
+        return int(self.spend.shape[0])
+
+    def take(self, idx: int | slice | IntArray) -> SpendPaths:
+        """Select simulations (positions in this object, not global indices).
+
+        Parameters
+        ----------
+        idx : int, slice or array of int or bool
+            Which simulations; an int keeps the simulation axis.
+
+        Returns
+        -------
+        SpendPaths
+            ``first_sim`` is the global index of the first one selected.
+        """
+        sel = np.atleast_1d(np.arange(self.n_sims)[idx])
+        first = self.first_sim + int(sel[0]) if sel.size else self.first_sim
+        return SpendPaths(self.spend[sel], self.income[sel], self.group_ids, self.years, first)
+
+
+# ----------------------------------------------------------------------------- plan
+
+
+@dataclass(frozen=True)
+class _ClientsPlan:
+    """Tables for a clients group, built once per model.
+
+    ``count_tables[t]`` is the alias table of the count drawn in year ``t``
+    (the clients, or for a persistent stock after year 0 the entrants) when
+    its mean is the same in every simulation, else None. ``compound_tables[t]``
+    is the shifted-lognormal table over the same range, with ``cost_level[t]``
+    folded in. ``cost_level[t]`` is the mean cost of one client M_t times the
+    step-change factor (fresh clients), or M_t alone (persistent stock, whose
+    total is tracked before step changes) when inflation is certain, and the
+    step factor (or 1) when M_t is drawn per simulation.
+    """
+
+    spec: ClientsSpend
+    count_means: FloatArray
+    count_tables: tuple[draws.AliasTable | None, ...]
+    compound_tables: tuple[draws.CompoundTable | None, ...]
+    cost_level: FloatArray
+
+
+@dataclass(frozen=True)
+class _GroupPlan:
+    group: ClientGroup
+    steps: FloatArray
+    clients: _ClientsPlan | None
+    shocks: tuple[int, ...]
+    copula_slot: int | None
+
+
+@dataclass(frozen=True)
+class _Plan:
+    years: int
+    group_ids: tuple[str, ...]
+    groups: tuple[_GroupPlan, ...]
+    shocks: tuple[tuple[str, float], ...]
+    copula: FloatArray | None = field(default=None)
+
+
+def _rate_mean(rate: float | Uncertain) -> float:
+    return rate.mean if isinstance(rate, Uncertain) else float(rate)
+
+
+def _step_factors(group: ClientGroup, years: int) -> FloatArray:
+    steps = np.ones(years)
+    t = np.arange(years)
+    for sc in group.step_changes:
+        steps[t >= sc.year] *= sc.factor
+    return steps
+
+
+def _clients_plan(spec: ClientsSpend, steps: FloatArray, years: int) -> _ClientsPlan:
+    counts, cost = spec.clients, spec.cost
+    t = np.arange(years)
+    growth = _rate_mean(counts.growth)
+    means = counts.mean * (1.0 + growth) ** t
+    persistent = counts.exit_rate is not None
+    if persistent:
+        entrants = means[1:] - (1.0 - counts.exit_rate) * means[:-1]
+        if not isinstance(counts.growth, Uncertain) and np.any(entrants < 0):
+            raise ValueError(
+                f"clients.growth ({growth:g}) must be >= -clients.exit_rate "
+                f"({counts.exit_rate:g}): the expected number of entrants would be negative"
+            )
+        means = np.concatenate([means[:1], entrants])
+    certain_counts = not isinstance(counts.growth, Uncertain)
+    certain_cost = not isinstance(cost.inflation, Uncertain)
+    mean_cost = cost.mean * (1.0 + _rate_mean(cost.inflation)) ** t
+    level = (mean_cost if certain_cost else np.ones(years)) * (1.0 if persistent else steps)
+    count_tables: list[draws.AliasTable | None] = []
+    compound_tables: list[draws.CompoundTable | None] = []
+    for year in range(years):
+        table = None
+        if year == 0 or certain_counts:
+            table = draws.count_table(float(means[year]), counts.dispersion)
+        count_tables.append(table)
+        compound = None
+        if table is not None and cost.distribution == "lognormal":
+            compound = draws.compound_table(table.counts, cost.cv, float(level[year]))
+        compound_tables.append(compound)
+    return _ClientsPlan(spec, means, tuple(count_tables), tuple(compound_tables), level)
+
+
+def _build_plan(model: Model) -> _Plan:
+    years = model.simulation.years
+    group_ids = tuple(model.group_ids)
+    shocks = tuple((s.id, float(s.cv)) for s in model.common_shocks)
+    copula = None
+    slots: dict[str, int] = {}
+    if model.correlation is not None:
+        copula = draws.correlation_factor(np.asarray(model.correlation.matrix))
+        slots = {gid: k for k, gid in enumerate(model.correlation.groups)}
+    groups = []
+    for group in model.client_groups:
+        steps = _step_factors(group, years)
+        clients = None
+        if isinstance(group.spend, ClientsSpend):
+            clients = _clients_plan(group.spend, steps, years)
+        group_shocks = tuple(
+            k
+            for k, s in enumerate(model.common_shocks)
+            if s.groups == "all" or group.id in s.groups
+        )
+        groups.append(_GroupPlan(group, steps, clients, group_shocks, slots.get(group.id)))
+    return _Plan(years, group_ids, tuple(groups), shocks, copula)
+
+
+_PLAN_CACHE: OrderedDict[str, _Plan] = OrderedDict()
+_PLAN_LOCK = threading.Lock()
+_PLAN_CACHE_SIZE = 8
+
+
+def _plan(model: Model) -> _Plan:
+    """The tables of ``model``, cached by its JSON (so block-by-block callers build them once)."""
+    key = model.model_dump_json()
+    with _PLAN_LOCK:
+        plan = _PLAN_CACHE.get(key)
+        if plan is not None:
+            _PLAN_CACHE.move_to_end(key)
+            return plan
+    plan = _build_plan(model)
+    with _PLAN_LOCK:
+        _PLAN_CACHE[key] = plan
+        while len(_PLAN_CACHE) > _PLAN_CACHE_SIZE:
+            _PLAN_CACHE.popitem(last=False)
+    return plan
+
+
+# ----------------------------------------------------------------------------- one block
+
+
+class _Block:
+    """Per-block context: seed, block index, size and scratch buffers."""
+
+    def __init__(self, seed: int, block: int, size: int) -> None:
+        self.seed = seed
+        self.block = block
+        self.size = size
+        self.uniforms = np.empty(size)
+        self.index = np.empty(size, dtype=np.intp)
+
+    def rng(self, name: str) -> np.random.Generator:
+        return block_rng(self.seed, self.block, name)
+
+    def rate(self, group_id: str, name: str, rate: float | Uncertain) -> float | FloatArray:
+        """A rate: the float, or one draw per simulation when uncertain. [per year]"""
+        if isinstance(rate, Uncertain):
+            rng = self.rng(f"params:{group_id}:{name}")
+            return draws.uncertain_rate(rng, rate.mean, rate.sd, self.size)
+        return float(rate)
+
+
+def _counts(
+    block: _Block,
+    rng: np.random.Generator,
+    table: draws.AliasTable | None,
+    mean: float | FloatArray,
+    dispersion: float | None,
+) -> IntArray:
+    """Client counts: alias-table slot indices when ``table``, else counts. [clients]"""
+    if table is not None:
+        rng.random(out=block.uniforms)
+        return draws.alias_index(table, block.uniforms, block.index)
+    if dispersion is None:
+        return rng.poisson(mean, size=block.size)
+    return draws.negative_binomial(rng, mean, dispersion, block.size)
+
+
+def _compound(
+    plan: _ClientsPlan,
+    year: int,
+    rng: np.random.Generator,
+    drawn: IntArray,
+    normals: FloatArray | None,
+    cost_scale: float | FloatArray,
+    out: FloatArray,
+) -> FloatArray:
+    """Spend of ``drawn`` clients (alias slots when the year has a table) into ``out``. [£]
+
+    ``normals`` are the year's copula normals, or None to draw the group's own
+    from ``rng``; ``cost_scale`` multiplies the result (per-simulation M_t
+    when inflation is uncertain, else 1.0).
+    """
+    cost = plan.spec.cost
+    table = plan.count_tables[year]
+    if cost.distribution == "lognormal":
+        compound = plan.compound_tables[year]
+        index = drawn
+        if compound is None:
+            values, index = np.unique(drawn, return_inverse=True)
+            compound = draws.compound_table(values, cost.cv, float(plan.cost_level[year]))
+        if normals is None:
+            normals = rng.standard_normal(out=out)
+        draws.compound_lognormal(compound, index, normals, out)
+    else:
+        counts = drawn + table.offset if table is not None else drawn
+        mean_cost = float(plan.cost_level[year])
+        if normals is None:
+            out[:] = draws.compound_gamma(rng, counts, cost.cv, mean_cost)
+        else:
+            out[:] = draws.compound_gamma_from_normal(counts, cost.cv, mean_cost, normals)
+    if not isinstance(cost_scale, float) or cost_scale != 1.0:
+        out *= cost_scale
+    return out
+
+
+def _clients_spend(
+    gp: _GroupPlan, block: _Block, copula_normals: FloatArray | None, out: FloatArray
+) -> None:
+    """Core spend of a clients group into ``out`` (years, sims). [£]"""
+    plan = gp.clients
+    spec = plan.spec
+    gid = gp.group.id
+    rng = block.rng(f"group:{gid}")
+    growth = block.rate(gid, "growth", spec.clients.growth)
+    inflation = block.rate(gid, "inflation", spec.cost.inflation)
+    years = out.shape[0]
+    dispersion = spec.clients.dispersion
+    persistent = spec.clients.exit_rate is not None
+
+    def normals_for(year: int) -> FloatArray | None:
+        return None if copula_normals is None else copula_normals[year]
+
+    def count_mean(year: int) -> float | FloatArray:
+        if isinstance(growth, float) or year == 0:
+            return float(plan.count_means[year])
+        lam = spec.clients.mean * (1.0 + growth) ** year
+        if persistent:
+            lam = np.maximum(lam - (1.0 - spec.clients.exit_rate) * lam / (1.0 + growth), 0.0)
+        return lam
+
+    def cost_scale(year: int) -> float | FloatArray:
+        if isinstance(inflation, float):
+            return 1.0
+        return spec.cost.mean * (1.0 + inflation) ** year
+
+    if not persistent:
+        for year in range(years):
+            table = plan.count_tables[year]
+            drawn = _counts(block, rng, table, count_mean(year), dispersion)
+            _compound(plan, year, rng, drawn, normals_for(year), cost_scale(year), out[year])
+        return
+
+    keep = 1.0 - spec.clients.exit_rate
+    stock = None
+    total = out[0]
+    for year in range(years):
+        table = plan.count_tables[year]
+        drawn = _counts(block, rng, table, count_mean(year), dispersion)
+        arrivals = drawn + table.offset if table is not None else drawn
+        if year == 0:
+            stock = arrivals.astype(np.int64)
+            _compound(plan, year, rng, drawn, normals_for(year), cost_scale(year), out[0])
+            continue
+        survivors = rng.binomial(stock, keep)
+        share = draws.survivor_share(rng, survivors, stock, spec.cost.cv)
+        carried = total * share
+        carried *= 1.0 + inflation
+        _compound(plan, year, rng, drawn, normals_for(year), cost_scale(year), out[year])
+        out[year] += carried
+        total = out[year]
+        stock = survivors + arrivals
+    out *= gp.steps[:, None]
+
+
+def _aggregate_spend(
+    gp: _GroupPlan, block: _Block, copula_normals: FloatArray | None, out: FloatArray
+) -> None:
+    """Core spend of an aggregate group into ``out`` (years, sims). [£]"""
+    spec: AggregateSpend = gp.group.spend
+    gid = gp.group.id
+    rng = block.rng(f"group:{gid}")
+    growth = block.rate(gid, "growth", spec.growth)
+    years = out.shape[0]
+    for year in range(years):
+        mean = spec.mean * gp.steps[year] * (1.0 + growth) ** year
+        if spec.cv == 0:
+            out[year] = mean
+            continue
+        if copula_normals is not None:
+            z = copula_normals[year]
+        elif spec.distribution == "gamma":
+            shape = 1.0 / (spec.cv * spec.cv)
+            out[year] = rng.gamma(shape, 1.0 / shape, size=block.size)
+            out[year] *= mean
+            continue
+        else:
+            z = rng.standard_normal(out=out[year])
+        if spec.distribution == "lognormal":
+            draws.mean_one_lognormal(z, spec.cv, out=out[year])
+        elif spec.distribution == "gamma":
+            shape = 1.0 / (spec.cv * spec.cv)
+            out[year] = draws.gamma_from_normal(np.full(block.size, shape), z) / shape
+        else:
+            np.multiply(z, spec.cv, out=out[year])
+            out[year] += 1.0
+        out[year] *= mean
+
+
+def _fixed_spend(gp: _GroupPlan, out: FloatArray) -> None:
+    spec: FixedSpend = gp.group.spend
+    years = out.shape[0]
+    if spec.amounts is not None:
+        amounts = np.asarray(spec.amounts[:years], dtype=np.float64)
+    else:
+        amounts = spec.amount * (1.0 + spec.growth) ** np.arange(years)
+    out[:] = (amounts * gp.steps)[:, None]
+
+
+def _high_cost(gp: _GroupPlan, block: _Block, out: FloatArray) -> None:
+    """Add the group's high-cost placements to ``out`` (years, sims). [£]"""
+    hc = gp.group.high_cost
+    gid = gp.group.id
+    rng = block.rng(f"group:{gid}:highcost")
+    growth = block.rate(gid, "highcost_growth", hc.growth)
+    inflation = block.rate(gid, "highcost_inflation", hc.inflation)
+    for year in range(out.shape[0]):
+        counts = rng.poisson(hc.rate * (1.0 + growth) ** year, size=block.size)
+        totals = draws.high_cost_totals(rng, counts, hc.distribution, hc.mean, hc.cv, hc.minimum)
+        totals *= (1.0 + inflation) ** year
+        out[year] += totals
+
+
+def _charging_income(gp: _GroupPlan, block: _Block, spend: FloatArray) -> FloatArray:
+    """Charging income (years, sims): rate × spend × L, L lognormal mean 1; 0 ≤ income ≤ spend. [£]"""
+    charging = gp.group.charging
+    share = np.full(spend.shape, charging.rate)
+    if charging.cv > 0:
+        rng = block.rng(f"group:{gp.group.id}:charging")
+        share *= draws.mean_one_lognormal(rng.standard_normal(spend.shape), charging.cv)
+    np.minimum(share, 1.0, out=share)
+    share *= np.maximum(spend, 0.0)
+    return share
+
+
+def _fill_block(plan: _Plan, block: _Block, spend: FloatArray, income: FloatArray) -> None:
+    """Draw one whole block into ``spend`` and ``income`` (size, years, groups); income pre-zeroed."""
+    years, size = plan.years, block.size
+    shock_factors = []
+    for sid, s in plan.shocks:
+        z = block.rng(f"shock:{sid}").standard_normal((years, size))
+        z *= s
+        z -= 0.5 * s * s
+        shock_factors.append(np.exp(z, out=z))
+    copula_normals = None
+    if plan.copula is not None:
+        k = plan.copula.shape[0]
+        z = block.rng("correlation").standard_normal((years, k, size))
+        copula_normals = np.matmul(plan.copula, z)
+    work = np.empty((years, size))
+    for g, gp in enumerate(plan.groups):
+        own_normals = copula_normals[:, gp.copula_slot] if gp.copula_slot is not None else None
+        if gp.clients is not None:
+            _clients_spend(gp, block, own_normals, work)
+        elif isinstance(gp.group.spend, AggregateSpend):
+            _aggregate_spend(gp, block, own_normals, work)
+        else:
+            _fixed_spend(gp, work)
+        if gp.group.high_cost is not None:
+            _high_cost(gp, block, work)
+        for k in gp.shocks:
+            work *= shock_factors[k]
+        spend[:, :, g] = work.T
+        if gp.group.charging is not None:
+            income[:, :, g] = _charging_income(gp, block, work).T
+
+
+# ----------------------------------------------------------------------------- public API
+
+
+def _check_block_size(block_size: int) -> int:
+    block_size = int(block_size)
+    if block_size < 1:
+        raise ValueError(f"block_size must be >= 1, got {block_size}")
+    return block_size
+
+
+def sample_block(
+    model: Model, seed: int, block: int, *, block_size: int = BLOCK_SIZE
+) -> SpendPaths:
+    """All simulations of one block: ``block * block_size .. (block + 1) * block_size - 1``.
+
+    Parameters
+    ----------
+    model : Model
+        Validated configuration.
+    seed : int
+        Resolved run seed (``streams.resolve_seed``).
+    block : int
+        Block index, >= 0.
+    block_size : int, optional
+        Simulations per block; part of the reproducibility contract.
+
+    Returns
+    -------
+    SpendPaths
+        ``block_size`` simulations, ``first_sim = block * block_size``.
+    """
+    block_size = _check_block_size(block_size)
+    if block < 0:
+        raise ValueError(f"block must be >= 0, got {block}")
+    plan = _plan(model)
+    shape = (block_size, plan.years, len(plan.group_ids))
+    spend, income = np.empty(shape), np.zeros(shape)
+    _fill_block(plan, _Block(seed, block, block_size), spend, income)
+    return SpendPaths(spend, income, plan.group_ids, plan.years, block * block_size)
+
+
+def sample(
+    model: Model, n_sims: int, seed: int, *, block_size: int = BLOCK_SIZE, workers: int = 1
+) -> SpendPaths:
+    """Spend paths of simulations ``0 .. n_sims - 1``.
+
+    Whole blocks are drawn and the last one truncated, so simulation ``i`` is
+    the same whatever ``n_sims`` and ``workers``.
+
+    Parameters
+    ----------
+    model : Model
+        Validated configuration.
+    n_sims : int
+        Number of simulations, >= 1.
+    seed : int
+        Resolved run seed.
+    block_size : int, optional
+        Simulations per block.
+    workers : int, optional
+        Threads drawing blocks concurrently (numpy releases the GIL); the
+        result does not depend on it.
+
+    Returns
+    -------
+    SpendPaths
+    """
+    block_size = _check_block_size(block_size)
+    n_sims = int(n_sims)
+    if n_sims < 1:
+        raise ValueError(f"n_sims must be >= 1, got {n_sims}")
+    if workers < 1:
+        raise ValueError(f"workers must be >= 1, got {workers}")
+    plan = _plan(model)
+    shape = (n_sims, plan.years, len(plan.group_ids))
+    spend, income = np.empty(shape), np.zeros(shape)
+
+    def run(b: int) -> None:
+        lo = b * block_size
+        hi = min(lo + block_size, n_sims)
+        ctx = _Block(seed, b, block_size)
+        if hi - lo == block_size:
+            _fill_block(plan, ctx, spend[lo:hi], income[lo:hi])
+            return
+        full = (block_size, *shape[1:])
+        part_spend, part_income = np.empty(full), np.zeros(full)
+        _fill_block(plan, ctx, part_spend, part_income)
+        spend[lo:hi] = part_spend[: hi - lo]
+        income[lo:hi] = part_income[: hi - lo]
+
+    blocks = range(n_blocks(n_sims, block_size))
+    if workers == 1:
+        for b in blocks:
+            run(b)
+    else:
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            list(pool.map(run, blocks))
+    return SpendPaths(spend, income, plan.group_ids, plan.years)
