@@ -150,6 +150,8 @@ class Result:
         x = np.concatenate([net, net.sum(axis=1, keepdims=True)], axis=1)
         th = self._thresholds(thresholds)
         stats = describe(x, thresholds=th)
+        for key in ("prob_exceeds", "prob_exceeds_se"):
+            stats[key] = np.where(np.isnan(th), np.nan, stats[key])
         called = self.outcomes.called.any(axis=1)
         any_call = np.concatenate([called, called.any(axis=1, keepdims=True)], axis=1).mean(axis=0)
         frame = pd.DataFrame(stats, index=pd.Index([*self.partner_ids, "pool"], name="partner"))

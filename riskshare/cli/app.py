@@ -41,13 +41,24 @@ def fail(exc: RiskshareError) -> None:
 
 def main() -> None:
     """Entry point of the ``riskshare`` command."""
-    from riskshare.cli import commands  # noqa: F401  (registers the commands)
-
+    register_commands()
     try:
         app()
     except KeyboardInterrupt:
         typer.echo("Interrupted.", err=True)
         sys.exit(130)
+
+
+def register_commands() -> None:
+    """Import every module of :mod:`riskshare.cli` so its commands join the app."""
+    import importlib
+    import pkgutil
+
+    import riskshare.cli as package
+
+    for info in pkgutil.iter_modules(package.__path__):
+        if info.name != "app":
+            importlib.import_module(f"riskshare.cli.{info.name}")
 
 
 def bad_input(message: str) -> None:
