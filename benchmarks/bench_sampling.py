@@ -6,7 +6,7 @@ years, Poisson counts, lognormal costs, one common shock), built here in code.
 The *floor* is the time numpy's own samplers take to draw what one path of the
 definition needs with the compound-sum shortcut: 20 Poisson counts
 (``rng.poisson(lam, size=n)`` for each group-year) and 25 standard normals
-per simulation. The target is ``sample`` ≤ 0.8 × floor on one thread.
+per simulation. The target is ``sample`` ≤ 0.8 x floor on one thread.
 
 Usage::
 
@@ -16,6 +16,7 @@ Usage::
 from __future__ import annotations
 
 import argparse
+import os
 import platform
 import resource
 import time
@@ -105,13 +106,20 @@ def main() -> None:
     two = best_of(args.repeat, lambda: sample(model, n, seed=1, workers=2))
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB
 
-    print(f"machine            : {platform.machine()}, {platform.python_version()}, numpy {np.__version__}")
+    out_mib = 2 * n * YEARS * len(GROUPS) * 8 / 2**20
+    print(
+        f"machine            : {platform.machine()}, Python {platform.python_version()}, "
+        f"numpy {np.__version__}, {os.cpu_count()} CPUs"
+    )
     print(f"simulations        : {n:,}")
     print(f"floor (numpy draws): {floor:7.3f} s")
-    print(f"sample, 1 worker   : {one:7.3f} s   ratio to floor {one / floor:5.2f}   {n / one:,.0f} sims/s")
-    print(f"sample, 2 workers  : {two:7.3f} s   ratio to floor {two / floor:5.2f}   {n / two:,.0f} sims/s")
+    for label, secs in (("1 worker ", one), ("2 workers", two)):
+        print(
+            f"sample, {label}  : {secs:7.3f} s   ratio to floor {secs / floor:5.2f}"
+            f"   {n / secs:,.0f} sims/s"
+        )
     print(f"speed-up, 2 workers: {one / two:5.2f}x")
-    print(f"peak RSS           : {rss:,.0f} MiB (output arrays: {2 * n * YEARS * len(GROUPS) * 8 / 2**20:,.0f} MiB)")
+    print(f"peak RSS           : {rss:,.0f} MiB (output arrays: {out_mib:,.0f} MiB)")
 
 
 if __name__ == "__main__":

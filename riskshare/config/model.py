@@ -232,7 +232,7 @@ class StepChange(_Frozen):
     factor: float = Field(gt=0, le=10, allow_inf_nan=False, description="Multiplier, 1.098 is +9.8 %.")
 
 
-class Charging(_Frozen):
+class ChargingIncome(_Frozen):
     """Client charging income (council groups): a share of gross cost, uncertain."""
 
     rate: Fraction = Field(description="Expected income as a fraction of gross spend.")
@@ -251,7 +251,7 @@ class ClientGroup(_Frozen):
     spend: SpendModel
     high_cost: HighCost | None = None
     step_changes: list[StepChange] = Field(default_factory=list)
-    charging: Charging | None = None
+    charging: ChargingIncome | None = None
 
     @property
     def label(self) -> str:
@@ -434,13 +434,34 @@ class Sharing(_Frozen):
         return self
 
 
+class Threshold(_Frozen):
+    """A minimum rate before an amount is shared (a dead band or a first-dollar rule).
+
+    Amounts up to ``rate`` of the budget go to ``below_key`` (e.g. the host,
+    or the payer in a shared-savings programme). Above it, with
+    ``first_dollar`` the whole amount is shared by the rule from the first
+    pound (the Medicare Shared Savings Program); without it only the part
+    above the threshold is, and the threshold itself stays with ``below_key``
+    (a dead band).
+    """
+
+    rate: Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)] = Field(
+        description="Threshold as a fraction of the year's budget."
+    )
+    first_dollar: bool = False
+    below_key: Key = "host"
+
+    _check_key = field_validator("below_key")(classmethod(lambda cls, v: _check_fixed_key(v)))
+
+
 class Reserve(_Frozen):
-    """A risk reserve: overspends draw on it first, underspends are carried into it.
+    """A risk reserve: overspends draw on it, underspends are carried into it.
 
     It opens with ``opening`` pounds plus a ``top_slice`` of contributions
     (once, or every year); an underspend is carried forward into it while the
-    balance is below ``cap`` and the rest is returned by the underspend key;
-    the balance left at the end is distributed by ``final_key``.
+    balance is below ``cap`` (only the underspend of groups not listed in
+    ``exclude_groups``, e.g. ring-fenced grants); the balance left at the end
+    is distributed by ``final_key``.
     """
 
     opening: Money = 0.0
@@ -448,13 +469,134 @@ class Reserve(_Frozen):
     top_slice_years: Literal["first", "every"] = "every"
     carry_forward: bool = Field(True, description="Carry underspends into the reserve.")
     cap: Money | None = Field(None, description="Largest balance the reserve may hold. [£]")
+    exclude_groups: list[Identifier] = Field(
+        default_factory=list,
+        description="Groups whose underspend is never carried forward (ring-fenced).",
+    )
     final_key: Key = Field("proportional", description="How the balance left at the end is distributed.")
 
     _check_key = field_validator("final_key")(classmethod(lambda cls, v: _check_fixed_key(v)))
 
 
+class Cap(_Frozen):
+    """A cap on one partner's part of the overspend (its liability) or of the underspend (its gain).
+
+    The limit is ``amount`` pounds, or ``fraction`` of ``of``: the partner's
+    contribution that year, the year's pooled budget, or its contribution to
+    one ``group``. ``per: year`` caps each year, ``per: agreement`` the
+    running total. The excess goes to ``overflow``: another partner (without
+    a cap of its own applying again), the reserve (which may then go into
+    deficit, settled at the end by the final key) or ``unfunded`` (an
+    overspend nobody pays, reported; overspend caps only).
+    """
+
+    partner: Identifier
+    side: Literal["overspend", "underspend"] = "overspend"
+    per: Literal["year", "agreement"] = "year"
+    amount: Money | None = None
+    fraction: float | None = Field(None, ge=0, le=10, allow_inf_nan=False)
+    of: Literal["contribution", "budget", "group_contribution"] = "contribution"
+    group: Identifier | None = None
+    overflow: str = Field(description="A partner id, 'reserve' or 'unfunded'.")
+
+    @model_validator(mode="after")
+    def _one_limit(self) -> Cap:
+        if (self.amount is None) == (self.fraction is None):
+            raise ValueError("give exactly one of 'amount' (£) or 'fraction'")
+        if self.of == "group_contribution" and self.fraction is not None and self.group is None:
+            raise ValueError("of: group_contribution needs 'group'")
+        if self.overflow == self.partner:
+            raise ValueError("'overflow' must differ from the capped partner")
+        if self.side == "underspend" and self.overflow == "unfunded":
+            raise ValueError("an underspend cap cannot overflow to 'unfunded' "
+                             "(use a partner or 'reserve')")
+        return self
+
+
+class Holdback(_Frozen):
+    """Performance-linked holdback (Better Care Fund pay-for-performance).
+
+    ``partner`` holds back ``amount`` of its contribution each year; the
+    pool gets ``amount * clip(achieved / target, 0, 1)`` (``achieved`` drawn
+    from the named performance ``metric``), and the rest is paid to the
+    partner's acute provider instead.
+    """
+
+    partner: Identifier
+    amount: Money | list[Money] = Field(description="Held back each year (or one per year). [£]")
+    metric: Identifier = Field(description="Id of a performance metric in 'performance'.")
+    target: float = Field(gt=0, allow_inf_nan=False, description="Planned value of the metric.")
+
+
+class Trigger(_Frozen):
+    """Management action: when the variance passes a threshold, part of the rest of the year's overspend is mitigated.
+
+    The variance is assessed at ``month`` (spend accruing evenly); when it is
+    above ``threshold`` of the budget, ``mitigation`` of the overspend still to
+    come that year (the share ``(12 - month) / 12`` of it) is saved. This
+    changes spend: the ledger shows spend after mitigation and the amount
+    mitigated.
+    """
+
+    threshold: Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]
+    mitigation: Fraction
+    month: int = Field(6, ge=0, le=11, description="Month of the year (0-11) the forecast is made.")
+
+
+class Exit(_Frozen):
+    """A partner leaves when its cumulative net position passes its limit.
+
+    Notice is given at the end of the year the limit is passed; after
+    ``notice_years`` more years, the remaining years run as aligned budgets
+    (each partner its own groups' variance) and the reserve is settled by
+    ``reserve_key``.
+    """
+
+    limits: dict[Identifier, Money] = Field(description="Cumulative net position limit per partner. [£]")
+    notice_years: int = Field(0, ge=0, le=10)
+    reserve_key: Key = "proportional"
+
+    _check_key = field_validator("reserve_key")(classmethod(lambda cls, v: _check_fixed_key(v)))
+
+
+class Charging(_Frozen):
+    """How client charging income is pooled.
+
+    ``gross``: income flows into the pool and its uncertainty is shared.
+    ``net``: the pool works at the expected charging rate and ``bearer`` (the
+    council) meets any shortfall in the income against that rate (and keeps
+    any excess).
+    """
+
+    pooling: Literal["gross", "net"] = "gross"
+    bearer: Identifier | None = Field(None, description="Partner bearing the income risk when net (default: host).")
+
+
+class SetupCost(_Frozen):
+    """A one-off integration cost."""
+
+    year: int = Field(ge=0)
+    amount: Money
+    charged_to: str = Field("pool", description="'pool' or a partner id.")
+
+
+class IntegrationTerms(_Frozen):
+    """Who bears integration set-up costs and who gets the (uncertain) savings."""
+
+    setup_costs: list[SetupCost] = Field(default_factory=list)
+    savings_to: str = Field("pool", description="'pool' or a partner id: who is credited the savings.")
+
+
 class Agreement(_Frozen):
-    """How a pooled (or aligned) budget's variance is settled each year."""
+    """How a pooled (or aligned) budget's variance is settled each year.
+
+    The order of application each year is: contributions and holdbacks,
+    top-slice, charging income, integration effects, management action,
+    per-group profiles, the overspend waterfall (offset between groups, then
+    ``waterfall`` in order), underspend carry-forward and disposition, the
+    sharing rule (threshold, then key or bands), caps, exit; at the end the
+    reserve is distributed. ``docs/rules.md`` gives every formula.
+    """
 
     name: str | None = None
     arrangement: Literal["pooled", "aligned"] = Field(
@@ -464,17 +606,85 @@ class Agreement(_Frozen):
     )
     overspend: Sharing = Field(default_factory=Sharing)
     underspend: Sharing = Field(default_factory=Sharing)
+    threshold_overspend: Threshold | None = None
+    threshold_underspend: Threshold | None = None
     reserve: Reserve | None = None
     weights: Literal["current", "cumulative"] = Field(
         "current",
         description="'proportional' weights from this year's contributions or the cumulative ones.",
     )
+    group_keys: dict[Identifier, Key] = Field(
+        default_factory=dict,
+        description="Per-group profiles: a group listed here has its own variance split by "
+        "this key ('host' for a fixed line the host keeps, 'commissioners' for a jointly "
+        "commissioned line); the others are pooled.",
+    )
+    group_budgets: Literal["expected_cost"] | dict[Identifier, list[Money]] = Field(
+        "expected_cost",
+        description="How the budget is split between groups: in proportion to their expected "
+        "cost, or given per group and year.",
+    )
+    offset_groups: bool = Field(True, description="Net one group's underspend against another's overspend.")
+    waterfall: list[Literal["reserve", "uncommitted"]] = Field(
+        default_factory=lambda: ["reserve", "uncommitted"],
+        description="Order in which an overspend is met before the partners pay.",
+    )
+    uncommitted: float = Field(
+        0.0, ge=0, le=1, allow_inf_nan=False,
+        description="Uncommitted allocation held in the budget each year (fraction of "
+        "budget); released to meet an overspend, spent otherwise.",
+    )
+    underspend_disposition: Literal["return", "retain", "nonrecurrent"] = Field(
+        "return",
+        description="What happens to an underspend not carried into the reserve: returned "
+        "by the underspend rule, retained in the reserve (no cap), or spent on "
+        "non-recurrent items.",
+    )
+    caps: list[Cap] = Field(default_factory=list)
+    holdback: Holdback | None = None
+    trigger: Trigger | None = None
+    exit: Exit | None = None
+    charging: Charging = Field(default_factory=Charging)
+    integration: IntegrationTerms = Field(default_factory=IntegrationTerms)
 
     @model_validator(mode="after")
-    def _aligned_has_no_pool_rules(self) -> Agreement:
+    def _consistent(self) -> Agreement:
+        problems = []
         if self.arrangement == "aligned" and self.reserve is not None:
-            raise ValueError("an aligned budget has no pooled reserve; remove 'reserve'")
+            problems.append("reserve: an aligned budget has no pooled reserve; remove 'reserve'")
+        if self.underspend_disposition == "retain" and self.reserve is None:
+            problems.append("underspend_disposition: 'retain' keeps underspends in the reserve; "
+                            "add a 'reserve'")
+        for i, cap in enumerate(self.caps):
+            if cap.overflow == "reserve" and self.reserve is None:
+                problems.append(f"caps[{i}].overflow: 'reserve' needs a 'reserve'")
+        if len(set(self.waterfall)) != len(self.waterfall):
+            problems.append("waterfall: a step is listed twice")
+        if problems:
+            raise ValueError("\n".join(problems))
         return self
+
+
+class PerformanceMetric(_Frozen):
+    """An uncertain performance measure drawn each year (e.g. reduction in emergency admissions)."""
+
+    id: Identifier
+    mean: float = Field(allow_inf_nan=False, description="Expected value each year.")
+    sd: float = Field(ge=0, allow_inf_nan=False, description="Standard deviation (normal).")
+
+
+class IntegrationSavings(_Frozen):
+    """Uncertain savings from integration that ramp up (and may not come at all).
+
+    Savings in year t = ``amount * ramp[t] * U`` where, per simulation,
+    ``U = 0`` with probability ``probability_none`` and otherwise
+    lognormal with mean 1 and CV ``cv``.
+    """
+
+    amount: Money = Field(description="Full annual savings once ramped up. [£]")
+    ramp: list[Fraction] = Field(min_length=1, description="Fraction achieved in each year.")
+    probability_none: Fraction = 0.0
+    cv: CV = 0.0
 
 
 # --------------------------------------------------------------------------- simulation
@@ -501,6 +711,10 @@ class Model(_Frozen):
     contributions: dict[Identifier, Contribution]
     agreement: Agreement = Field(default_factory=Agreement)
     simulation: Simulation = Field(default_factory=Simulation)
+    performance: list[PerformanceMetric] = Field(
+        default_factory=list, description="Performance metrics that holdbacks depend on."
+    )
+    integration_savings: IntegrationSavings | None = None
     appetite: dict[Identifier, Money] = Field(
         default_factory=dict,
         description="Each partner's risk appetite: the exposure over the agreement it "
@@ -649,29 +863,94 @@ class Model(_Frozen):
         for pid in self.appetite:
             if pid not in pset:
                 problems.append(f"appetite.{pid}: unknown partner (partners: {allowed_p})")
-        problems += [f"agreement.{m}" for m in _agreement_reference_problems(self.agreement, pset)]
+        problems += [f"agreement.{m}" for m in _agreement_reference_problems(self)]
+        if self.integration_savings is not None and len(self.integration_savings.ramp) < self.simulation.years:
+            problems.append(
+                f"integration_savings.ramp: needs {self.simulation.years} fractions (one per "
+                f"year), got {len(self.integration_savings.ramp)}"
+            )
+        ids = [m.id for m in self.performance]
+        if len(set(ids)) != len(ids):
+            problems.append("performance: metric ids must be unique")
         if problems:
             raise ValueError("\n".join(problems))
         return self
 
 
-def _agreement_reference_problems(agreement: Agreement, partners: set[str]) -> list[str]:
+def _agreement_reference_problems(model: Model) -> list[str]:
+    """Problems with the ids an agreement refers to, as ``path: message`` lines."""
+    agreement = model.agreement
+    partners = set(model.partner_ids)
+    groups = set(model.group_ids)
+    metrics = {m.id for m in model.performance}
+    years = model.simulation.years
     out: list[str] = []
-    allowed = ", ".join(sorted(partners))
+    allowed_p = ", ".join(model.partner_ids)
+    allowed_g = ", ".join(model.group_ids)
 
-    def check(path: str, key: Any) -> None:
-        if isinstance(key, dict):
-            for p in key:
-                if p not in partners:
-                    out.append(f"{path}: unknown partner '{p}' (partners: {allowed})")
+    def partner(path: str, pid: str, extra: tuple[str, ...] = ()) -> None:
+        if pid not in partners and pid not in extra:
+            more = "".join(f", '{e}'" for e in extra)
+            out.append(f"{path}: unknown partner '{pid}' (allowed: {allowed_p}{more})")
+
+    def group(path: str, gid: str) -> None:
+        if gid not in groups:
+            out.append(f"{path}: unknown client group '{gid}' (groups: {allowed_g})")
+
+    def key(path: str, k: Any) -> None:
+        if isinstance(k, dict):
+            for pid in k:
+                partner(path, pid)
 
     for side in ("overspend", "underspend"):
         sharing: Sharing = getattr(agreement, side)
-        check(f"{side}.key", sharing.key)
+        key(f"{side}.key", sharing.key)
         for b, band in enumerate(sharing.bands or []):
-            check(f"{side}.bands[{b}].key", band.key)
+            key(f"{side}.bands[{b}].key", band.key)
+        th = getattr(agreement, f"threshold_{side}")
+        if th is not None:
+            key(f"threshold_{side}.below_key", th.below_key)
     if agreement.reserve is not None:
-        check("reserve.final_key", agreement.reserve.final_key)
+        key("reserve.final_key", agreement.reserve.final_key)
+        for i, gid in enumerate(agreement.reserve.exclude_groups):
+            group(f"reserve.exclude_groups[{i}]", gid)
+    for gid, k in agreement.group_keys.items():
+        group(f"group_keys.{gid}", gid)
+        key(f"group_keys.{gid}", k)
+    if isinstance(agreement.group_budgets, dict):
+        for gid, amounts in agreement.group_budgets.items():
+            group(f"group_budgets.{gid}", gid)
+            if len(amounts) < years:
+                out.append(f"group_budgets.{gid}: needs {years} amounts (one per year), "
+                           f"got {len(amounts)}")
+        missing = sorted(groups - set(agreement.group_budgets))
+        if missing:
+            out.append(f"group_budgets: no budget for group(s) {', '.join(missing)}")
+    for i, cap in enumerate(agreement.caps):
+        partner(f"caps[{i}].partner", cap.partner)
+        partner(f"caps[{i}].overflow", cap.overflow, ("reserve", "unfunded"))
+        if cap.group is not None:
+            group(f"caps[{i}].group", cap.group)
+    hb = agreement.holdback
+    if hb is not None:
+        partner("holdback.partner", hb.partner)
+        if hb.metric not in metrics:
+            allowed_m = ", ".join(sorted(metrics)) or "none defined in 'performance'"
+            out.append(f"holdback.metric: unknown performance metric '{hb.metric}' "
+                       f"(metrics: {allowed_m})")
+        if isinstance(hb.amount, list) and len(hb.amount) < years:
+            out.append(f"holdback.amount: needs {years} amounts (one per year), got {len(hb.amount)}")
+    if agreement.exit is not None:
+        for pid in agreement.exit.limits:
+            partner(f"exit.limits.{pid}", pid)
+        key("exit.reserve_key", agreement.exit.reserve_key)
+    if agreement.charging.bearer is not None:
+        partner("charging.bearer", agreement.charging.bearer)
+    for i, sc in enumerate(agreement.integration.setup_costs):
+        partner(f"integration.setup_costs[{i}].charged_to", sc.charged_to, ("pool",))
+        if sc.year >= years:
+            out.append(f"integration.setup_costs[{i}].year: must be < simulation.years ({years})")
+    partner("integration.savings_to", agreement.integration.savings_to, ("pool",))
     return out
 
 

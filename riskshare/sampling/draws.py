@@ -153,7 +153,7 @@ def alias_index(table: AliasTable, uniforms: FloatArray, out: IntArray) -> IntAr
 def poisson_range(mean: float) -> tuple[int, int]:
     """Tabulated Poisson range ``[Λ - 12√Λ - 10, Λ + 12√Λ + 10] ∩ [0, ∞)``.
 
-    The mass left out is below 1e-30.
+    The mass left out is below 1e-20 (below 1e-30 once Λ ≳ 10).
 
     Parameters
     ----------
@@ -248,7 +248,7 @@ def negative_binomial(
 
 
 def lognormal_sigma(cv: float | FloatArray) -> FloatArray:
-    """Log-scale σ of a lognormal with coefficient of variation ``cv``: √ln(1 + cv²)."""
+    """Log-scale sigma of a lognormal with coefficient of variation ``cv``: √ln(1 + cv²)."""
     return np.sqrt(np.log1p(np.square(cv)))
 
 
@@ -271,7 +271,7 @@ def shifted_lognormal_params(k: IntArray, cv: float) -> tuple[FloatArray, FloatA
     Returns
     -------
     a, b, c : ndarray of float64
-        Log-scale σ [-], log-scale location [log M] and shift [M].
+        Log-scale sigma [-], log-scale location [log M] and shift [M].
     """
     k = np.asarray(k, dtype=np.float64)
     if np.any(k < 0):
@@ -314,7 +314,7 @@ class CompoundTable:
     Attributes
     ----------
     a, b, c : ndarray of float64, shape (K,)
-        σ [-], location [log £] and shift [£].
+        sigma [-], location [log £] and shift [£].
     """
 
     a: FloatArray
@@ -374,9 +374,9 @@ def compound_lognormal(
 def compound_gamma(
     rng: np.random.Generator, counts: IntArray, cv: float, mean_cost: float | FloatArray
 ) -> FloatArray:
-    """Exact spend of ``counts`` iid gamma client costs: one Gamma(kα, θ) draw.
+    """Exact spend of ``counts`` iid gamma client costs: one Gamma(kalpha, θ) draw.
 
-    With α = 1/cv² and θ = M cv², the sum of k costs is Gamma(kα, θ) exactly
+    With alpha = 1/cv² and θ = M cv², the sum of k costs is Gamma(kalpha, θ) exactly
     (0 when k = 0; k·M when cv = 0).
 
     Parameters
@@ -458,8 +458,10 @@ def compound_gamma_from_normal(
     return gamma_from_normal(counts / cv2, normals) * (np.asarray(mean_cost) * cv2)
 
 
-def mean_one_lognormal(normals: FloatArray, cv: float, out: FloatArray | None = None) -> FloatArray:
-    """Lognormal with mean 1 and CV ``cv``: ``exp(σZ − σ²/2)``, σ² = ln(1 + cv²).
+def mean_one_lognormal(
+    normals: FloatArray, cv: float, out: FloatArray | None = None
+) -> FloatArray:
+    """Lognormal with mean 1 and CV ``cv``: ``exp(sigmaZ - sigma²/2)``, sigma² = ln(1 + cv²).
 
     Parameters
     ----------
@@ -488,7 +490,7 @@ def survivor_share(
 ) -> FloatArray:
     """Share of a stock's total cost that belongs to its surviving clients.
 
-    ``Beta(B α, (n − B) α)`` with α = 1/cv², drawn as ``G₁ / (G₁ + G₂)`` from two
+    ``Beta(B alpha, (n - B) alpha)`` with alpha = 1/cv², drawn as ``G₁ / (G₁ + G₂)`` from two
     gamma draws. Exact when the client costs are iid gamma (the survivors' and
     leavers' totals are then independent gammas); for any other cost
     distribution with CV ``cv`` it gives the survivors' total the exact
@@ -548,7 +550,7 @@ def high_cost_totals(
     cv : float, optional
         Lognormal: CV of a placement's cost. [fraction]
     minimum : float, optional
-        Pareto: scale x_m (smallest cost); the shape is α = mean / (mean − x_m). [£]
+        Pareto: scale x_m (smallest cost); the shape is alpha = mean / (mean - x_m). [£]
 
     Returns
     -------

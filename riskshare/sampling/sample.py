@@ -21,7 +21,7 @@ others' numbers unchanged):
 * ``correlation``: the normals of the Gaussian copula.
 
 The order of operations for one group and year is: core spend (clients,
-aggregate or fixed) → step changes → + high-cost placements → × common shocks
+aggregate or fixed) → step changes → + high-cost placements → x common shocks
 → charging income (a share of that gross spend, capped at it).
 """
 
@@ -431,7 +431,11 @@ def _high_cost(gp: _GroupPlan, block: _Block, out: FloatArray) -> None:
 
 
 def _charging_income(gp: _GroupPlan, block: _Block, spend: FloatArray) -> FloatArray:
-    """Charging income (years, sims): rate × spend × L, L lognormal mean 1; 0 ≤ income ≤ spend. [£]"""
+    """Charging income (years, sims): rate x spend x L, capped to [0, spend]. [£]
+
+    L is lognormal with mean 1 and CV ``charging.cv``; negative spend (a
+    normal aggregate draw) gives no income.
+    """
     charging = gp.group.charging
     share = np.full(spend.shape, charging.rate)
     if charging.cv > 0:
@@ -443,7 +447,10 @@ def _charging_income(gp: _GroupPlan, block: _Block, spend: FloatArray) -> FloatA
 
 
 def _fill_block(plan: _Plan, block: _Block, spend: FloatArray, income: FloatArray) -> None:
-    """Draw one whole block into ``spend`` and ``income`` (size, years, groups); income pre-zeroed."""
+    """Draw one whole block into ``spend`` and ``income`` (size, years, groups).
+
+    ``income`` must be zero on entry (only groups with charging are written).
+    """
     years, size = plan.years, block.size
     shock_factors = []
     for sid, s in plan.shocks:
