@@ -26,7 +26,7 @@ from riskshare._types import BoolArray, FloatArray
 from riskshare.config.model import Agreement, Model
 from riskshare.metrics import describe
 from riskshare.sampling import sample_block
-from riskshare.settle import Terms
+from riskshare.settle import Terms, settle_arrays
 from riskshare.streams import BLOCK_SIZE, n_blocks, resolve_seed
 
 if TYPE_CHECKING:
@@ -315,16 +315,17 @@ def simulate(
     def run_chunk(chunk: range) -> int:
         t0 = time.perf_counter()
         parts = [sample_block(model, seed, b, block_size=block_size) for b in chunk]
-        spend = np.concatenate([p.spend for p in parts]) if len(parts) > 1 else parts[0].spend
         start = chunk.start * block_size
         stop = min(chunk.stop * block_size, n_sims)
-        spend = spend[: stop - start]
+        spend, income, metrics, savings = _join(parts, stop - start)
         t1 = time.perf_counter()
-        ledger = terms.settle_spend(spend, check=check)
+        ledger = settle_arrays(terms, spend, income=income, metrics=metrics, savings=savings,
+                               check=check)
         sl = slice(start, stop)
         outcomes.net[sl] = ledger.net()
         outcomes.called[sl] = ledger.flow("overspend_call") > 0
         outcomes.reserve[sl] = ledger.reserve
+        outcomes.reserve[sl, -1] = ledger.extras["reserve_closing"]
         outcomes.variance[sl] = ledger.extras["variance"]
         outcomes.exhausted[sl] = ledger.extras["reserve_exhausted"]
         t2 = time.perf_counter()
@@ -350,6 +351,20 @@ def simulate(
         workers=workers, timings={"simulate_s": elapsed, **{f"{k}_s": v for k, v in timings.items()}},
     )
     return Result(model=model, outcomes=outcomes, seed=seed, manifest=manifest)
+
+
+def _join(parts: list[Any], n: int) -> tuple[Any, Any, Any, Any]:
+    """Concatenate the draws of consecutive blocks, keeping the first ``n`` simulations."""
+
+    def cat(arrays: list[np.ndarray]) -> np.ndarray:
+        return (np.concatenate(arrays) if len(arrays) > 1 else arrays[0])[:n]
+
+    spend = cat([p.spend for p in parts])
+    income = cat([p.income for p in parts])
+    metric_ids = list(getattr(parts[0], "metrics", {}) or {})
+    metrics = {m: cat([p.metrics[m] for p in parts]) for m in metric_ids}
+    savings = cat([p.savings for p in parts]) if hasattr(parts[0], "savings") else None
+    return spend, income, metrics, savings
 
 
 def build_manifest(model: Model, **fields: Any) -> dict[str, Any]:

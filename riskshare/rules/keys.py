@@ -1,15 +1,17 @@
 """Allocation keys: how an amount is split between partners.
 
 A key turns an amount into each partner's part of it. Keys are resolved for
-one year into a weight array that sums to 1 over partners: ``(partners,)`` for
-keys fixed in advance, ``(sims, partners)`` for keys that depend on the year's
-spend.
+one year into weights that sum to 1 over partners: ``(partners, 1)`` for keys
+fixed in advance, ``(partners, sims)`` for keys that depend on the year's
+spend. Partner-major arrays (partners first, simulations last) keep every
+per-partner vector contiguous in the settlement loop.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -32,8 +34,10 @@ class KeyContext:
         This year's contributions, ``(partners,)``. [£]
     cumulative_contributions : ndarray
         Contributions from year 0 to this year, ``(partners,)``. [£]
-    commissioned_spend : ndarray
-        Spend of the groups each partner commissions, ``(sims, partners)``. [£]
+    spend : ndarray
+        This year's spend of each group, ``(groups, sims)``. [£]
+    commissioning : ndarray
+        ``(groups, partners)`` commissioning shares.
     weights : {"current", "cumulative"}
         Which contributions ``'proportional'`` uses.
     """
@@ -42,58 +46,66 @@ class KeyContext:
     host: int
     contributions: FloatArray
     cumulative_contributions: FloatArray
-    commissioned_spend: FloatArray
+    spend: FloatArray
+    commissioning: FloatArray
     weights: str = "current"
+
+    @cached_property
+    def commissioned_spend(self) -> FloatArray:
+        """Spend of the groups each partner commissions, ``(partners, sims)``. [£]"""
+        out = np.zeros((len(self.partner_ids), self.spend.shape[1]))
+        for g, row in enumerate(self.commissioning):
+            for p, share in enumerate(row):
+                if share:
+                    out[p] += share * self.spend[g]
+        return out
 
 
 def key_weights(key: str | Mapping[str, float], ctx: KeyContext) -> FloatArray:
-    """Weights of a key for one year; they sum to 1 over the last axis.
+    """Weights of a key for one year; they sum to 1 over the first axis.
 
     Parameters
     ----------
     key : str or mapping of str to float
         ``'proportional'`` (to contributions), ``'host'``, ``'commissioners'``
         (to the spend each partner commissions this year) or fixed shares
-        ``{partner: share}``. ``'own'`` is not a key of weights (it allocates
-        each partner its own variance) and is handled by the settlement.
+        ``{partner: share}``. ``'own'`` is not a key of weights (it gives each
+        partner its own variance) and is handled by the settlement.
     ctx : KeyContext
 
     Returns
     -------
     ndarray
-        ``(partners,)`` or ``(sims, partners)``. [fraction]
+        ``(partners, 1)`` or ``(partners, sims)``. [fraction]
 
     Examples
     --------
     >>> import numpy as np
     >>> ctx = KeyContext(["nhs", "council"], 1, np.array([14.0, 33.0]),
-    ...                  np.array([14.0, 33.0]), np.zeros((1, 2)))
-    >>> key_weights("proportional", ctx).round(4)
+    ...                  np.array([14.0, 33.0]), np.zeros((1, 1)), np.ones((1, 2)) / 2)
+    >>> key_weights("proportional", ctx).round(4).ravel()
     array([0.2979, 0.7021])
-    >>> key_weights({"nhs": 0.5, "council": 0.5}, ctx)
+    >>> key_weights({"nhs": 0.5, "council": 0.5}, ctx).ravel()
     array([0.5, 0.5])
     """
     n_partners = len(ctx.partner_ids)
     if isinstance(key, Mapping):
-        w = np.zeros(n_partners)
-        for i, pid in enumerate(ctx.partner_ids):
-            w[i] = key.get(pid, 0.0)
-        return w
+        w = np.array([key.get(pid, 0.0) for pid in ctx.partner_ids], dtype=float)
+        return w[:, None]
     if key == "proportional":
         c = ctx.cumulative_contributions if ctx.weights == "cumulative" else ctx.contributions
         total = c.sum()
         if total <= 0:
             raise ValueError("'proportional' key needs positive total contributions")
-        return c / total
+        return (c / total)[:, None]
     if key == "host":
-        w = np.zeros(n_partners)
+        w = np.zeros((n_partners, 1))
         w[ctx.host] = 1.0
         return w
     if key == "commissioners":
         s = ctx.commissioned_spend
-        total = s.sum(axis=1, keepdims=True)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            w = np.where(total > 0, s / np.where(total > 0, total, 1.0), 1.0 / n_partners)
-        return w
+        total = s.sum(axis=0)
+        safe = np.where(total > 0, total, 1.0)
+        return np.where(total > 0, s / safe, 1.0 / n_partners)
     raise ValueError(f"unknown key {key!r} (allowed: proportional, host, commissioners, "
                      "own, or {partner: share})")
