@@ -110,7 +110,8 @@ def describe(
     out["prob_pays"], out["prob_pays_se"] = exceedance_probability(x, 0.0)
     out["mean_se"] = out["sd"] / math.sqrt(n)
     if thresholds is not None:
-        th = np.broadcast_to(np.asarray(thresholds, dtype=float), out["mean"].shape)
+        th = np.asarray(thresholds, dtype=float)
+        th = np.broadcast_to(th.reshape(()) if th.size == 1 else th, np.shape(out["mean"]))
         out["threshold"] = th
         out["prob_exceeds"], out["prob_exceeds_se"] = exceedance_probability(x, th)
     return out

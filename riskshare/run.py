@@ -24,6 +24,7 @@ import numpy as np
 from riskshare import __version__
 from riskshare._types import BoolArray, FloatArray
 from riskshare.config.model import Agreement, Model
+from riskshare.ledger import Ledger
 from riskshare.metrics import describe
 from riskshare.sampling import sample_block
 from riskshare.settle import Terms, settle_arrays
@@ -48,23 +49,78 @@ def config_digest(model: Model) -> str:
 
 @dataclass(frozen=True)
 class Outcomes:
-    """Per-simulation outcomes kept from a run (simulations on axis 0)."""
+    """Per-simulation outcomes kept from a run (simulations on axis 0).
 
-    net: FloatArray  # (sims, years, partners) net position [£]
-    called: BoolArray  # (sims, years, partners) an overspend call was made
-    reserve: FloatArray  # (sims, years) reserve balance at year end [£]
-    variance: FloatArray  # (sims, years) pool spend minus budget [£]
-    exhausted: BoolArray  # (sims, years) an overspend exceeded the reserve
+    ``net_total`` and ``called_any`` cover every simulation. The per-year
+    arrays cover the first ``keep`` simulations only (all of them unless the
+    run was larger than ``keep_paths``), which bounds memory for very large
+    runs: whole-agreement figures use every simulation, per-year figures the
+    kept ones.
+    """
+
+    net: FloatArray  # (keep, years, partners) net position each year [£]
+    called: BoolArray  # (keep, years, partners) an overspend call was made
+    reserve: FloatArray  # (keep, years) reserve balance at year end, before the final payout [£]
+    variance: FloatArray  # (keep, years) pool variance: spend minus budget [£]
+    exhausted: BoolArray  # (keep, years) an overspend was larger than the reserve
+    net_total: FloatArray | None = None  # (sims, partners) net over the agreement [£]
+    called_any: BoolArray | None = None  # (sims, partners) a call in any year
+    extras: dict[str, np.ndarray] = field(default_factory=dict)  # (keep, years) each
+
+    def __post_init__(self) -> None:
+        if self.net_total is None:
+            object.__setattr__(self, "net_total", self.net.sum(axis=1))
+        if self.called_any is None:
+            object.__setattr__(self, "called_any", self.called.any(axis=1))
 
     @classmethod
-    def empty(cls, n_sims: int, years: int, n_partners: int) -> Outcomes:
+    def empty(cls, n_sims: int, keep: int, years: int, n_partners: int,
+              extra_names: tuple[str, ...] = ()) -> Outcomes:
+        """Uninitialised arrays for ``n_sims`` simulations, keeping ``keep`` paths."""
         return cls(
-            net=np.empty((n_sims, years, n_partners)),
-            called=np.empty((n_sims, years, n_partners), dtype=bool),
-            reserve=np.empty((n_sims, years)),
-            variance=np.empty((n_sims, years)),
-            exhausted=np.empty((n_sims, years), dtype=bool),
+            net=np.empty((keep, years, n_partners)),
+            called=np.empty((keep, years, n_partners), dtype=bool),
+            reserve=np.empty((keep, years)),
+            variance=np.empty((keep, years)),
+            exhausted=np.empty((keep, years), dtype=bool),
+            net_total=np.empty((n_sims, n_partners)),
+            called_any=np.empty((n_sims, n_partners), dtype=bool),
+            extras={name: np.empty((keep, years)) for name in extra_names},
         )
+
+    @classmethod
+    def from_ledger(cls, ledger: Ledger) -> Outcomes:
+        """The outcomes of a settled ledger (every simulation kept)."""
+        out = cls.empty(ledger.n_sims, ledger.n_sims, ledger.years, len(ledger.partner_ids),
+                        _extra_names(ledger))
+        out.store(ledger, 0)
+        return out
+
+    def store(self, ledger: Ledger, start: int) -> None:
+        """Write a settled chunk of simulations ``start ..`` into these arrays."""
+        stop = start + ledger.n_sims
+        net = ledger.net()
+        called = ledger.flow("overspend_call") > 0
+        self.net_total[start:stop] = net.sum(axis=1)
+        self.called_any[start:stop] = called.any(axis=1)
+        keep = self.net.shape[0]
+        if start >= keep:
+            return
+        k = min(stop, keep) - start
+        sl = slice(start, start + k)
+        self.net[sl] = net[:k]
+        self.called[sl] = called[:k]
+        self.reserve[sl] = ledger.reserve[:k]
+        self.reserve[sl, -1] = ledger.extras["reserve_closing"][:k]
+        self.variance[sl] = ledger.extras["variance"][:k]
+        self.exhausted[sl] = ledger.extras["reserve_exhausted"][:k]
+        for name in self.extras:
+            self.extras[name][sl] = ledger.extras[name][:k]
+
+
+def _extra_names(ledger: Ledger) -> tuple[str, ...]:
+    """Per-year extras worth keeping: clause indicators (trigger, exit) and holdback released."""
+    return tuple(k for k in ("trigger_fired", "exit") if k in ledger.extras)
 
 
 @dataclass(frozen=True)
@@ -90,6 +146,31 @@ class Result:
     seed: int
     manifest: dict[str, Any] = field(default_factory=dict)
 
+    @classmethod
+    def from_ledger(
+        cls, model: Model, ledger: Ledger, *, seed: int = 0, manifest: Mapping[str, Any] | None = None
+    ) -> Result:
+        """Wrap a settled ledger as a Result, so its tables and charts work on it.
+
+        Parameters
+        ----------
+        model : Model
+        ledger : Ledger
+            From :func:`riskshare.settle`.
+        seed : int
+            The seed the paths were drawn with (recorded only).
+        manifest : mapping, optional
+        """
+        return cls(model=model, outcomes=Outcomes.from_ledger(ledger), seed=int(seed),
+                   manifest=dict(manifest or {}))
+
+    @property
+    def plot(self) -> Any:
+        """Charts of this result: ``result.plot.distribution()``, ``.exceedance()``, ``.fan()``."""
+        from riskshare.report.plots import PlotAccessor
+
+        return PlotAccessor(self)
+
     # ------------------------------------------------------------------ arrays
     @property
     def partner_ids(self) -> list[str]:
@@ -99,7 +180,7 @@ class Result:
     @property
     def n_sims(self) -> int:
         """Number of simulations."""
-        return int(self.outcomes.net.shape[0])
+        return int(self.outcomes.net_total.shape[0])
 
     @property
     def years(self) -> list[str]:
@@ -110,11 +191,15 @@ class Result:
     @property
     def net(self) -> FloatArray:
         """Each partner's net position over the whole agreement, ``(sims, partners)``. [£]"""
-        return self.outcomes.net.sum(axis=1)
+        return self.outcomes.net_total
 
     @property
     def net_by_year(self) -> FloatArray:
-        """Each partner's net position each year, ``(sims, years, partners)``. [£]"""
+        """Each partner's net position each year, ``(kept sims, years, partners)``. [£]
+
+        Every simulation unless the run had more than ``keep_paths`` (then the
+        first ``keep_paths``).
+        """
         return self.outcomes.net
 
     # ------------------------------------------------------------------ tables
@@ -152,7 +237,7 @@ class Result:
         stats = describe(x, thresholds=th)
         for key in ("prob_exceeds", "prob_exceeds_se"):
             stats[key] = np.where(np.isnan(th), np.nan, stats[key])
-        called = self.outcomes.called.any(axis=1)
+        called = self.outcomes.called_any
         any_call = np.concatenate([called, called.any(axis=1, keepdims=True)], axis=1).mean(axis=0)
         frame = pd.DataFrame(stats, index=pd.Index([*self.partner_ids, "pool"], name="partner"))
         frame.insert(frame.columns.get_loc("prob_pays_se"), "prob_call_any_year", any_call)
@@ -201,7 +286,7 @@ class Result:
         import pandas as pd
 
         o = self.outcomes
-        n = self.n_sims
+        n = o.variance.shape[0]
         p_over = (o.variance > 0).mean(axis=0)
         p_ex = o.exhausted.mean(axis=0)
         p_ex_by = np.logical_or.accumulate(o.exhausted, axis=1).mean(axis=0)
@@ -257,6 +342,7 @@ def simulate(
     block_size: int = BLOCK_SIZE,
     progress: ProgressCallback | None = None,
     check: bool = True,
+    keep_paths: int = 1 << 20,
 ) -> Result:
     """Simulate spend and settle the agreement: each partner's exposure.
 
@@ -285,6 +371,10 @@ def simulate(
         Called as ``progress(done_sims, n_sims)`` after each chunk.
     check : bool
         Check the ledger balances in every simulated year.
+    keep_paths : int
+        Keep per-year outcomes for at most this many simulations (the first
+        ones); whole-agreement outcomes are kept for all. Bounds memory on
+        very large runs.
 
     Returns
     -------
@@ -307,7 +397,12 @@ def simulate(
     seed = resolve_seed(model.simulation.seed if seed is None else seed)
     terms = Terms.from_model(model, agreement=agreement, contributions=contributions)
     years = model.simulation.years
-    outcomes = Outcomes.empty(n_sims, years, len(model.partners))
+    keep = min(n_sims, int(keep_paths))
+    extra_names = tuple(
+        name for name, on in (("trigger_fired", terms.agreement.trigger is not None),
+                              ("exit", terms.agreement.exit is not None)) if on
+    )
+    outcomes = Outcomes.empty(n_sims, keep, years, len(model.partners), extra_names)
     blocks = n_blocks(n_sims, block_size)
     chunks = [range(b, min(b + chunk_blocks, blocks)) for b in range(0, blocks, chunk_blocks)]
     timings = {"sample": 0.0, "settle": 0.0}
@@ -321,13 +416,7 @@ def simulate(
         t1 = time.perf_counter()
         ledger = settle_arrays(terms, spend, income=income, metrics=metrics, savings=savings,
                                check=check)
-        sl = slice(start, stop)
-        outcomes.net[sl] = ledger.net()
-        outcomes.called[sl] = ledger.flow("overspend_call") > 0
-        outcomes.reserve[sl] = ledger.reserve
-        outcomes.reserve[sl, -1] = ledger.extras["reserve_closing"]
-        outcomes.variance[sl] = ledger.extras["variance"]
-        outcomes.exhausted[sl] = ledger.extras["reserve_exhausted"]
+        outcomes.store(ledger, start)
         t2 = time.perf_counter()
         timings["sample"] += t1 - t0
         timings["settle"] += t2 - t1
@@ -348,7 +437,7 @@ def simulate(
     elapsed = time.perf_counter() - t_start
     manifest = build_manifest(
         model, seed=seed, n_sims=n_sims, block_size=block_size, chunk_blocks=chunk_blocks,
-        workers=workers, timings={"simulate_s": elapsed, **{f"{k}_s": v for k, v in timings.items()}},
+        workers=workers, keep_paths=keep, timings={"simulate_s": elapsed, **{f"{k}_s": v for k, v in timings.items()}},
     )
     return Result(model=model, outcomes=outcomes, seed=seed, manifest=manifest)
 

@@ -308,7 +308,8 @@ def settle_arrays(
 
     balance = np.full(n_sims, res.opening if res else 0.0)
     cumulative = np.zeros(n_partners)
-    cap_totals = [np.zeros(n_sims) for _ in agr.caps]
+    cap_totals = [np.zeros(n_sims) for _ in agr.caps]  # what each cap has let through so far
+    cap_limits = [np.zeros(n_sims) for _ in agr.caps]  # sum of yearly limits (fraction caps)
     cum_net = np.zeros((n_partners, n_sims))
     exit_year = np.full(n_sims, years + 1)  # year an exit takes effect (years + 1: never)
     exited = np.zeros(n_sims, dtype=bool)
@@ -411,13 +412,17 @@ def settle_arrays(
             v = (n_g.sum(axis=0) if inc is not None else pool_spend[t]) - budget + uncommitted + x
         variance[t] = v
         if need_own:
+            # Each partner's own variance: the spend on the pooled groups it
+            # commissions (and its proportional part of pool-level effects and
+            # the uncommitted allocation) minus its own part of the budget, less
+            # what funds the groups settled on their own.
             w_prop = key_weights("proportional", ctx)
-            own = w_prop * x
-            for g in pooled_groups:
+            own = np.zeros((n_partners, n_sims)) + w_prop * (x + uncommitted) - budget_p
+            for g in range(n_groups):
                 for p in range(n_partners):
                     share = terms.commissioning[g, p]
                     if share:
-                        own[p] += share * v_g[g]
+                        own[p] += share * (n_g[g] if pooled[g] else group_budget[g])
             aligned_position = position + own
 
         if agr.arrangement == "aligned":
@@ -506,8 +511,15 @@ def settle_arrays(
                 sign = 1.0 if cap.side == "overspend" else -1.0
                 part = np.maximum(sign * position[q], 0.0)
                 if cap.per == "agreement":
+                    # A pound amount caps the running total; a fraction caps it at
+                    # that fraction of the contributions (budgets) so far.
+                    if cap.amount is None:
+                        cap_limits[i] = cap_limits[i] + limit
+                        limit = cap_limits[i]
                     limit = np.maximum(limit - cap_totals[i], 0.0)
                 excess = np.maximum(part - limit, 0.0)
+                if any_exited:  # aligned after an exit: no caps
+                    excess = np.where(live, excess, 0.0)
                 cap_totals[i] = cap_totals[i] + part - excess
                 position[q] -= sign * excess
                 if cap.overflow == "reserve":
@@ -645,7 +657,10 @@ def _side(
     below_part = None
     if threshold is not None:
         tau = threshold.rate * budget
-        below_amount = np.where(amount <= tau, amount, 0.0 if threshold.first_dollar else tau)
+        # First dollar: shared once the amount reaches the threshold (G/B >= MSR);
+        # dead band: the first tau always stays with below_key.
+        within = amount < tau if threshold.first_dollar else amount <= tau
+        below_amount = np.where(within, amount, 0.0 if threshold.first_dollar else tau)
         shared = amount - below_amount
         below_part = key_weights(threshold.below_key, ctx) * below_amount
     fallback = key_weights(sharing.key, ctx)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -42,11 +41,7 @@ def fail(exc: RiskshareError) -> None:
 def main() -> None:
     """Entry point of the ``riskshare`` command."""
     register_commands()
-    try:
-        app()
-    except KeyboardInterrupt:
-        typer.echo("Interrupted.", err=True)
-        sys.exit(130)
+    app()  # Ctrl-C exits 130 (Typer), with no half-written output (atomic folders)
 
 
 def register_commands() -> None:

@@ -12,7 +12,7 @@ from typing import Annotated, Any, TypeVar
 import typer
 
 from riskshare.cli.app import ConfigArg, SetOpt, app, fail
-from riskshare.errors import RiskshareError
+from riskshare.errors import InputError, RiskshareError
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -125,13 +125,22 @@ def run(
     workers: Annotated[int, typer.Option("--workers", "-j", min=1, help="Threads.")] = 1,
     chunk_blocks: Annotated[int, typer.Option(min=1, help="Random-number blocks per chunk.")] = 4,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress and no table.")] = False,
+    report: Annotated[bool, typer.Option("--report", help="Also write report.html (needs --out).")] = False,
+    excel: Annotated[bool, typer.Option("--excel", help="Also write results.xlsx (needs --out).")] = False,
 ) -> None:
-    """Simulate the pool and settle the agreement; print and save each partner's exposure."""
+    """Simulate the pool and settle the agreement; print and save each partner's exposure.
+
+    Writes into --out: summary.csv, by_year.csv, pool_by_year.csv,
+    per_simulation.parquet, config.json, manifest.json, and with --report and
+    --excel a self-contained report.html and a results.xlsx workbook.
+    """
     t0 = time.perf_counter()
     from riskshare.config import load_config
     from riskshare.report.files import atomic_folder, write_run
     from riskshare.run import simulate
 
+    if (report or excel) and out is None:
+        fail(InputError("--report and --excel write into a results folder: give --out DIR"))
     model = load_config(config, set_ or ())
     if out is not None:
         # Refuse a bad destination before spending time simulating.
@@ -153,6 +162,14 @@ def run(
                 "overrides": list(set_ or ()),
                 "process_s": time.perf_counter() - t0,
             })
+            if report:
+                from riskshare.report.html import write_html
+
+                write_html(result, tmp / "report.html")
+            if excel:
+                from riskshare.report.excel import write_excel
+
+                write_excel(result, tmp / "results.xlsx")
     if not quiet:
         typer.echo(f"{model.name}: {result.n_sims:,} simulations, seed {result.seed}")
         typer.echo("Net position over the agreement (positive = pays beyond contributions):")

@@ -176,7 +176,7 @@ def apply_overrides(
             path, value = parse_override(text)
             _set_path(data, path, value)
         except (ValueError, KeyError, IndexError, TypeError) as exc:
-            problems.append((f"--set #{k}", str(exc).strip("'\"")))
+            problems.append((f"--set #{k}", str(exc.args[0]) if exc.args else str(exc)))
     if problems:
         raise ConfigError(source, problems)
     return data

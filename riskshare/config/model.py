@@ -660,6 +660,10 @@ class Agreement(_Frozen):
                 problems.append(f"caps[{i}].overflow: 'reserve' needs a 'reserve'")
         if len(set(self.waterfall)) != len(self.waterfall):
             problems.append("waterfall: a step is listed twice")
+        for side in ("overspend", "underspend"):
+            if getattr(self, side).key == "own" and getattr(self, f"threshold_{side}") is not None:
+                problems.append(f"threshold_{side}: key 'own' gives each partner its own "
+                                "variance; it cannot be combined with a threshold")
         if problems:
             raise ValueError("\n".join(problems))
         return self

@@ -2,10 +2,13 @@
 
 :func:`sample` draws the spend of every client group, year and simulation from
 a validated :class:`~riskshare.config.model.Model`; :func:`sample_block` draws
-one fixed-size block of simulations (the unit of reproducibility). The pure
-kernels live in :mod:`riskshare.sampling.draws`.
+one fixed-size block of simulations (the unit of reproducibility). Both also
+draw the model-level random quantities the agreement needs: performance
+metrics (``SpendPaths.metrics``) and integration savings
+(``SpendPaths.savings``). The pure kernels live in
+:mod:`riskshare.sampling.draws`.
 """
 
-from riskshare.sampling.sample import SpendPaths, sample, sample_block
+from riskshare.sampling.sample import SpendPaths, sample, sample_block, zeros_view
 
-__all__ = ["SpendPaths", "sample", "sample_block"]
+__all__ = ["SpendPaths", "sample", "sample_block", "zeros_view"]

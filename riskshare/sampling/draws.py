@@ -16,9 +16,32 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import special, stats
+from scipy import special
 
 from riskshare._types import FloatArray, IntArray
+
+# The negative binomial kernels scipy.stats.nbinom itself calls, taken from
+# scipy.special so that importing riskshare does not import scipy.stats (about
+# 1 s of the CLI's start-up). Same numbers as stats.nbinom.{pmf, ppf, isf}.
+try:
+    from scipy.special._ufuncs import _nbinom_isf, _nbinom_pmf, _nbinom_ppf
+except ImportError:  # pragma: no cover - a scipy without them
+
+    def _nbinom_pmf(k, n, p):  # type: ignore[no-redef]
+        from scipy import stats
+
+        return stats.nbinom.pmf(k, n, p)
+
+    def _nbinom_ppf(q, n, p):  # type: ignore[no-redef]
+        from scipy import stats
+
+        return stats.nbinom.ppf(q, n, p)
+
+    def _nbinom_isf(q, n, p):  # type: ignore[no-redef]
+        from scipy import stats
+
+        return stats.nbinom.isf(q, n, p)
+
 
 __all__ = [
     "AliasTable",
@@ -185,9 +208,29 @@ def negative_binomial_range(mean: float, dispersion: float) -> tuple[int, int]:
         Lowest and highest tabulated count. [clients]
     """
     p = dispersion / (dispersion + mean)
-    lo = int(stats.nbinom.ppf(NB_TAIL, dispersion, p))
-    hi = int(stats.nbinom.isf(NB_TAIL, dispersion, p)) + 1
+    lo = int(_nbinom_ppf(NB_TAIL, dispersion, p))
+    hi = int(_nbinom_isf(NB_TAIL, dispersion, p)) + 1
     return max(0, lo), hi
+
+
+def poisson_pmf(k: IntArray, mean: float) -> FloatArray:
+    """Poisson probabilities ``exp(k ln Λ - ln k! - Λ)``, as ``scipy.stats.poisson.pmf``.
+
+    Parameters
+    ----------
+    k : ndarray of int
+        Counts. [clients]
+    mean : float
+        Poisson mean Λ >= 0 (0 gives all the mass at 0). [clients]
+
+    Returns
+    -------
+    ndarray of float64
+    """
+    k = np.asarray(k)
+    if mean == 0:
+        return (k == 0).astype(np.float64)
+    return np.exp(special.xlogy(k, mean) - special.gammaln(k + 1) - mean)
 
 
 def count_table(mean: float, dispersion: float | None = None) -> AliasTable | None:
@@ -215,9 +258,9 @@ def count_table(mean: float, dispersion: float | None = None) -> AliasTable | No
         return None
     k = np.arange(lo, hi + 1)
     if dispersion is None:
-        pmf = stats.poisson.pmf(k, mean) if mean > 0 else (k == 0).astype(float)
+        pmf = poisson_pmf(k, mean)
     else:
-        pmf = stats.nbinom.pmf(k, dispersion, dispersion / (dispersion + mean))
+        pmf = _nbinom_pmf(k, dispersion, dispersion / (dispersion + mean))
     return alias_table(pmf, lo)
 
 

@@ -18,17 +18,27 @@ others' numbers unchanged):
 * ``params:{id}:{name}``: uncertain rates (``growth``, ``inflation``,
   ``highcost_growth``, ``highcost_inflation``), one per simulation;
 * ``shock:{id}``: common shocks;
-* ``correlation``: the normals of the Gaussian copula.
+* ``correlation``: the normals of the Gaussian copula;
+* ``metric:{id}``: performance metric ``id`` (``Model.performance``), one
+  normal per simulation and year;
+* ``savings``: integration savings (``Model.integration_savings``), one
+  uniform (none or some) and one normal (how much) per simulation.
 
 The order of operations for one group and year is: core spend (clients,
 aggregate or fixed) → step changes → + high-cost placements → x common shocks
-→ charging income (a share of that gross spend, capped at it).
+→ charging income (a share of that gross spend, capped at it). Metrics and
+savings do not depend on spend.
+
+Only what the model needs is allocated: without charging, ``income`` is a
+read-only broadcast view of zeros (:func:`zeros_view`); without integration
+savings, so is ``savings``; without performance metrics, ``metrics`` is empty.
 """
 
 from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
@@ -46,12 +56,41 @@ from riskshare.config.model import (
 from riskshare.sampling import draws
 from riskshare.streams import BLOCK_SIZE, block_rng, n_blocks
 
-__all__ = ["SpendPaths", "sample", "sample_block"]
+__all__ = ["SpendPaths", "sample", "sample_block", "zeros_view"]
+
+
+_ZERO = np.zeros(())
+
+
+def zeros_view(shape: tuple[int, ...]) -> FloatArray:
+    """A read-only array of zeros of ``shape`` that takes no memory (``np.broadcast_to``).
+
+    Every element is one shared 0.0 (all strides are 0): writing to it raises
+    ``ValueError: assignment destination is read-only``; copy it
+    (``np.array(a)``) to get a writable array.
+    """
+    return np.broadcast_to(_ZERO, shape)
+
+
+def _is_constant_view(a: FloatArray) -> bool:
+    """Whether ``a`` is a broadcast view of one value (all strides 0, not empty)."""
+    return a.ndim > 0 and a.size > 0 and not any(a.strides)
+
+
+def _select(a: FloatArray, sel: IntArray) -> FloatArray:
+    """``a[sel]`` along the first axis, keeping a broadcast constant a broadcast constant."""
+    if _is_constant_view(a):
+        return np.broadcast_to(a[(0,) * a.ndim], (sel.size, *a.shape[1:]))
+    return a[sel]
 
 
 @dataclass(frozen=True)
 class SpendPaths:
-    """Simulated spend of every client group, year and simulation.
+    """Simulated spend of every client group, year and simulation, and the model-level draws.
+
+    Only ``spend``, ``income``, ``group_ids`` and ``years`` need to be given:
+    ``income=None`` and a missing ``savings`` become read-only zeros
+    (:func:`zeros_view`), a missing ``metrics`` an empty mapping.
 
     Attributes
     ----------
@@ -59,32 +98,104 @@ class SpendPaths:
         Gross spend (charging income not deducted). [£]
     income : ndarray of float64, shape (sims, years, groups)
         Client charging income (0 where a group has no charging). [£]
+        When no group has charging it is a read-only broadcast view of
+        zeros (:func:`zeros_view`): it takes no memory and cannot be written.
     group_ids : tuple of str
         Client group ids, in the order of the group axis.
     years : int
         Number of agreement years.
     first_sim : int
         Index of the first simulation held (for blocks).
+    metrics : mapping of str to ndarray of float64, shape (sims, years)
+        Performance metrics (``Model.performance``) by metric id, in config
+        order, each Normal(mean, sd) independently in every year and
+        simulation. [units of the metric] Empty when the model has none.
+    savings : ndarray of float64, shape (sims, years)
+        Integration savings ``amount * ramp[t] * U`` (``Model.integration_savings``),
+        U drawn once per simulation. [£] Read-only zeros (:func:`zeros_view`)
+        when the model has none.
     """
 
     spend: FloatArray
-    income: FloatArray
+    income: FloatArray | None
     group_ids: tuple[str, ...]
     years: int
     first_sim: int = 0
+    metrics: Mapping[str, FloatArray] = field(default_factory=dict)
+    savings: FloatArray | None = None
 
     def __post_init__(self) -> None:
-        shape = (self.spend.shape[0], self.years, len(self.group_ids))
+        sims = self.spend.shape[0] if self.spend.ndim else 0
+        shape = (sims, self.years, len(self.group_ids))
+        if self.income is None:
+            object.__setattr__(self, "income", zeros_view(shape))
         if self.spend.shape != shape or self.income.shape != shape:
             raise ValueError(
                 f"spend and income must have shape (sims, years, groups) = {shape}, "
                 f"got {self.spend.shape} and {self.income.shape}"
+            )
+        paths = (sims, self.years)
+        metrics = {} if self.metrics is None else dict(self.metrics)
+        for mid, values in metrics.items():
+            if np.shape(values) != paths:
+                raise ValueError(
+                    f"metrics[{mid!r}] must have shape (sims, years) = {paths}, "
+                    f"got {np.shape(values)}"
+                )
+        object.__setattr__(self, "metrics", metrics)
+        if self.savings is None:
+            object.__setattr__(self, "savings", zeros_view(paths))
+        elif np.shape(self.savings) != paths:
+            raise ValueError(
+                f"savings must have shape (sims, years) = {paths}, got {np.shape(self.savings)}"
             )
 
     @property
     def n_sims(self) -> int:
         """Number of simulations held."""
         return int(self.spend.shape[0])
+
+    @staticmethod
+    def concatenate(parts: Sequence[SpendPaths], n: int | None = None) -> SpendPaths:
+        """Consecutive blocks as one, keeping the first ``n`` simulations.
+
+        Read-only zero views (no charging, no savings) stay views: nothing is
+        allocated for them. One part is returned sliced, without a copy.
+
+        Parameters
+        ----------
+        parts : sequence of SpendPaths
+            Consecutive blocks (same groups, years and metrics), in order.
+        n : int, optional
+            Simulations to keep (default all).
+
+        Returns
+        -------
+        SpendPaths
+            ``first_sim`` is that of the first part.
+        """
+        if not parts:
+            raise ValueError("parts must not be empty")
+        total = sum(p.n_sims for p in parts)
+        n = total if n is None else min(int(n), total)
+
+        def cat(arrays: list[FloatArray]) -> FloatArray:
+            if all(_is_constant_view(a) for a in arrays):
+                return np.broadcast_to(arrays[0][(0,) * arrays[0].ndim], (n, *arrays[0].shape[1:]))
+            if len(arrays) == 1:
+                return arrays[0][:n]
+            return np.concatenate(arrays)[:n]
+
+        first = parts[0]
+        return SpendPaths(
+            cat([p.spend for p in parts]),
+            cat([p.income for p in parts]),
+            first.group_ids,
+            first.years,
+            first.first_sim,
+            metrics={mid: cat([p.metrics[mid] for p in parts]) for mid in first.metrics},
+            savings=cat([p.savings for p in parts]),
+        )
 
     def take(self, idx: int | slice | IntArray) -> SpendPaths:
         """Select simulations (positions in this object, not global indices).
@@ -97,11 +208,21 @@ class SpendPaths:
         Returns
         -------
         SpendPaths
+            Spend, income, every metric and savings of those simulations;
             ``first_sim`` is the global index of the first one selected.
+            Read-only zero views stay views.
         """
         sel = np.atleast_1d(np.arange(self.n_sims)[idx])
         first = self.first_sim + int(sel[0]) if sel.size else self.first_sim
-        return SpendPaths(self.spend[sel], self.income[sel], self.group_ids, self.years, first)
+        return SpendPaths(
+            self.spend[sel],
+            _select(self.income, sel),
+            self.group_ids,
+            self.years,
+            first,
+            metrics={mid: values[sel] for mid, values in self.metrics.items()},
+            savings=_select(self.savings, sel),
+        )
 
 
 # ----------------------------------------------------------------------------- plan
@@ -138,12 +259,28 @@ class _GroupPlan:
 
 
 @dataclass(frozen=True)
+class _SavingsPlan:
+    """Integration savings: ``level[t] * U`` with ``level = amount * ramp[:years]``. [£]"""
+
+    level: FloatArray
+    probability_none: float
+    cv: float
+
+
+@dataclass(frozen=True)
 class _Plan:
     years: int
     group_ids: tuple[str, ...]
     groups: tuple[_GroupPlan, ...]
     shocks: tuple[tuple[str, float], ...]
     copula: FloatArray | None = field(default=None)
+    metrics: tuple[tuple[str, float, float], ...] = ()
+    savings: _SavingsPlan | None = None
+
+    @property
+    def has_charging(self) -> bool:
+        """Whether any group has charging income (else income is all zeros)."""
+        return any(gp.group.charging is not None for gp in self.groups)
 
 
 def _rate_mean(rate: float | Uncertain) -> float:
@@ -211,7 +348,18 @@ def _build_plan(model: Model) -> _Plan:
             if s.groups == "all" or group.id in s.groups
         )
         groups.append(_GroupPlan(group, steps, clients, group_shocks, slots.get(group.id)))
-    return _Plan(years, group_ids, tuple(groups), shocks, copula)
+    metrics = tuple((m.id, float(m.mean), float(m.sd)) for m in model.performance)
+    savings = None
+    if model.integration_savings is not None:
+        spec = model.integration_savings
+        level = spec.amount * np.asarray(spec.ramp[:years], dtype=np.float64)
+        if level.size != years:
+            raise ValueError(
+                f"integration_savings.ramp needs {years} fractions (one per year), "
+                f"got {len(spec.ramp)}"
+            )
+        savings = _SavingsPlan(level, float(spec.probability_none), float(spec.cv))
+    return _Plan(years, group_ids, tuple(groups), shocks, copula, metrics, savings)
 
 
 _PLAN_CACHE: OrderedDict[str, _Plan] = OrderedDict()
@@ -446,10 +594,56 @@ def _charging_income(gp: _GroupPlan, block: _Block, spend: FloatArray) -> FloatA
     return share
 
 
-def _fill_block(plan: _Plan, block: _Block, spend: FloatArray, income: FloatArray) -> None:
-    """Draw one whole block into ``spend`` and ``income`` (size, years, groups).
+def _metrics(plan: _Plan, block: _Block, out: Mapping[str, FloatArray]) -> None:
+    """Performance metrics into ``out[id]`` (size, years): Normal(mean, sd) each. [metric units]
 
-    ``income`` must be zero on entry (only groups with charging are written).
+    Stream ``metric:{id}``: ``size * years`` standard normals, simulation by
+    simulation (row-major over (size, years)).
+    """
+    for mid, mean, sd in plan.metrics:
+        values = out[mid]
+        if sd == 0:
+            values.fill(mean)
+            continue
+        block.rng(f"metric:{mid}").standard_normal(out=values)
+        values *= sd
+        values += mean
+
+
+def _savings(spec: _SavingsPlan, block: _Block, out: FloatArray) -> None:
+    """Integration savings into ``out`` (size, years): ``level[t] * U``. [£]
+
+    Stream ``savings``: ``size`` uniforms V, then ``size`` standard normals Z,
+    always both, so that scenarios differing only in ``probability_none`` or
+    ``cv`` share their draws. U = 0 where V < probability_none, else the
+    mean-one lognormal of Z with CV ``cv`` (1 when cv = 0).
+    """
+    rng = block.rng("savings")
+    v = rng.random(block.size)
+    u = rng.standard_normal(block.size)
+    if spec.cv > 0:
+        draws.mean_one_lognormal(u, spec.cv, out=u)
+    else:
+        u.fill(1.0)
+    u[v < spec.probability_none] = 0.0
+    np.multiply(u[:, None], spec.level[None, :], out=out)
+
+
+def _fill_block(
+    plan: _Plan,
+    block: _Block,
+    spend: FloatArray,
+    income: FloatArray | None,
+    metrics: Mapping[str, FloatArray],
+    savings: FloatArray | None,
+) -> None:
+    """Draw one whole block into the given arrays.
+
+    ``spend`` and ``income`` are (size, years, groups); ``income`` must be
+    zero on entry (only groups with charging are written), or None when no
+    group has charging. ``metrics[id]`` and ``savings`` are C-contiguous
+    (size, years); ``savings`` is None when the model has no integration
+    savings.
     """
     years, size = plan.years, block.size
     shock_factors = []
@@ -479,6 +673,21 @@ def _fill_block(plan: _Plan, block: _Block, spend: FloatArray, income: FloatArra
         spend[:, :, g] = work.T
         if gp.group.charging is not None:
             income[:, :, g] = _charging_income(gp, block, work).T
+    _metrics(plan, block, metrics)
+    if plan.savings is not None:
+        _savings(plan.savings, block, savings)
+
+
+def _allocate(
+    plan: _Plan, n: int
+) -> tuple[FloatArray, FloatArray | None, dict[str, FloatArray], FloatArray | None]:
+    """Output arrays for ``n`` simulations: only those the model needs are allocated."""
+    shape = (n, plan.years, len(plan.group_ids))
+    spend = np.empty(shape)
+    income = np.zeros(shape) if plan.has_charging else None
+    metrics = {mid: np.empty((n, plan.years)) for mid, _, _ in plan.metrics}
+    savings = np.empty((n, plan.years)) if plan.savings is not None else None
+    return spend, income, metrics, savings
 
 
 # ----------------------------------------------------------------------------- public API
@@ -516,10 +725,17 @@ def sample_block(
     if block < 0:
         raise ValueError(f"block must be >= 0, got {block}")
     plan = _plan(model)
-    shape = (block_size, plan.years, len(plan.group_ids))
-    spend, income = np.empty(shape), np.zeros(shape)
-    _fill_block(plan, _Block(seed, block, block_size), spend, income)
-    return SpendPaths(spend, income, plan.group_ids, plan.years, block * block_size)
+    spend, income, metrics, savings = _allocate(plan, block_size)
+    _fill_block(plan, _Block(seed, block, block_size), spend, income, metrics, savings)
+    return SpendPaths(
+        spend,
+        income,
+        plan.group_ids,
+        plan.years,
+        block * block_size,
+        metrics=metrics,
+        savings=savings,
+    )
 
 
 def sample(
@@ -555,21 +771,32 @@ def sample(
     if workers < 1:
         raise ValueError(f"workers must be >= 1, got {workers}")
     plan = _plan(model)
-    shape = (n_sims, plan.years, len(plan.group_ids))
-    spend, income = np.empty(shape), np.zeros(shape)
+    spend, income, metrics, savings = _allocate(plan, n_sims)
 
     def run(b: int) -> None:
         lo = b * block_size
         hi = min(lo + block_size, n_sims)
         ctx = _Block(seed, b, block_size)
         if hi - lo == block_size:
-            _fill_block(plan, ctx, spend[lo:hi], income[lo:hi])
+            _fill_block(
+                plan,
+                ctx,
+                spend[lo:hi],
+                None if income is None else income[lo:hi],
+                {mid: values[lo:hi] for mid, values in metrics.items()},
+                None if savings is None else savings[lo:hi],
+            )
             return
-        full = (block_size, *shape[1:])
-        part_spend, part_income = np.empty(full), np.zeros(full)
-        _fill_block(plan, ctx, part_spend, part_income)
-        spend[lo:hi] = part_spend[: hi - lo]
-        income[lo:hi] = part_income[: hi - lo]
+        part = _allocate(plan, block_size)
+        _fill_block(plan, ctx, *part)
+        n = hi - lo
+        spend[lo:hi] = part[0][:n]
+        if income is not None:
+            income[lo:hi] = part[1][:n]
+        for mid, values in metrics.items():
+            values[lo:hi] = part[2][mid][:n]
+        if savings is not None:
+            savings[lo:hi] = part[3][:n]
 
     blocks = range(n_blocks(n_sims, block_size))
     if workers == 1:
@@ -578,4 +805,4 @@ def sample(
     else:
         with ThreadPoolExecutor(max_workers=workers) as pool:
             list(pool.map(run, blocks))
-    return SpendPaths(spend, income, plan.group_ids, plan.years)
+    return SpendPaths(spend, income, plan.group_ids, plan.years, metrics=metrics, savings=savings)

@@ -1,0 +1,486 @@
+"""A plain, per-simulation reference implementation of settlement.
+
+Written from ``docs/rules.md`` only, for clarity rather than speed: one
+simulation, a loop over years, Python floats. It is the test oracle the
+vectorised engine (:mod:`riskshare.settle`) is compared with, and it doubles
+as readable documentation of what settlement does each year. Step numbers in
+the comments are those of ``docs/rules.md``.
+
+Readings of the specification taken here (see the notes of issue 3):
+
+* The uncommitted allocation ``U`` is held out of the group budgets
+  (``Σ_g B_g = B − U``) and spent unless released, so it has no variance of
+  its own: the pooled variance is ``V = Σ_{g pooled} V_g + X``, and wherever
+  ``docs/rules.md`` writes ``X + U`` this reads ``X`` (the written formula
+  counts ``U`` twice and the pool would not balance).
+* A reserve in deficit (after a cap overflowed into it) meets no overspend:
+  ``draw = min(max(R, 0), O)``; the carry-forward room is ``max(cap − R, 0)``.
+* Key ``own``: ``a`` also subtracts any ``nonrecurrent`` spend, so that the
+  pool balances; ``own`` is not combined with ``offset_groups: false`` or a
+  threshold on the same side (not specified: ``NotImplementedError``).
+* ``aligned`` years (the arrangement, or every year from an exit on) apply no
+  waterfall, threshold, sharing rule or cap, have no reserve and no top-slice:
+  the position is exactly ``V_p`` plus the group-profile parts.
+* With ``offset_groups: false`` the underspend carried forward is the sum of
+  the eligible groups' own underspends (nothing is netted).
+* A cap ``per: agreement`` with a ``fraction`` limits the running total to the
+  fraction of the running total of its base (contributions so far).
+* A first-dollar threshold shares from the first pound once ``A >= τ``
+  (the MSSP rule "G/B >= MSR"); ``docs/rules.md`` writes ``A <= τ`` for the
+  below-key case, which would not share at exactly the minimum savings rate.
+* Exit: notice is given when the cumulative net position is strictly above
+  the limit.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from riskshare.config.model import Agreement, Model, Sharing, Threshold
+
+__all__ = ["POOL_FLOWS", "PARTNER_FLOWS", "reference_imbalance", "reference_settle"]
+
+#: Flows at the level of a partner, each returned as ``(years, partners)``.
+PARTNER_FLOWS = (
+    "contribution",
+    "holdback_released",
+    "holdback_retained",
+    "overspend_call",
+    "underspend_refund",
+    "final_distribution",
+    "income_shortfall",
+    "partner_integration_cost",
+    "partner_integration_savings",
+)
+#: Flows at the level of the pool, each returned as ``(years,)``.
+POOL_FLOWS = (
+    "spend",
+    "charging_income",
+    "integration_cost",
+    "integration_savings",
+    "uncommitted_spend",
+    "nonrecurrent_spend",
+    "reserve_draw",
+    "reserve_topup",
+    "reserve_release",
+    "unfunded",
+    "mitigation",
+)
+
+_INFLOWS = (
+    "contribution", "holdback_released", "overspend_call", "income_shortfall",
+    "charging_income", "integration_savings", "reserve_draw", "reserve_release", "unfunded",
+)
+_OUTFLOWS = (
+    "spend", "integration_cost", "uncommitted_spend", "nonrecurrent_spend",
+    "underspend_refund", "final_distribution", "reserve_topup",
+)
+
+
+def reference_settle(
+    model: Model,
+    spend: Any,
+    income: Any | None = None,
+    *,
+    agreement: Agreement | None = None,
+    contributions: Any | None = None,
+    metrics: dict[str, Any] | None = None,
+    savings: Any | None = None,
+) -> dict[str, np.ndarray]:
+    """Settle one simulation, year by year, exactly as ``docs/rules.md`` says.
+
+    Parameters
+    ----------
+    model : Model
+        Partners, groups (commissioning shares, charging rates, expected
+        spend), contributions and agreement.
+    spend : array_like, shape (years, groups)
+        Gross spend of each group, before management action. [£]
+    income : array_like, shape (years, groups), optional
+        Client charging income (default: none). [£]
+    agreement : Agreement, optional
+        Settle this agreement instead of ``model.agreement``.
+    contributions : array_like, shape (years, partners), optional
+        Instead of ``model.contribution_schedule()``. [£]
+    metrics : dict of str to array_like (years,), optional
+        Value of each performance metric each year (default: its mean).
+    savings : array_like, shape (years,), optional
+        Integration savings ``Z_t`` (default: ``amount * ramp[t]``, i.e. the
+        savings arrive in full). [£]
+
+    Returns
+    -------
+    dict of str to ndarray
+        Every flow of :data:`PARTNER_FLOWS` ``(years, partners)`` and
+        :data:`POOL_FLOWS` ``(years,)`` [£]; ``reserve`` ``(years,)``, the
+        balance at each year end after any release [£];
+        ``reserve_before_release`` (the same before a release at the end);
+        ``net`` and ``position`` ``(years, partners)`` [£]; ``budget``
+        ``(years,)`` [£]; ``trigger_fired`` and ``exit`` ``(years,)`` bool
+        (``exit``: the year a partner's exit takes effect).
+    """
+    agr = model.agreement if agreement is None else agreement
+    pids = list(model.partner_ids)
+    n_p = len(pids)
+    groups = model.client_groups
+    n_g = len(groups)
+    S_in = np.asarray(spend, dtype=float)
+    years = S_in.shape[0]
+    if S_in.shape != (years, n_g):
+        raise ValueError(f"spend must be (years, groups) = (.., {n_g}), got {S_in.shape}")
+    I_in = np.zeros_like(S_in) if income is None else np.asarray(income, dtype=float)
+    c = model.contribution_schedule() if contributions is None else np.asarray(contributions, float)
+    comm = model.commissioning_matrix()  # (groups, partners)
+    expected = model.expected_spend()
+    host = pids.index(model.host)
+    rate = [g.charging.rate if g.charging is not None else 0.0 for g in groups]
+    gidx = {g: i for i, g in enumerate(model.group_ids)}
+    pidx = {p: i for i, p in enumerate(pids)}
+    keyed = {gidx[g]: k for g, k in agr.group_keys.items()}
+    pooled_groups = [g for g in range(n_g) if g not in keyed]
+    reserve = agr.reserve
+
+    out: dict[str, np.ndarray] = {name: np.zeros((years, n_p)) for name in PARTNER_FLOWS}
+    out.update({name: np.zeros(years) for name in POOL_FLOWS})
+    out["reserve"] = np.zeros(years)
+    out["reserve_before_release"] = np.zeros(years)
+    out["position"] = np.zeros((years, n_p))
+    out["budget"] = np.zeros(years)
+    out["trigger_fired"] = np.zeros(years, dtype=bool)
+    out["exit"] = np.zeros(years, dtype=bool)
+
+    R = reserve.opening if reserve is not None else 0.0  # reserve balance
+    cum_net = [0.0] * n_p  # each partner's cumulative net position (for exit)
+    exit_from: int | None = None  # first year run as aligned after an exit
+    cap_used = [0.0] * len(agr.caps)  # running totals of 'per: agreement' caps
+    cap_base = [0.0] * len(agr.caps)  # running totals of a fraction cap's base
+
+    for t in range(years):
+        exited = exit_from is not None and t >= exit_from
+        out["exit"][t] = exit_from == t
+        aligned = agr.arrangement == "aligned" or exited
+        has_reserve = reserve is not None and not exited
+        S = [float(x) for x in S_in[t]]
+        I = [float(x) for x in I_in[t]]
+
+        def weights(key: Any, *, group: int | None = None) -> list[float]:
+            """Weights ``w_p`` of a key this year (``group``: a group profile's key)."""
+            if isinstance(key, dict):
+                return [float(key.get(p, 0.0)) for p in pids]
+            if key == "host":
+                return [1.0 if p == host else 0.0 for p in range(n_p)]
+            if key == "proportional":
+                cc = c[t] if agr.weights == "current" else c[: t + 1].sum(axis=0)
+                total = float(cc.sum())
+                return [float(x) / total for x in cc]
+            if key in ("commissioners", "own") and group is not None:
+                return [float(comm[group, p]) for p in range(n_p)]
+            if key == "commissioners":
+                total = sum(S)
+                return [sum(comm[g, p] * S[g] for g in range(n_g)) / total for p in range(n_p)]
+            raise NotImplementedError(f"key {key!r} gives no weights here")
+
+        # --- exit: at the start of the exit year the reserve is paid out.
+        if exited and t == exit_from and reserve is not None:
+            w = weights(agr.exit.reserve_key)
+            for p in range(n_p):
+                out["final_distribution"][t, p] += R * w[p]
+            out["reserve_release"][t] += R
+            R = 0.0
+
+        # --- 1. contributions and holdback.
+        contribution = [float(x) for x in c[t]]
+        budget_part = list(contribution)
+        hb = agr.holdback
+        if hb is not None:
+            k = pidx[hb.partner]
+            H = hb.amount[t] if isinstance(hb.amount, list) else hb.amount
+            m = (float(np.asarray(metrics[hb.metric])[t]) if metrics and hb.metric in metrics
+                 else next(x.mean for x in model.performance if x.id == hb.metric))
+            released = H * min(max(m / hb.target, 0.0), 1.0)
+            contribution[k] -= H
+            budget_part[k] += released - H
+            out["holdback_released"][t, k] = released
+            out["holdback_retained"][t, k] = H - released
+        out["contribution"][t] = contribution
+
+        # --- 2. top-slice into the reserve; the year's budget B.
+        if has_reserve and (reserve.top_slice_years == "every" or t == 0):
+            for p in range(n_p):
+                ts = reserve.top_slice * c[t, p]
+                budget_part[p] -= ts
+                out["reserve_topup"][t] += ts
+                R += ts
+        B = sum(budget_part)
+        out["budget"][t] = B
+
+        # --- 4. integration effects (computed before 3 only because 6 needs X).
+        setup_pool = 0.0
+        for sc in agr.integration.setup_costs:
+            if sc.year == t:
+                if sc.charged_to == "pool":
+                    setup_pool += sc.amount
+                else:
+                    out["partner_integration_cost"][t, pidx[sc.charged_to]] += sc.amount
+        Z = 0.0
+        if model.integration_savings is not None:
+            iz = model.integration_savings
+            Z = float(np.asarray(savings)[t]) if savings is not None else iz.amount * iz.ramp[t]
+        savings_pool = 0.0
+        if agr.integration.savings_to == "pool":
+            savings_pool = Z
+        else:
+            out["partner_integration_savings"][t, pidx[agr.integration.savings_to]] += Z
+        X = setup_pool - savings_pool
+        out["integration_cost"][t] = setup_pool
+        out["integration_savings"][t] = savings_pool
+
+        # --- 5. uncommitted allocation.
+        U = agr.uncommitted * B
+
+        # --- 3. charging income: spend net of income N_g.
+        net_pooling = agr.charging.pooling == "net"
+
+        def net_spend(S: list[float], I: list[float]) -> list[float]:
+            if net_pooling:
+                return [S[g] - I[g] - (rate[g] * S[g] - I[g]) for g in range(n_g)]
+            return [S[g] - I[g] for g in range(n_g)]
+
+        # --- 6. management action.
+        N = net_spend(S, I)
+        if agr.trigger is not None:
+            tr = agr.trigger
+            V0 = sum(N) + X + U - B
+            if V0 > tr.threshold * B:
+                M = tr.mitigation * V0 * (12 - tr.month) / 12
+                f = 1.0 - M / sum(S)
+                S = [s * f for s in S]
+                I = [i * f for i in I]
+                N = net_spend(S, I)
+                out["mitigation"][t] = M
+                out["trigger_fired"][t] = True
+        out["spend"][t] = sum(S)
+        out["charging_income"][t] = sum(I)
+        if net_pooling:
+            bearer = pidx[agr.charging.bearer] if agr.charging.bearer else host
+            out["income_shortfall"][t, bearer] = sum(rate[g] * S[g] - I[g] for g in range(n_g))
+
+        # --- 7. group budgets, variances, profiles.
+        if agr.group_budgets == "expected_cost":
+            e = [float(x) for x in expected[t]]
+        else:
+            e = [float(agr.group_budgets[gid][t]) for gid in model.group_ids]
+        Bg = [(B - U) * e[g] / sum(e) for g in range(n_g)]
+        Vg = [N[g] - Bg[g] for g in range(n_g)]
+        position = [0.0] * n_p
+        for g, key in keyed.items():
+            w = weights(key, group=g)
+            for p in range(n_p):
+                position[p] += w[p] * Vg[g]
+        V = sum(Vg[g] for g in pooled_groups) + X
+        wprop = weights("proportional")
+        # Each partner's own variance: spend on the pooled groups it commissions,
+        # plus its proportional part of X and U, minus its part of the budget,
+        # plus its commissioning share of the budgets of groups settled on their own.
+        Vp = [
+            sum(comm[g, p] * N[g] for g in pooled_groups)
+            + (X + U) * wprop[p]
+            - budget_part[p]
+            + sum(comm[g, p] * Bg[g] for g in keyed)
+            for p in range(n_p)
+        ]
+
+        draw = release = add = retained = nonrecurrent = 0.0
+        if aligned:
+            # Each partner exactly its own variance; U is spent.
+            for p in range(n_p):
+                position[p] += Vp[p]
+        else:
+            # --- 8. overspend waterfall and underspend.
+            if agr.offset_groups:
+                O, Q = max(V, 0.0), max(-V, 0.0)
+            else:
+                O = sum(max(Vg[g], 0.0) for g in pooled_groups) + max(X, 0.0)
+                Q = sum(max(-Vg[g], 0.0) for g in pooled_groups) + max(-X, 0.0)
+            for step in agr.waterfall:
+                if step == "reserve" and has_reserve:
+                    draw = min(max(R, 0.0), O)
+                    R -= draw
+                    O -= draw
+                elif step == "uncommitted":
+                    release = min(U, O)
+                    O -= release
+            if has_reserve and reserve.carry_forward:
+                kept = [g for g in pooled_groups
+                        if model.group_ids[g] not in reserve.exclude_groups]
+                if agr.offset_groups:
+                    eligible = -sum(Vg[g] for g in kept) - X
+                    q_eligible = min(Q, max(eligible, 0.0))
+                else:  # no offset: each group's own underspend
+                    q_eligible = sum(max(-Vg[g], 0.0) for g in kept) + max(-X, 0.0)
+                room = math.inf if reserve.cap is None else max(reserve.cap - R, 0.0)
+                add = min(q_eligible, room)
+                R += add
+                Q -= add
+            if agr.underspend_disposition == "retain" and has_reserve:
+                retained = Q
+                R += Q
+                Q = 0.0
+            elif agr.underspend_disposition == "nonrecurrent":
+                nonrecurrent = Q
+                Q = 0.0
+            out["reserve_draw"][t] += draw
+            out["reserve_topup"][t] += add + retained
+            out["nonrecurrent_spend"][t] = nonrecurrent
+
+            # --- 9. sharing.
+            side = agr.overspend if V >= 0 else agr.underspend
+            if side.key == "own" and not side.bands:
+                if not agr.offset_groups:
+                    raise NotImplementedError("key 'own' with offset_groups: false is not specified")
+                if (agr.threshold_overspend if V >= 0 else agr.threshold_underspend) is not None:
+                    raise NotImplementedError("key 'own' with a threshold is not specified")
+                a = draw + release - add - retained - nonrecurrent
+                r = weights(reserve.final_key) if reserve is not None else wprop
+                for p in range(n_p):
+                    position[p] += Vp[p] - a * r[p]
+            else:
+                so = _share(O, agr.overspend, agr.threshold_overspend, B, weights)
+                sq = _share(Q, agr.underspend, agr.threshold_underspend, B, weights)
+                for p in range(n_p):
+                    position[p] += so[p] - sq[p]
+
+            # --- 10. caps, in order.
+            for i, cap in enumerate(agr.caps):
+                p = pidx[cap.partner]
+                if cap.amount is not None:
+                    base = None
+                elif cap.of == "contribution":
+                    base = float(c[t, p])
+                elif cap.of == "budget":
+                    base = B
+                else:
+                    g = gidx[cap.group]
+                    base = float(comm[g, p]) * Bg[g]
+                if cap.per == "year":
+                    allowed = cap.amount if base is None else cap.fraction * base
+                else:
+                    if base is not None:
+                        cap_base[i] += base
+                    limit = cap.amount if base is None else cap.fraction * cap_base[i]
+                    allowed = max(limit - cap_used[i], 0.0)
+                over = cap.side == "overspend"
+                amount = max(position[p], 0.0) if over else max(-position[p], 0.0)
+                excess = max(amount - allowed, 0.0)
+                cap_used[i] += amount - excess
+                if excess == 0.0:
+                    continue
+                sign = 1.0 if over else -1.0  # sign of the capped part in the position
+                position[p] -= sign * excess
+                if cap.overflow == "reserve":
+                    if over:
+                        R -= excess
+                        out["reserve_draw"][t] += excess
+                    else:
+                        R += excess
+                        out["reserve_topup"][t] += excess
+                elif cap.overflow == "unfunded":
+                    out["unfunded"][t] += excess
+                else:
+                    position[pidx[cap.overflow]] += sign * excess
+
+        # --- 5 (end). the uncommitted allocation not released is spent.
+        out["uncommitted_spend"][t] = U - release
+
+        # --- 11. cash.
+        out["position"][t] = position
+        out["overspend_call"][t] = [max(0.0, x) for x in position]
+        out["underspend_refund"][t] = [max(0.0, -x) for x in position]
+
+        # --- after the last year: the reserve is paid out by its final key.
+        out["reserve_before_release"][t] = R
+        if t == years - 1 and has_reserve:
+            w = weights(reserve.final_key)
+            for p in range(n_p):
+                out["final_distribution"][t, p] += R * w[p]
+            out["reserve_release"][t] += R
+            R = 0.0
+        out["reserve"][t] = R
+
+        # --- 12. exit: notice once a cumulative net position passes its limit.
+        for p in range(n_p):
+            cum_net[p] += _net(out, t, p)
+        if agr.exit is not None and exit_from is None:
+            for pid, limit in agr.exit.limits.items():
+                if cum_net[pidx[pid]] > limit:
+                    exit_from = t + 1 + agr.exit.notice_years
+                    break
+
+    out["net"] = np.array([[_net(out, t, p) for p in range(n_p)] for t in range(years)])
+    return out
+
+
+def _net(out: dict[str, np.ndarray], t: int, p: int) -> float:
+    """Partner p's net position in year t (pays beyond its contribution; negative: gets back)."""
+    return float(
+        out["overspend_call"][t, p] - out["underspend_refund"][t, p]
+        - out["final_distribution"][t, p] + out["income_shortfall"][t, p]
+        + out["partner_integration_cost"][t, p] - out["partner_integration_savings"][t, p]
+    )
+
+
+def _split_by_rule(A: float, sharing: Sharing, B: float, weights: Any) -> list[float]:
+    """Split ``A >= 0`` by one key or a tower of bands (step 9)."""
+    if not sharing.bands:
+        return [A * w for w in weights(sharing.key)]
+    result = [0.0] * len(weights("host"))
+    lower = 0.0
+    for band in sharing.bands:
+        if band.upto is None:
+            upper = math.inf
+        else:
+            upper = band.upto * B if sharing.basis == "budget" else band.upto
+        part = min(max(A - lower, 0.0), upper - lower)
+        for p, w in enumerate(weights(band.key)):
+            result[p] += part * w
+        lower = upper
+    if lower < math.inf:
+        rest = max(A - lower, 0.0)
+        for p, w in enumerate(weights(sharing.key)):
+            result[p] += rest * w
+    return result
+
+
+def _share(A: float, sharing: Sharing, threshold: Threshold | None, B: float, weights: Any) -> list[float]:
+    """Split ``A >= 0`` by a threshold then the rule (step 9)."""
+    if A <= 0.0:
+        return [0.0] * len(weights("host"))
+    if threshold is None:
+        return _split_by_rule(A, sharing, B, weights)
+    tau = threshold.rate * B
+    below = weights(threshold.below_key)
+    if threshold.first_dollar:
+        # Shared once A reaches the threshold (MSSP: "if G/B >= MSR"), so exactly
+        # at the threshold the rule shares; docs/rules.md writes "A <= tau".
+        if A < tau:
+            return [A * w for w in below]
+        return _split_by_rule(A, sharing, B, weights)
+    if A <= tau:
+        return [A * w for w in below]
+    rest = _split_by_rule(A - tau, sharing, B, weights)
+    return [tau * w + r for w, r in zip(below, rest, strict=True)]
+
+
+def reference_imbalance(out: dict[str, np.ndarray]) -> np.ndarray:
+    """Pool inflows minus outflows each year, ``(years,)``; zero when it balances. [£]"""
+    total = np.zeros(out["spend"].shape[0])
+    for name in _INFLOWS:
+        a = out[name]
+        total += a.sum(axis=1) if a.ndim == 2 else a
+    for name in _OUTFLOWS:
+        a = out[name]
+        total -= a.sum(axis=1) if a.ndim == 2 else a
+    return total

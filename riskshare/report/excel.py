@@ -1,0 +1,226 @@
+"""An Excel workbook of a result for finance teams: numbers as numbers, £ formats, readable.
+
+Sheets: ``Summary`` (per partner, whole agreement), ``By year``,
+``Pool by year``, ``Percentiles`` (each partner's net position at many
+levels), ``Assumptions`` (contributions per year, client groups, the
+agreement in words), ``About`` (the manifest: seed, version, config
+SHA-256). Money cells use ``£#,##0``, probabilities ``0.0%``; headers are
+frozen; ``By year`` carries a native Excel chart of each partner's P95.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from riskshare.run import Result
+
+__all__ = ["MONEY_FORMAT", "PERCENT_FORMAT", "write_excel"]
+
+MONEY_FORMAT = "£#,##0;-£#,##0"
+PERCENT_FORMAT = "0.0%"
+
+#: Readable headings for summary columns.
+HEADINGS = {
+    "mean": "Mean", "sd": "Standard deviation", "p5": "P5", "p50": "Median (P50)",
+    "p95": "P95 (1 in 20)", "p99": "P99 (1 in 100)", "var95": "VaR95", "tvar95": "TVaR95",
+    "var99": "VaR99", "tvar99": "TVaR99", "prob_pays": "P(pays)",
+    "prob_call_any_year": "P(cash call in some year)", "prob_call": "P(cash call)",
+    "mean_se": "Std error of mean", "prob_pays_se": "Std error of P(pays)",
+    "threshold": "Appetite", "prob_exceeds": "P(exceeds appetite)",
+    "prob_exceeds_se": "Std error of P(exceeds)",
+    "prob_overspend": "P(overspend)", "prob_overspend_se": "Std error of P(overspend)",
+    "prob_reserve_exhausted": "P(reserve exhausted)",
+    "prob_reserve_exhausted_by": "P(reserve exhausted by this year)",
+    "prob_reserve_exhausted_by_se": "Std error of P(exhausted by)",
+    "variance_mean": "Mean variance (spend − budget)", "reserve_mean": "Mean reserve",
+    "reserve_p5": "Reserve P5", "reserve_p50": "Reserve median", "reserve_p95": "Reserve P95",
+}
+
+#: Percentile levels on the Percentiles sheet. [fraction]
+PERCENTILE_LEVELS = (0.01, 0.05, 0.10, 0.25, 0.50, 0.75, 0.80, 0.90, 0.95, 0.975, 0.99, 0.995)
+
+
+def _is_prob(col: str) -> bool:
+    return col.startswith("prob")
+
+
+def _write_table(writer: Any, frame: pd.DataFrame, sheet: str, formats: dict[str, Any],
+                 *, title: str | None = None) -> Any:
+    """Write ``frame`` (index as columns) with formats, widths and a frozen header."""
+    import pandas as pd
+
+    frame = frame.reset_index() if frame.index.name or any(frame.index.names) else frame
+    start = 2 if title else 0
+    out = frame.rename(columns=lambda c: HEADINGS.get(c, c))
+    out.to_excel(writer, sheet_name=sheet, index=False, startrow=start)
+    ws = writer.sheets[sheet]
+    if title:
+        ws.write(0, 0, title, formats["title"])
+    for j, col in enumerate(frame.columns):
+        head = str(out.columns[j])
+        ws.write(start, j, head, formats["header"])
+        if _is_prob(str(col)):
+            fmt, width = formats["percent"], max(12, len(head) + 2)
+        elif pd.api.types.is_numeric_dtype(frame[col].dtype):
+            fmt, width = formats["money"], max(14, len(head) + 2)
+        else:
+            fmt = None
+            width = max(10, len(head) + 2, *(len(str(v)) + 2 for v in frame[col]))
+        ws.set_column(j, j, min(width, 60), fmt)
+    ws.freeze_panes(start + 1, 1)
+    return ws
+
+
+def write_excel(result: Result, path: str | Path) -> Path:
+    """Write an Excel workbook of ``result`` to ``path``.
+
+    Parameters
+    ----------
+    result : Result
+    path : str or pathlib.Path
+        The ``.xlsx`` file (parent folders are created).
+
+    Returns
+    -------
+    pathlib.Path
+        The file written.
+
+    Notes
+    -----
+    Numbers are stored at full precision and only formatted for display
+    (``£#,##0``, ``0.0%``), so the Summary sheet equals
+    :meth:`Result.summary` to the last bit.
+    """
+    import pandas as pd
+
+    from riskshare.report.html import describe_agreement, describe_groups
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.stem}.tmp.xlsx")
+    model = result.model
+    labels = {p.id: p.label for p in model.partners}
+    with pd.ExcelWriter(tmp, engine="xlsxwriter") as writer:
+        wb = writer.book
+        formats = {
+            "money": wb.add_format({"num_format": MONEY_FORMAT}),
+            "percent": wb.add_format({"num_format": PERCENT_FORMAT}),
+            "header": wb.add_format({"bold": True, "text_wrap": True, "valign": "top",
+                                     "bottom": 1, "bg_color": "#F3F6F9"}),
+            "title": wb.add_format({"bold": True, "font_size": 13}),
+            "wrap": wb.add_format({"text_wrap": True, "valign": "top"}),
+        }
+
+        # Summary
+        summary = result.summary()
+        _write_table(writer, summary, "Summary", formats,
+                     title=f"{model.name}: net position over the agreement "
+                           f"(+ pays beyond contributions), {result.n_sims:,} simulations")
+
+        # By year, with a chart of P95.
+        by_year = result.by_year().reset_index()
+        ws = _write_table(writer, by_year, "By year", formats,
+                          title="Net position each year, per partner")
+        cols = list(by_year.columns)
+        chart = wb.add_chart({"type": "line"})
+        n_years = len(result.years)
+        for k, pid in enumerate([*result.partner_ids, "pool"]):
+            first = 3 + k * n_years  # data starts on row 3 (0-based) after title and header
+            chart.add_series({
+                "name": labels.get(pid, "Pool"),
+                "categories": ["By year", first, cols.index("year"), first + n_years - 1,
+                               cols.index("year")],
+                "values": ["By year", first, cols.index("p95"), first + n_years - 1,
+                           cols.index("p95")],
+                "marker": {"type": "circle"},
+            })
+        chart.set_title({"name": "P95 (1 in 20) net position by year"})
+        chart.set_y_axis({"num_format": "£#,##0", "name": "£"})
+        chart.set_x_axis({"name": "Financial year"})
+        chart.set_size({"width": 640, "height": 360})
+        ws.insert_chart(2, len(cols) + 1, chart)
+
+        # Pool by year
+        _write_table(writer, result.pool_by_year(), "Pool by year", formats,
+                     title="The pool each year: overspend and reserve")
+
+        # Percentiles
+        levels = np.asarray(PERCENTILE_LEVELS)
+        net = result.net
+        x = np.concatenate([net, net.sum(axis=1, keepdims=True)], axis=1)
+        q = np.quantile(x, levels, axis=0)
+        pct = pd.DataFrame(q, columns=[labels.get(p, p) for p in result.partner_ids] + ["Pool"])
+        pct.insert(0, "percentile", levels)
+        pct = pct.rename(columns={"percentile": "prob_level"})
+        ws = _write_table(writer, pct, "Percentiles", formats,
+                          title="Net position over the agreement at each percentile")
+        ws.write(2, 0, "Percentile", formats["header"])
+
+        # Assumptions
+        sched = model.contribution_schedule()
+        expected = model.expected_spend()
+        contrib = pd.DataFrame(sched, columns=[labels[p] for p in result.partner_ids])
+        contrib.insert(0, "Year", result.years)
+        contrib["Total budget"] = sched.sum(axis=1)
+        contrib["Expected spend"] = expected.sum(axis=1)
+        contrib.to_excel(writer, sheet_name="Assumptions", index=False, startrow=2)
+        ws = writer.sheets["Assumptions"]
+        ws.write(0, 0, f"{model.name}: assumptions", formats["title"])
+        ws.write(1, 0, "Contributions per year [£]", formats["header"])
+        ws.set_column(0, 0, 34, formats["wrap"])
+        ws.set_column(1, contrib.shape[1], 18, formats["money"])
+        for j, head in enumerate(contrib.columns):
+            ws.write(2, j, head, formats["header"])
+        row = 3 + len(contrib) + 2
+        ws.write(row, 0, "Client groups", formats["header"])
+        row += 1
+        for j, head in enumerate(["Group", "Commissioned by", "Expected spend, first year",
+                                  "Spend model"]):
+            ws.write(row, j, head, formats["header"])
+        for g, grp in enumerate(describe_groups(model)):
+            row += 1
+            ws.write(row, 0, grp["name"])
+            ws.write(row, 1, grp["commissioners"], formats["wrap"])
+            ws.write_number(row, 2, float(expected[0, g]), formats["money"])
+            ws.write(row, 3, grp["spend"], formats["wrap"])
+        ws.set_column(3, 3, 90, formats["wrap"])
+        row += 2
+        ws.write(row, 0, f"Agreement: {model.agreement.name or ''}", formats["header"])
+        for line in describe_agreement(model):
+            row += 1
+            ws.write(row, 0, line)
+        if model.appetite:
+            row += 2
+            ws.write(row, 0, "Risk appetite (over the agreement)", formats["header"])
+            for pid, amount in model.appetite.items():
+                row += 1
+                ws.write(row, 0, labels.get(pid, pid))
+                ws.write_number(row, 1, float(amount), formats["money"])
+
+        # About
+        manifest = result.manifest
+        software = manifest.get("software", {})
+        rows: list[tuple[str, Any]] = [
+            ("Scenario", model.name),
+            ("Simulations", result.n_sims),
+            ("Seed", result.seed),
+            ("Block size", manifest.get("block_size", "")),
+            ("Config SHA-256", manifest.get("config_sha256", "")),
+            *((f"{k} version", str(v)) for k, v in software.items()),
+            ("Platform", manifest.get("platform", "")),
+            *((f"Time: {k}", float(v)) for k, v in manifest.get("timings", {}).items()),
+        ]
+        about = pd.DataFrame(rows, columns=["Item", "Value"])
+        about.to_excel(writer, sheet_name="About", index=False)
+        ws = writer.sheets["About"]
+        ws.set_column(0, 0, 24)
+        ws.set_column(1, 1, 70)
+        ws.freeze_panes(1, 0)
+    tmp.replace(path)
+    return path

@@ -1,0 +1,216 @@
+"""Hypothesis strategies: small random valid models, agreements and spend arrays.
+
+Every model drawn validates; its groups have ``fixed`` or ``aggregate`` spend
+(the spend a test settles is drawn separately by :func:`spend_arrays`, so the
+spend model only sets the expected cost that splits the budget between
+groups). Agreements combine every clause of ``docs/rules.md``, kept to
+combinations the specification defines (key ``own`` only with offsetting
+groups and no threshold on its side).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+from hypothesis import strategies as st
+
+from riskshare.config.model import Agreement, Model
+
+__all__ = ["agreements", "keys", "models", "spend_arrays"]
+
+_MONEY = 1e6
+
+
+def _fixed_shares(draw: Any, partner_ids: Sequence[str]) -> dict[str, float]:
+    raw = [draw(st.integers(0, 10)) for _ in partner_ids]
+    if sum(raw) == 0:
+        raw[0] = 1
+    total = sum(raw)
+    shares = [r / total for r in raw]
+    shares[-1] = 1.0 - sum(shares[:-1])  # sums to 1 exactly enough for validation
+    return {p: max(s, 0.0) for p, s in zip(partner_ids, shares, strict=True)}
+
+
+@st.composite
+def keys(draw: Any, partner_ids: Sequence[str], *, own: bool = False) -> Any:
+    """A sharing key: 'proportional', 'host', 'commissioners', fixed shares (or 'own')."""
+    choices = ["proportional", "host", "commissioners", "fixed"] + (["own"] if own else [])
+    kind = draw(st.sampled_from(choices))
+    return _fixed_shares(draw, partner_ids) if kind == "fixed" else kind
+
+
+@st.composite
+def _sharing(draw: Any, partner_ids: Sequence[str], own: bool) -> dict[str, Any]:
+    if own and draw(st.booleans()):
+        return {"key": "own"}
+    out: dict[str, Any] = {"key": draw(keys(partner_ids))}
+    if draw(st.booleans()):
+        basis = draw(st.sampled_from(["budget", "amount"]))
+        n = draw(st.integers(1, 3))
+        tops = sorted(draw(st.lists(st.integers(1, 40), min_size=n, max_size=n, unique=True)))
+        scale = 0.005 if basis == "budget" else 0.05 * _MONEY
+        bands = [{"upto": t * scale, "key": draw(keys(partner_ids))} for t in tops]
+        if draw(st.booleans()):
+            bands[-1].pop("upto")
+        out.update(basis=basis, bands=bands)
+    return out
+
+
+@st.composite
+def agreements(
+    draw: Any, partner_ids: Sequence[str], group_ids: Sequence[str], years: int,
+    *, metrics: Sequence[str] = (), savings: bool = False,
+) -> dict[str, Any]:
+    """The ``agreement`` section of a config, as a dict, every clause possible.
+
+    Parameters
+    ----------
+    partner_ids, group_ids : sequence of str
+    years : int
+    metrics : sequence of str
+        Performance metric ids a holdback may use.
+    savings : bool
+        Unused here (savings are a model-level draw); kept for symmetry.
+    """
+    pids = list(partner_ids)
+    agr: dict[str, Any] = {}
+    if draw(st.integers(0, 5)) == 0:
+        agr["arrangement"] = "aligned"
+    aligned = agr.get("arrangement") == "aligned"
+    offset = draw(st.booleans()) or aligned
+    if not offset:
+        agr["offset_groups"] = False
+    for side in ("overspend", "underspend"):
+        agr[side] = draw(_sharing(pids, own=offset))
+        if agr[side].get("key") != "own" and draw(st.integers(0, 2)) == 0:
+            agr[f"threshold_{side}"] = {
+                "rate": draw(st.sampled_from([0.0, 0.01, 0.02, 0.05])),
+                "first_dollar": draw(st.booleans()),
+                "below_key": draw(keys(pids)),
+            }
+    if draw(st.booleans()):
+        agr["weights"] = "cumulative"
+    has_reserve = not aligned and draw(st.booleans())
+    if has_reserve:
+        reserve: dict[str, Any] = {
+            "opening": draw(st.sampled_from([0.0, 0.25, 1.0])) * _MONEY,
+            "top_slice": draw(st.sampled_from([0.0, 0.01, 0.02])),
+            "top_slice_years": draw(st.sampled_from(["first", "every"])),
+            "carry_forward": draw(st.booleans()),
+            "final_key": draw(keys(pids)),
+        }
+        if draw(st.booleans()):
+            reserve["cap"] = draw(st.sampled_from([0.0, 0.3, 1.0])) * _MONEY
+        if draw(st.booleans()):
+            reserve["exclude_groups"] = draw(st.lists(st.sampled_from(list(group_ids)),
+                                                      unique=True, max_size=2))
+        agr["reserve"] = reserve
+    if len(group_ids) > 1 and draw(st.booleans()):
+        g = draw(st.sampled_from(list(group_ids)))
+        agr["group_keys"] = {g: draw(st.sampled_from(["host", "commissioners", "proportional"]))}
+    if draw(st.booleans()):
+        agr["group_budgets"] = {
+            g: [draw(st.integers(1, 20)) * _MONEY] * years for g in group_ids
+        }
+    if draw(st.booleans()):
+        agr["waterfall"] = draw(st.permutations(["reserve", "uncommitted"]))
+    if draw(st.booleans()):
+        agr["uncommitted"] = draw(st.sampled_from([0.01, 0.03]))
+    dispositions = ["return", "nonrecurrent"] + (["retain"] if has_reserve else [])
+    agr["underspend_disposition"] = draw(st.sampled_from(dispositions))
+    caps = []
+    for _ in range(draw(st.integers(0, 2))):
+        p = draw(st.sampled_from(pids))
+        others = [q for q in pids if q != p] + (["reserve"] if has_reserve else [])
+        side = draw(st.sampled_from(["overspend", "underspend"]))
+        if side == "overspend":
+            others.append("unfunded")
+        cap: dict[str, Any] = {"partner": p, "side": side, "overflow": draw(st.sampled_from(others)),
+                               "per": draw(st.sampled_from(["year", "agreement"]))}
+        if draw(st.booleans()):
+            cap["amount"] = draw(st.sampled_from([0.0, 0.2, 0.5, 2.0])) * _MONEY
+        else:
+            cap["fraction"] = draw(st.sampled_from([0.0, 0.01, 0.05, 0.2]))
+            cap["of"] = draw(st.sampled_from(["contribution", "budget", "group_contribution"]))
+            if cap["of"] == "group_contribution":
+                cap["group"] = draw(st.sampled_from(list(group_ids)))
+        caps.append(cap)
+    if caps:
+        agr["caps"] = caps
+    if metrics and draw(st.booleans()):
+        agr["holdback"] = {"partner": draw(st.sampled_from(pids)),
+                           "amount": draw(st.sampled_from([0.5, 1.0])) * _MONEY,
+                           "metric": metrics[0], "target": 0.04}
+    if draw(st.booleans()):
+        agr["trigger"] = {"threshold": draw(st.sampled_from([0.0, 0.01, 0.03])),
+                          "mitigation": draw(st.sampled_from([0.25, 0.5, 1.0])),
+                          "month": draw(st.integers(0, 11))}
+    if draw(st.booleans()):
+        agr["exit"] = {"limits": {draw(st.sampled_from(pids)): draw(st.sampled_from([0.0, 0.5, 2.0])) * _MONEY},
+                       "notice_years": draw(st.integers(0, 2)),
+                       "reserve_key": draw(keys(pids))}
+    if draw(st.booleans()):
+        agr["charging"] = {"pooling": "net", "bearer": draw(st.sampled_from(pids))}
+    if draw(st.booleans()):
+        agr["integration"] = {
+            "setup_costs": [{"year": draw(st.integers(0, years - 1)),
+                             "amount": draw(st.sampled_from([0.1, 0.5])) * _MONEY,
+                             "charged_to": draw(st.sampled_from(["pool", *pids]))}],
+            "savings_to": draw(st.sampled_from(["pool", *pids])),
+        }
+    Agreement.model_validate(agr)  # a strategy bug shows here, not as a rejected example
+    return agr
+
+
+@st.composite
+def models(draw: Any, *, max_partners: int = 3, max_groups: int = 3, max_years: int = 4) -> Model:
+    """A small valid model with ``fixed`` or ``aggregate`` groups and a random agreement."""
+    n_p = draw(st.integers(2, max_partners))
+    n_g = draw(st.integers(1, max_groups))
+    years = draw(st.integers(1, max_years))
+    pids = [f"p{i}" for i in range(n_p)]
+    gids = [f"g{i}" for i in range(n_g)]
+    host = draw(st.sampled_from([None, *pids]))
+    groups = []
+    for g in gids:
+        if draw(st.booleans()):
+            comm: Any = draw(st.sampled_from(pids))
+        else:
+            comm = _fixed_shares(draw, pids)
+        if draw(st.booleans()):
+            spend = {"model": "fixed", "amounts": [draw(st.integers(1, 20)) * _MONEY for _ in range(years)]}
+        else:
+            spend = {"model": "aggregate", "mean": draw(st.integers(1, 20)) * _MONEY, "cv": 0.05,
+                     "growth": draw(st.sampled_from([0.0, 0.03]))}
+        grp: dict[str, Any] = {"id": g, "commissioners": comm, "spend": spend}
+        if draw(st.booleans()):
+            grp["charging"] = {"rate": draw(st.sampled_from([0.03, 0.16]))}
+        groups.append(grp)
+    contributions = {p: {"kind": "schedule",
+                         "amounts": [draw(st.integers(1, 20)) * _MONEY for _ in range(years)]}
+                     for p in pids}
+    with_metric = draw(st.booleans())
+    with_savings = draw(st.booleans())
+    data: dict[str, Any] = {
+        "partners": [{"id": p, "host": p == host} for p in pids],
+        "client_groups": groups,
+        "contributions": contributions,
+        "agreement": draw(agreements(pids, gids, years, metrics=["nea"] if with_metric else ())),
+        "simulation": {"years": years, "n_sims": 1, "seed": 0},
+    }
+    if with_metric:
+        data["performance"] = [{"id": "nea", "mean": 0.02, "sd": 0.03}]
+    if with_savings:
+        data["integration_savings"] = {"amount": 0.5 * _MONEY, "ramp": [min(1.0, 0.5 * (t + 1)) for t in range(years)]}
+    return Model.model_validate(data)
+
+
+def spend_arrays(sims: int, years: int, groups: int, *, scale: float = 20 * _MONEY) -> Any:
+    """A strategy of ``(sims, years, groups)`` spend arrays in £, on a £10k grid up to ``scale``."""
+    from hypothesis.extra import numpy as hnp
+
+    steps = int(scale // 10_000)
+    return hnp.arrays(np.float64, (sims, years, groups),
+                      elements=st.integers(1, steps).map(lambda k: k * 10_000.0))
