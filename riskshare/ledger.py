@@ -136,11 +136,17 @@ class Ledger:
 
         Positive: the partner pays beyond its contribution; negative: money back.
         """
-        out = np.zeros((self.n_sims, self.years, len(self.partner_ids)))
-        for name, arr in self.partner_flows.items():
-            sign = FLOWS[name].net_sign
-            if sign:
-                out += sign * arr
+        flows = [(FLOWS[name].net_sign, arr) for name, arr in self.partner_flows.items()
+                 if FLOWS[name].net_sign]
+        if not flows:
+            return np.zeros((self.n_sims, self.years, len(self.partner_ids)))
+        # Keep the flows' own memory layout (the settlement stores them year-major).
+        out = np.zeros_like(flows[0][1], order="K")
+        for sign, arr in flows:
+            if sign > 0:
+                out += arr
+            else:
+                out -= arr
         return out
 
     def net_total(self) -> FloatArray:

@@ -26,8 +26,8 @@ from riskshare._types import BoolArray, FloatArray
 from riskshare.config.model import Agreement, Model
 from riskshare.ledger import Ledger
 from riskshare.metrics import describe
-from riskshare.sampling import sample_block
-from riskshare.settle import Terms, settle_arrays
+from riskshare.sampling import SpendPaths, sample_block
+from riskshare.settle import Terms
 from riskshare.streams import BLOCK_SIZE, n_blocks, resolve_seed
 
 if TYPE_CHECKING:
@@ -77,15 +77,20 @@ class Outcomes:
     def empty(cls, n_sims: int, keep: int, years: int, n_partners: int,
               extra_names: tuple[str, ...] = ()) -> Outcomes:
         """Uninitialised arrays for ``n_sims`` simulations, keeping ``keep`` paths."""
+        # Stored with simulations last (as the settlement computes them) and
+        # exposed as (sims, ...) views, so storing a chunk is a contiguous copy.
+        def sims_first(shape: tuple[int, ...], dtype: type = float) -> np.ndarray:
+            return np.moveaxis(np.empty((*shape[1:], shape[0]), dtype=dtype), -1, 0)
+
         return cls(
-            net=np.empty((keep, years, n_partners)),
-            called=np.empty((keep, years, n_partners), dtype=bool),
-            reserve=np.empty((keep, years)),
-            variance=np.empty((keep, years)),
-            exhausted=np.empty((keep, years), dtype=bool),
-            net_total=np.empty((n_sims, n_partners)),
-            called_any=np.empty((n_sims, n_partners), dtype=bool),
-            extras={name: np.empty((keep, years)) for name in extra_names},
+            net=sims_first((keep, years, n_partners)),
+            called=sims_first((keep, years, n_partners), bool),
+            reserve=sims_first((keep, years)),
+            variance=sims_first((keep, years)),
+            exhausted=sims_first((keep, years), bool),
+            net_total=sims_first((n_sims, n_partners)),
+            called_any=sims_first((n_sims, n_partners), bool),
+            extras={name: sims_first((keep, years)) for name in extra_names},
         )
 
     @classmethod
@@ -412,10 +417,9 @@ def simulate(
         parts = [sample_block(model, seed, b, block_size=block_size) for b in chunk]
         start = chunk.start * block_size
         stop = min(chunk.stop * block_size, n_sims)
-        spend, income, metrics, savings = _join(parts, stop - start)
+        paths = SpendPaths.concatenate(parts, stop - start)
         t1 = time.perf_counter()
-        ledger = settle_arrays(terms, spend, income=income, metrics=metrics, savings=savings,
-                               check=check)
+        ledger = terms.settle(paths, check=check)
         outcomes.store(ledger, start)
         t2 = time.perf_counter()
         timings["sample"] += t1 - t0
@@ -440,20 +444,6 @@ def simulate(
         workers=workers, keep_paths=keep, timings={"simulate_s": elapsed, **{f"{k}_s": v for k, v in timings.items()}},
     )
     return Result(model=model, outcomes=outcomes, seed=seed, manifest=manifest)
-
-
-def _join(parts: list[Any], n: int) -> tuple[Any, Any, Any, Any]:
-    """Concatenate the draws of consecutive blocks, keeping the first ``n`` simulations."""
-
-    def cat(arrays: list[np.ndarray]) -> np.ndarray:
-        return (np.concatenate(arrays) if len(arrays) > 1 else arrays[0])[:n]
-
-    spend = cat([p.spend for p in parts])
-    income = cat([p.income for p in parts])
-    metric_ids = list(getattr(parts[0], "metrics", {}) or {})
-    metrics = {m: cat([p.metrics[m] for p in parts]) for m in metric_ids}
-    savings = cat([p.savings for p in parts]) if hasattr(parts[0], "savings") else None
-    return spend, income, metrics, savings
 
 
 def build_manifest(model: Model, **fields: Any) -> dict[str, Any]:

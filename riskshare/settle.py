@@ -207,6 +207,13 @@ class _Flows:
             arr = self.partner[name] = np.zeros(self.shape_partner)
         arr[t] += value
 
+    def partner_year(self, name: str, t: int) -> np.ndarray:
+        """The ``(partners, sims)`` slice of year ``t`` of a partner flow, to write into."""
+        arr = self.partner.get(name)
+        if arr is None:
+            arr = self.partner[name] = np.zeros(self.shape_partner)
+        return arr[t]
+
     def add_partner_column(self, name: str, t: int, p: int, value: Any) -> None:
         arr = self.partner.get(name)
         if arr is None:
@@ -531,10 +538,10 @@ def settle_arrays(
                     position[pidx[cap.overflow]] += sign * excess
 
         # 11 cash
-        calls = np.maximum(position, 0.0)
-        refunds = np.maximum(-position, 0.0)
-        flows.add_partner("overspend_call", t, calls)
-        flows.add_partner("underspend_refund", t, refunds)
+        calls = flows.partner_year("overspend_call", t)
+        refunds = flows.partner_year("underspend_refund", t)
+        np.maximum(position, 0.0, out=calls)
+        np.subtract(calls, position, out=refunds)  # max(-position, 0)
         reserve[t] = balance
 
         # 12 exit notices
@@ -590,32 +597,53 @@ def settle_arrays(
 def _check_year_major(
     flows: _Flows, pool_spend: FloatArray, reserve: FloatArray, *, allow_deficit: bool
 ) -> None:
-    """The balance check of :func:`riskshare.ledger.check_balance`, on year-major arrays."""
-    gap = np.zeros_like(pool_spend)
+    """The balance check of :func:`riskshare.ledger.check_balance`, on year-major arrays.
+
+    Recomputes, from the flows alone, that pool inflows equal outflows in
+    every simulated year and that the reserve balance follows from its flows.
+    """
+    gap = np.negative(pool_spend)
     for name, arr in flows.partner.items():
         d = FLOWS[name].direction
         if d:
-            gap += d * arr.sum(axis=1)
+            total = arr.sum(axis=1)
+            gap += total if d > 0 else -total
     for name, arr in flows.pool.items():
         d = FLOWS[name].direction
-        if d:
-            gap += d * arr
-    gap -= pool_spend
-    tolerance = 0.01 + 1e-12 * np.abs(pool_spend)
-    if np.any(np.abs(gap) > tolerance):
-        t, sim = np.argwhere(np.abs(gap) > tolerance)[0]
+        if d > 0:
+            gap += arr
+        elif d < 0:
+            gap -= arr
+    np.abs(gap, out=gap)
+    tolerance = np.abs(pool_spend)
+    tolerance *= 1e-12
+    tolerance += 0.01
+    bad = gap > tolerance
+    if bad.any():
+        t, sim = np.argwhere(bad)[0]
         raise BalanceError(
-            f"the pool does not balance in {int((np.abs(gap) > tolerance).sum())} "
-            f"simulation-years; first at simulation {sim}, year {t}: inflows - outflows = "
-            f"{gap[t, sim]:.6f} £"
+            f"the pool does not balance in {int(bad.sum())} simulation-years; first at "
+            f"simulation {sim}, year {t}: |inflows - outflows| = {gap[t, sim]:.6f} £"
         )
-    zero = np.zeros_like(pool_spend)
-    change = (flows.pool.get("reserve_topup", zero) - flows.pool.get("reserve_draw", zero)
-              - flows.pool.get("reserve_release", zero))
-    expected = reserve[:1] - change[:1] + np.cumsum(change, axis=0)
-    if np.any(np.abs(expected - reserve) > 0.01 + 1e-12 * np.abs(reserve)):
+    change = np.zeros_like(pool_spend)
+    for name, sign in (("reserve_topup", 1.0), ("reserve_draw", -1.0), ("reserve_release", -1.0)):
+        if name in flows.pool:
+            if sign > 0:
+                change += flows.pool[name]
+            else:
+                change -= flows.pool[name]
+    opening = reserve[0] - change[0]
+    for t in range(1, change.shape[0]):  # cumulative sum over years (rows stay contiguous)
+        change[t] += change[t - 1]
+    change += opening
+    change -= reserve
+    np.abs(change, out=change)
+    tolerance = np.abs(reserve)
+    tolerance *= 1e-12
+    tolerance += 0.01
+    if (change > tolerance).any():
         raise BalanceError("the reserve balance does not follow from its draws and top-ups")
-    if not allow_deficit and np.any(reserve < -0.01):
+    if not allow_deficit and (reserve < -0.01).any():
         raise BalanceError("the reserve balance went negative")
 
 

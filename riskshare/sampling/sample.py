@@ -184,7 +184,10 @@ class SpendPaths:
                 return np.broadcast_to(arrays[0][(0,) * arrays[0].ndim], (n, *arrays[0].shape[1:]))
             if len(arrays) == 1:
                 return arrays[0][:n]
-            return np.concatenate(arrays)[:n]
+            # Join along the simulation axis in the arrays' own memory layout
+            # (simulations last), so the result keeps it.
+            moved = [np.moveaxis(a, 0, -1) for a in arrays]
+            return np.moveaxis(np.concatenate(moved, axis=-1)[..., :n], -1, 0)
 
         first = parts[0]
         return SpendPaths(
@@ -682,9 +685,12 @@ def _allocate(
     plan: _Plan, n: int
 ) -> tuple[FloatArray, FloatArray | None, dict[str, FloatArray], FloatArray | None]:
     """Output arrays for ``n`` simulations: only those the model needs are allocated."""
-    shape = (n, plan.years, len(plan.group_ids))
-    spend = np.empty(shape)
-    income = np.zeros(shape) if plan.has_charging else None
+    # Stored year- and group-major, (years, groups, sims): every (year, group)
+    # vector is contiguous for the sampler and the settlement; exposed as
+    # (sims, years, groups) views.
+    shape = (plan.years, len(plan.group_ids), n)
+    spend = np.empty(shape).transpose(2, 0, 1)
+    income = np.zeros(shape).transpose(2, 0, 1) if plan.has_charging else None
     metrics = {mid: np.empty((n, plan.years)) for mid, _, _ in plan.metrics}
     savings = np.empty((n, plan.years)) if plan.savings is not None else None
     return spend, income, metrics, savings
