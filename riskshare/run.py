@@ -11,6 +11,7 @@ chunk size or on the number of threads.
 from __future__ import annotations
 
 import hashlib
+import os
 import json
 import platform
 import time
@@ -150,6 +151,13 @@ class Result:
     outcomes: Outcomes
     seed: int
     manifest: dict[str, Any] = field(default_factory=dict)
+    _tables: dict[str, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
+
+    def _cached(self, key: str, build: Callable[[], pd.DataFrame]) -> pd.DataFrame:
+        """A table computed once per result (the outcomes never change); a copy each call."""
+        if key not in self._tables:
+            self._tables[key] = build()
+        return self._tables[key].copy()
 
     @classmethod
     def from_ledger(
@@ -214,6 +222,11 @@ class Result:
         return np.array([th.get(p, np.nan) for p in self.partner_ids] + [np.nan])
 
     def summary(self, thresholds: Mapping[str, float] | None = None) -> pd.DataFrame:
+        if thresholds is None:
+            return self._cached("summary", lambda: self._summary(None))
+        return self._summary(thresholds)
+
+    def _summary(self, thresholds: Mapping[str, float] | None) -> pd.DataFrame:
         """Risk measures of each partner's net position over the whole agreement.
 
         One row per partner and one for the pool (the sum over partners);
@@ -251,6 +264,9 @@ class Result:
         return frame
 
     def by_year(self) -> pd.DataFrame:
+        return self._cached("by_year", self._by_year)
+
+    def _by_year(self) -> pd.DataFrame:
         """Risk measures of each partner's net position in each year.
 
         Returns
@@ -264,11 +280,15 @@ class Result:
 
         net = self.outcomes.net
         n, years, n_partners = net.shape
-        x = np.concatenate([net, net.sum(axis=2, keepdims=True)], axis=2).reshape(n, -1)
-        stats = describe(x)
-        called = self.outcomes.called
-        called = np.concatenate([called, called.any(axis=2, keepdims=True)], axis=2)
-        stats["prob_call"] = called.reshape(n, -1).mean(axis=0)
+        # Partners and the pool separately: net is stored year-major, so
+        # neither needs a copy of the whole array.
+        partners = describe(net)
+        pool = describe(net.sum(axis=2))
+        stats = {key: np.concatenate([partners[key], pool[key][:, None]], axis=1).ravel()
+                 for key in partners}
+        called = np.moveaxis(self.outcomes.called, 0, -1)
+        any_called = np.concatenate([called, called.any(axis=1, keepdims=True)], axis=1)
+        stats["prob_call"] = np.count_nonzero(any_called, axis=-1).reshape(-1) / n
         index = pd.MultiIndex.from_product([self.years, [*self.partner_ids, "pool"]],
                                            names=["year", "partner"])
         frame = pd.DataFrame(stats, index=index).swaplevel().sort_index(
@@ -276,6 +296,9 @@ class Result:
         return frame.loc[[*self.partner_ids, "pool"]]
 
     def pool_by_year(self) -> pd.DataFrame:
+        return self._cached("pool_by_year", self._pool_by_year)
+
+    def _pool_by_year(self) -> pd.DataFrame:
         """The pool each year: overspend and reserve.
 
         Returns
@@ -335,6 +358,11 @@ class Result:
         return frame
 
 
+for _public, _private in (("summary", "_summary"), ("by_year", "_by_year"),
+                          ("pool_by_year", "_pool_by_year")):
+    getattr(Result, _public).__doc__ = getattr(Result, _private).__doc__
+
+
 def simulate(
     model: Model,
     n_sims: int | None = None,
@@ -342,8 +370,8 @@ def simulate(
     *,
     agreement: Agreement | None = None,
     contributions: FloatArray | None = None,
-    chunk_blocks: int = 4,
-    workers: int = 1,
+    chunk_blocks: int = 2,
+    workers: int | None = None,
     block_size: int = BLOCK_SIZE,
     progress: ProgressCallback | None = None,
     check: bool = True,
@@ -368,8 +396,9 @@ def simulate(
         Blocks sampled and settled at once (memory per chunk is about
         ``chunk_blocks * block_size * years * groups * 24`` bytes). Does not
         change the numbers.
-    workers : int
-        Threads working on chunks at once. Does not change the numbers.
+    workers : int, optional
+        Threads working on chunks at once (default: the CPU count, at most 4).
+        Does not change the numbers.
     block_size : int
         Simulations per random-number block (part of the seed contract).
     progress : callable, optional
@@ -397,6 +426,8 @@ def simulate(
     n_sims = int(model.simulation.n_sims if n_sims is None else n_sims)
     if n_sims < 1:
         raise ValueError(f"n_sims must be >= 1, got {n_sims}")
+    if workers is None:
+        workers = min(4, os.cpu_count() or 1)
     if chunk_blocks < 1 or workers < 1:
         raise ValueError("chunk_blocks and workers must be >= 1")
     seed = resolve_seed(model.simulation.seed if seed is None else seed)
@@ -448,8 +479,13 @@ def simulate(
 
 def build_manifest(model: Model, **fields: Any) -> dict[str, Any]:
     """Provenance of a run: versions, config digest, seed, settings, timings."""
-    import pandas
-    import scipy
+    from importlib.metadata import PackageNotFoundError, version
+
+    def installed(package: str) -> str | None:
+        try:
+            return version(package)
+        except PackageNotFoundError:
+            return None
 
     return {
         "schema_version": MANIFEST_SCHEMA,
@@ -457,8 +493,9 @@ def build_manifest(model: Model, **fields: Any) -> dict[str, Any]:
             "riskshare": __version__,
             "python": platform.python_version(),
             "numpy": np.__version__,
-            "scipy": scipy.__version__,
-            "pandas": pandas.__version__,
+            "scipy": installed("scipy"),
+            "pandas": installed("pandas"),
+            "pydantic": installed("pydantic"),
         },
         "platform": platform.platform(),
         "config_sha256": config_digest(model),

@@ -122,8 +122,9 @@ def run(
     out: Annotated[Path | None, typer.Option("--out", "-o", help="Folder for the results.")] = None,
     set_: SetOpt = None,
     force: Annotated[bool, typer.Option("--force", help="Replace a non-empty --out folder.")] = False,
-    workers: Annotated[int, typer.Option("--workers", "-j", min=1, help="Threads.")] = 1,
-    chunk_blocks: Annotated[int, typer.Option(min=1, help="Random-number blocks per chunk.")] = 4,
+    workers: Annotated[int | None, typer.Option(
+        "--workers", "-j", min=1, help="Threads (default: CPU count, at most 4); same numbers.")] = None,
+    chunk_blocks: Annotated[int, typer.Option(min=1, help="Random-number blocks per chunk.")] = 2,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress and no table.")] = False,
     report: Annotated[bool, typer.Option("--report", help="Also write report.html (needs --out).")] = False,
     excel: Annotated[bool, typer.Option("--excel", help="Also write results.xlsx (needs --out).")] = False,

@@ -16,32 +16,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import special
 
 from riskshare._types import FloatArray, IntArray
 
-# The negative binomial kernels scipy.stats.nbinom itself calls, taken from
-# scipy.special so that importing riskshare does not import scipy.stats (about
-# 1 s of the CLI's start-up). Same numbers as stats.nbinom.{pmf, ppf, isf}.
-try:
-    from scipy.special._ufuncs import _nbinom_isf, _nbinom_pmf, _nbinom_ppf
-except ImportError:  # pragma: no cover - a scipy without them
+# SciPy is imported inside the functions that need it, so that importing
+# riskshare (and the CLI's start-up) does not pay for it.
 
-    def _nbinom_pmf(k, n, p):  # type: ignore[no-redef]
-        from scipy import stats
 
-        return stats.nbinom.pmf(k, n, p)
+def _nbinom(name: str, *args: float) -> float:
+    """``scipy.stats.nbinom.<name>(*args)``, imported on first use."""
+    from scipy import stats
 
-    def _nbinom_ppf(q, n, p):  # type: ignore[no-redef]
-        from scipy import stats
-
-        return stats.nbinom.ppf(q, n, p)
-
-    def _nbinom_isf(q, n, p):  # type: ignore[no-redef]
-        from scipy import stats
-
-        return stats.nbinom.isf(q, n, p)
-
+    return getattr(stats.nbinom, name)(*args)
 
 __all__ = [
     "AliasTable",
@@ -208,8 +194,8 @@ def negative_binomial_range(mean: float, dispersion: float) -> tuple[int, int]:
         Lowest and highest tabulated count. [clients]
     """
     p = dispersion / (dispersion + mean)
-    lo = int(_nbinom_ppf(NB_TAIL, dispersion, p))
-    hi = int(_nbinom_isf(NB_TAIL, dispersion, p)) + 1
+    lo = int(_nbinom("ppf", NB_TAIL, dispersion, p))
+    hi = int(_nbinom("isf", NB_TAIL, dispersion, p)) + 1
     return max(0, lo), hi
 
 
@@ -230,6 +216,8 @@ def poisson_pmf(k: IntArray, mean: float) -> FloatArray:
     k = np.asarray(k)
     if mean == 0:
         return (k == 0).astype(np.float64)
+    from scipy import special
+
     return np.exp(special.xlogy(k, mean) - special.gammaln(k + 1) - mean)
 
 
@@ -260,7 +248,7 @@ def count_table(mean: float, dispersion: float | None = None) -> AliasTable | No
     if dispersion is None:
         pmf = poisson_pmf(k, mean)
     else:
-        pmf = _nbinom_pmf(k, dispersion, dispersion / (dispersion + mean))
+        pmf = _nbinom("pmf", k, dispersion, dispersion / (dispersion + mean))
     return alias_table(pmf, lo)
 
 
@@ -459,6 +447,8 @@ def gamma_from_normal(shape: FloatArray, normals: FloatArray) -> FloatArray:
     -------
     ndarray of float64, shape (n,)
     """
+    from scipy import special
+
     shape = np.broadcast_to(np.asarray(shape, dtype=np.float64), np.shape(normals))
     out = np.zeros(np.shape(normals))
     pos = shape > 0
