@@ -1,16 +1,23 @@
 """riskshare: each partner's exposure in a pooled health and social care budget.
 
 Use :func:`load_config` to read a scenario, :func:`simulate` to draw spend and
-settle the agreement, and the :class:`Result` it returns for tables. To settle
-several agreements on the same draws, :func:`sample` once and :func:`settle`
-many times.
+settle the agreement, and the :class:`Result` it returns for tables and
+charts. To settle several agreements on the same draws, :func:`sample` once
+and :func:`settle` many times; :func:`compare`, :func:`sweep` and
+:func:`solve` do that for you. :func:`fit`, :func:`tornado`, :func:`stress`
+and :func:`simulate_until` ground the assumptions and the precision.
 
 >>> import riskshare as rs
 >>> model = rs.load_config("configs/benchmark.yaml")
 >>> result = rs.simulate(model, n_sims=2000, seed=7)
->>> result.summary().loc["nhs", "mean"] > 0
-np.True_
+>>> list(result.summary().index)
+['nhs', 'council', 'pool']
 """
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
 
 __version__ = "0.1.0"
 
@@ -19,6 +26,23 @@ from riskshare.ledger import Ledger, check_balance  # noqa: E402
 from riskshare.run import Result, simulate  # noqa: E402
 from riskshare.sampling import SpendPaths, sample  # noqa: E402
 from riskshare.settle import Terms, settle  # noqa: E402
+
+# The analysis and report functions are imported on first use (they pull in
+# pandas, SciPy's statistics and matplotlib), so the command line starts fast.
+_LAZY = {
+    "compare": "riskshare.analysis",
+    "fit": "riskshare.analysis",
+    "risk_allocation": "riskshare.analysis",
+    "simulate_until": "riskshare.analysis",
+    "solve": "riskshare.analysis",
+    "stress": "riskshare.analysis",
+    "sweep": "riskshare.analysis",
+    "tornado": "riskshare.analysis",
+    "value_of_pooling": "riskshare.analysis",
+    "explore": "riskshare.report",
+    "write_excel": "riskshare.report",
+    "write_html": "riskshare.report",
+}
 
 __all__ = [
     "Agreement",
@@ -29,9 +53,33 @@ __all__ = [
     "Terms",
     "__version__",
     "check_balance",
+    "compare",
+    "explore",
+    "fit",
     "load_config",
+    "risk_allocation",
     "sample",
     "settle",
     "simulate",
+    "simulate_until",
+    "solve",
+    "stress",
+    "sweep",
+    "tornado",
+    "value_of_pooling",
     "with_changes",
+    "write_excel",
+    "write_html",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'riskshare' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

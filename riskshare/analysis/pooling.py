@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from riskshare.analysis.compare import PATHS_CACHE, Outcome, settle_outcome
+from riskshare.analysis.comparison import PATHS_CACHE, Outcome, settle_outcome
 from riskshare.config.model import Agreement, Model
 from riskshare.errors import InputError
 from riskshare.metrics import tvar

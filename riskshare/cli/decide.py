@@ -74,8 +74,8 @@ def compare(
     force: ForceOpt = False,
 ) -> None:
     """Compare agreements on the same simulated spend (paired differences to the config's own)."""
-    from riskshare.analysis.compare import compare as run_compare
-    from riskshare.analysis.compare import load_agreement
+    from riskshare.analysis.comparison import compare as run_compare
+    from riskshare.analysis.comparison import load_agreement
     from riskshare.config import load_config
     from riskshare.report.files import atomic_folder
 
@@ -121,8 +121,8 @@ def sweep(
     seed: SeedOpt = None,
 ) -> None:
     """Metrics at every point of a grid of config values; interrupted sweeps resume."""
-    from riskshare.analysis.sweep import load_sweep
-    from riskshare.analysis.sweep import sweep as run_sweep
+    from riskshare.analysis.sweeps import load_sweep
+    from riskshare.analysis.sweeps import sweep as run_sweep
 
     t0 = time.perf_counter()
     model, spec = load_sweep(sweep_file)
@@ -182,8 +182,8 @@ def solve(
     force: ForceOpt = False,
 ) -> None:
     """Find the contribution (or reserve, or split) that meets a target on a simulated statistic."""
-    from riskshare.analysis.solve import describe_solution, parse_target
-    from riskshare.analysis.solve import solve as run_solve
+    from riskshare.analysis.solver import describe_solution, parse_target
+    from riskshare.analysis.solver import solve as run_solve
     from riskshare.config import load_config
     from riskshare.report.files import atomic_folder
 

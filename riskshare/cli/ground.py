@@ -62,7 +62,7 @@ def fit_command(
     """Fit growth, inflation, volatility, count dispersion and correlation to a history."""
     import warnings
 
-    from riskshare.analysis.fit import fit
+    from riskshare.analysis.calibration import fit
 
     if full and base is None:
         raise InputError("--full needs --base CONFIG (partners, contributions and agreement)")
@@ -169,7 +169,7 @@ def stress_command(
     set_: SetOpt = None,
 ) -> None:
     """Named stress scenarios against the base, on common random numbers."""
-    from riskshare.analysis.stress import stress
+    from riskshare.analysis.scenarios import stress
     from riskshare.config import load_config
 
     model = load_config(config, set_ or ())

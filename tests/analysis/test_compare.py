@@ -1,4 +1,4 @@
-"""Paired comparison of agreements (riskshare.analysis.compare) and the compare command."""
+"""Paired comparison of agreements (riskshare.analysis.comparison) and the compare command."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 import riskshare as rs
-from riskshare.analysis.compare import compare, load_agreement, statistic
+from riskshare.analysis.comparison import compare, load_agreement, statistic
 from riskshare.config.model import Agreement, Reserve, Sharing
 from riskshare.errors import ConfigError, InputError
 

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 import riskshare as rs
-from riskshare.analysis.sweep import sweep
+from riskshare.analysis.sweeps import sweep
 from riskshare.executors import run_items
 
 distributed = pytest.importorskip("distributed")

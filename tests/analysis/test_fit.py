@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from riskshare.analysis.fit import (
+from riskshare.analysis.calibration import (
     ShortHistoryWarning,
     fit,
     fit_counts,

@@ -1,4 +1,4 @@
-"""Goal seek on simulated statistics (riskshare.analysis.solve) and the solve command."""
+"""Goal seek on simulated statistics (riskshare.analysis.solver) and the solve command."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ import pytest
 from typer.testing import CliRunner
 
 import riskshare as rs
-from riskshare.analysis.compare import outcome_of, statistic
-from riskshare.analysis.solve import parse_number, parse_target, solve, vary_point
+from riskshare.analysis.comparison import outcome_of, statistic
+from riskshare.analysis.solver import parse_number, parse_target, solve, vary_point
 from riskshare.errors import InputError
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "configs" / "section75_example.yaml"

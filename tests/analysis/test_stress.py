@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import riskshare as rs
-from riskshare.analysis.stress import apply_changes, stress
+from riskshare.analysis.scenarios import apply_changes, stress
 from riskshare.config.model import Uncertain
 from riskshare.errors import ConfigError, InputError
 

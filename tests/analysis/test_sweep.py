@@ -1,4 +1,4 @@
-"""Sweeps over config values (riskshare.analysis.sweep) and the sweep command."""
+"""Sweeps over config values (riskshare.analysis.sweeps) and the sweep command."""
 
 from __future__ import annotations
 
@@ -10,11 +10,10 @@ import pytest
 from typer.testing import CliRunner
 
 import riskshare as rs
-import importlib
 
-sweep_mod = importlib.import_module("riskshare.analysis.sweep")
-from riskshare.analysis.compare import Outcome
-from riskshare.analysis.sweep import apply_point, expand_points, point_metrics, sweep
+import riskshare.analysis.sweeps as sweep_mod
+from riskshare.analysis.comparison import Outcome
+from riskshare.analysis.sweeps import apply_point, expand_points, point_metrics, sweep
 from riskshare.errors import ConfigError, InputError
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -772,7 +772,7 @@ def fit(
 
     Examples
     --------
-    >>> from riskshare.analysis.fit import fit
+    >>> from riskshare.analysis.calibration import fit
     >>> result = fit("examples/history.csv", first_year=2026)
     >>> [g.id for g in result.groups][:2]
     ['learning_disability', 'mental_health']

@@ -10,7 +10,7 @@ Target syntax
 -------------
 ``LEFT OP RIGHT`` where ``OP`` is ``<=``, ``>=`` or ``=``; ``LEFT`` is a
 statistic ``SUBJECT:STATISTIC[:PARAMETER]`` (subject a partner id or
-``pool``; statistics in :data:`riskshare.analysis.compare.STATISTICS`);
+``pool``; statistics in :data:`riskshare.analysis.comparison.STATISTICS`);
 ``RIGHT`` is a number (``0.05``, ``5%``, ``2e6``, ``2_000_000``, ``£2m``,
 ``500k``) or another statistic. Examples::
 
@@ -48,7 +48,7 @@ from typing import Any
 
 import numpy as np
 
-from riskshare.analysis.compare import (
+from riskshare.analysis.comparison import (
     PATHS_CACHE,
     Outcome,
     parse_statistic,
@@ -171,7 +171,7 @@ def vary_point(model: Model, vary: str, x: float) -> tuple[Model, np.ndarray | N
     x : float
         The decision value.
     """
-    from riskshare.analysis.sweep import apply_point
+    from riskshare.analysis.sweeps import apply_point
 
     parts = vary.split(".")
     if len(parts) == 2 and parts[0] == "split":
@@ -434,7 +434,7 @@ def solve(
 
 def _stat_se(outcome: Outcome, stat: tuple[str, str, float | None]) -> float:
     """Standard error of a statistic on an outcome (sectioned batch means)."""
-    from riskshare.analysis.compare import sectioned_se
+    from riskshare.analysis.comparison import sectioned_se
 
     return sectioned_se([statistic(outcome.take(s), *stat) for s in sections(outcome.n_sims)])
 

@@ -7,8 +7,8 @@ whole random-number blocks and settled for every alternative; only the
 per-simulation outcomes are kept, so memory is bounded by the chunk and the
 numbers are the same as an unchunked run (and as :func:`riskshare.simulate`).
 
-This module also holds the small engine shared by :mod:`~riskshare.analysis.sweep`
-and :mod:`~riskshare.analysis.solve`: :class:`Outcome` (what a settlement leaves
+This module also holds the small engine shared by :mod:`~riskshare.analysis.sweeps`
+and :mod:`~riskshare.analysis.solver`: :class:`Outcome` (what a settlement leaves
 per simulation), :func:`spend_key` (whether two models draw the same spend) and
 :func:`statistic` (the named statistics a sweep reports and a solve targets).
 """

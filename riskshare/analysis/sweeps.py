@@ -37,7 +37,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
-from riskshare.analysis.compare import (
+from riskshare.analysis.comparison import (
     STATISTICS,
     Outcome,
     outcome_of,
@@ -251,7 +251,7 @@ def sweep(
     seed : int, optional
         Seed of every point (default ``model.simulation.seed``).
     metrics : sequence of str, optional
-        Statistics (see :data:`riskshare.analysis.compare.STATISTICS`):
+        Statistics (see :data:`riskshare.analysis.comparison.STATISTICS`):
         ``"p95"`` is reported for every partner and the pool,
         ``"council:p_any_year_above:2e6"`` for one subject. Default
         :data:`DEFAULT_METRICS` plus ``pool:prob_reserve_exhausted``.
