@@ -21,8 +21,9 @@ ROOT = Path(__file__).resolve().parents[1]
 def main() -> None:
     model = rs.load_config(ROOT / "configs" / "section75_example.yaml")
     result = rs.simulate(model, n_sims=100_000, seed=7)
-    fig = exceedance(result, title="Section 75 example: chance of paying more than £X "
-                                   "over five years")
+    fig = exceedance(
+        result, title="Section 75 example: chance of paying more than £X over five years"
+    )
     out = ROOT / "docs" / "img" / "exceedance.png"
     out.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(out, dpi=110)

@@ -39,31 +39,52 @@ SEED = 20260101
 #: The parameters the history is drawn from (t = 0 is 2018/19). Rates a year, money in £.
 TRUE_PARAMETERS: dict[str, dict[str, float | str]] = {
     "learning_disability": {
-        "model": "clients", "count": "poisson", "clients0": 340.0, "growth": 0.015,
-        "cost0": 24000.0, "cv": 0.6, "inflation": 0.055,
+        "model": "clients",
+        "count": "poisson",
+        "clients0": 340.0,
+        "growth": 0.015,
+        "cost0": 24000.0,
+        "cv": 0.6,
+        "inflation": 0.055,
     },
     "mental_health": {
-        "model": "aggregate", "spend0": 3_550_000.0, "cv": 0.04, "growth": 0.05,
+        "model": "aggregate",
+        "spend0": 3_550_000.0,
+        "cv": 0.04,
+        "growth": 0.05,
     },
     "community_equipment": {
-        "model": "aggregate", "spend0": 1_780_000.0, "cv": 0.06, "growth": 0.05,
+        "model": "aggregate",
+        "spend0": 1_780_000.0,
+        "cv": 0.06,
+        "growth": 0.05,
     },
     "intermediate_care": {
-        "model": "clients", "count": "negative_binomial", "dispersion": 60.0,
-        "clients0": 960.0, "growth": 0.02, "cost0": 4000.0, "cv": 0.8, "inflation": 0.036,
+        "model": "clients",
+        "count": "negative_binomial",
+        "dispersion": 60.0,
+        "clients0": 960.0,
+        "growth": 0.02,
+        "cost0": 4000.0,
+        "cv": 0.8,
+        "inflation": 0.036,
     },
 }
 
 #: Correlation of the groups' year-to-year noise (order of TRUE_PARAMETERS).
-CORRELATION = np.array([
-    [1.0, 0.3, 0.2, 0.2],
-    [0.3, 1.0, 0.4, 0.3],
-    [0.2, 0.4, 1.0, 0.3],
-    [0.2, 0.3, 0.3, 1.0],
-])
+CORRELATION = np.array(
+    [
+        [1.0, 0.3, 0.2, 0.2],
+        [0.3, 1.0, 0.4, 0.3],
+        [0.2, 0.4, 1.0, 0.3],
+        [0.2, 0.3, 0.3, 1.0],
+    ]
+)
 
 
-def make_history(seed: int = SEED, years: int = YEARS, first_year: int = FIRST_YEAR) -> pd.DataFrame:
+def make_history(
+    seed: int = SEED, years: int = YEARS, first_year: int = FIRST_YEAR
+) -> pd.DataFrame:
     """Draw a history table from :data:`TRUE_PARAMETERS`.
 
     Parameters
@@ -98,14 +119,28 @@ def make_history(seed: int = SEED, years: int = YEARS, first_year: int = FIRST_Y
                 mean_cost = p["cost0"] * (1 + p["inflation"]) ** t
                 s2 = np.log1p(p["cv"] ** 2 / n)
                 spend = n * mean_cost * np.exp(np.sqrt(s2) * z[t, g] - s2 / 2)
-                rows.append({"year": label, "group": gid, "spend": round(spend),
-                             "clients": n, "unit_cost": round(round(spend) / n, 2)})
+                rows.append(
+                    {
+                        "year": label,
+                        "group": gid,
+                        "spend": round(spend),
+                        "clients": n,
+                        "unit_cost": round(round(spend) / n, 2),
+                    }
+                )
             else:
                 mean = p["spend0"] * (1 + p["growth"]) ** t
                 s2 = np.log1p(p["cv"] ** 2)
                 spend = mean * np.exp(np.sqrt(s2) * z[t, g] - s2 / 2)
-                rows.append({"year": label, "group": gid, "spend": round(spend),
-                             "clients": None, "unit_cost": None})
+                rows.append(
+                    {
+                        "year": label,
+                        "group": gid,
+                        "spend": round(spend),
+                        "clients": None,
+                        "unit_cost": None,
+                    }
+                )
     frame = pd.DataFrame(rows)
     frame["clients"] = frame["clients"].astype("Int64")
     return frame

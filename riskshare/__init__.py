@@ -21,11 +21,11 @@ from typing import Any
 
 __version__ = "0.1.0"
 
-from riskshare.config import Agreement, Model, load_config, with_changes  # noqa: E402
-from riskshare.ledger import Ledger, check_balance  # noqa: E402
-from riskshare.run import Result, simulate  # noqa: E402
-from riskshare.sampling import SpendPaths, sample  # noqa: E402
-from riskshare.settle import Terms, settle  # noqa: E402
+from riskshare.config import Agreement, Model, load_config, with_changes
+from riskshare.ledger import Ledger, check_balance
+from riskshare.run import Result, simulate
+from riskshare.sampling import SpendPaths, sample
+from riskshare.settle import Terms, settle
 
 # The analysis and report functions are imported on first use (they pull in
 # pandas, SciPy's statistics and matplotlib), so the command line starts fast.

@@ -41,7 +41,7 @@ import numpy as np
 
 from riskshare.config.model import Agreement, Model, Sharing, Threshold
 
-__all__ = ["POOL_FLOWS", "PARTNER_FLOWS", "reference_imbalance", "reference_settle"]
+__all__ = ["PARTNER_FLOWS", "POOL_FLOWS", "reference_imbalance", "reference_settle"]
 
 #: Flows at the level of a partner, each returned as ``(years, partners)``.
 PARTNER_FLOWS = (
@@ -71,12 +71,24 @@ POOL_FLOWS = (
 )
 
 _INFLOWS = (
-    "contribution", "holdback_released", "overspend_call", "income_shortfall",
-    "charging_income", "integration_savings", "reserve_draw", "reserve_release", "unfunded",
+    "contribution",
+    "holdback_released",
+    "overspend_call",
+    "income_shortfall",
+    "charging_income",
+    "integration_savings",
+    "reserve_draw",
+    "reserve_release",
+    "unfunded",
 )
 _OUTFLOWS = (
-    "spend", "integration_cost", "uncommitted_spend", "nonrecurrent_spend",
-    "underspend_refund", "final_distribution", "reserve_topup",
+    "spend",
+    "integration_cost",
+    "uncommitted_spend",
+    "nonrecurrent_spend",
+    "underspend_refund",
+    "final_distribution",
+    "reserve_topup",
 )
 
 
@@ -198,8 +210,11 @@ def reference_settle(
         if hb is not None:
             k = pidx[hb.partner]
             H = hb.amount[t] if isinstance(hb.amount, list) else hb.amount
-            m = (float(np.asarray(metrics[hb.metric])[t]) if metrics and hb.metric in metrics
-                 else next(x.mean for x in model.performance if x.id == hb.metric))
+            m = (
+                float(np.asarray(metrics[hb.metric])[t])
+                if metrics and hb.metric in metrics
+                else next(x.mean for x in model.performance if x.id == hb.metric)
+            )
             released = H * min(max(m / hb.target, 0.0), 1.0)
             contribution[k] -= H
             budget_part[k] += released - H
@@ -254,7 +269,7 @@ def reference_settle(
         if agr.trigger is not None:
             tr = agr.trigger
             V0 = sum(N) + X + U - B
-            if V0 > tr.threshold * B:
+            if tr.threshold * B < V0:
                 M = tr.mitigation * V0 * (12 - tr.month) / 12
                 f = 1.0 - M / sum(S)
                 S = [s * f for s in S]
@@ -314,8 +329,9 @@ def reference_settle(
                     release = min(U, O)
                     O -= release
             if has_reserve and reserve.carry_forward:
-                kept = [g for g in pooled_groups
-                        if model.group_ids[g] not in reserve.exclude_groups]
+                kept = [
+                    g for g in pooled_groups if model.group_ids[g] not in reserve.exclude_groups
+                ]
                 if agr.offset_groups:
                     eligible = -sum(Vg[g] for g in kept) - X
                     q_eligible = min(Q, max(eligible, 0.0))
@@ -340,7 +356,9 @@ def reference_settle(
             side = agr.overspend if V >= 0 else agr.underspend
             if side.key == "own" and not side.bands:
                 if not agr.offset_groups:
-                    raise NotImplementedError("key 'own' with offset_groups: false is not specified")
+                    raise NotImplementedError(
+                        "key 'own' with offset_groups: false is not specified"
+                    )
                 if (agr.threshold_overspend if V >= 0 else agr.threshold_underspend) is not None:
                     raise NotImplementedError("key 'own' with a threshold is not specified")
                 a = draw + release - add - retained - nonrecurrent
@@ -426,9 +444,12 @@ def reference_settle(
 def _net(out: dict[str, np.ndarray], t: int, p: int) -> float:
     """Partner p's net position in year t (pays beyond its contribution; negative: gets back)."""
     return float(
-        out["overspend_call"][t, p] - out["underspend_refund"][t, p]
-        - out["final_distribution"][t, p] + out["income_shortfall"][t, p]
-        + out["partner_integration_cost"][t, p] - out["partner_integration_savings"][t, p]
+        out["overspend_call"][t, p]
+        - out["underspend_refund"][t, p]
+        - out["final_distribution"][t, p]
+        + out["income_shortfall"][t, p]
+        + out["partner_integration_cost"][t, p]
+        - out["partner_integration_savings"][t, p]
     )
 
 
@@ -454,7 +475,9 @@ def _split_by_rule(A: float, sharing: Sharing, B: float, weights: Any) -> list[f
     return result
 
 
-def _share(A: float, sharing: Sharing, threshold: Threshold | None, B: float, weights: Any) -> list[float]:
+def _share(
+    A: float, sharing: Sharing, threshold: Threshold | None, B: float, weights: Any
+) -> list[float]:
     """Split ``A >= 0`` by a threshold then the rule (step 9)."""
     if A <= 0.0:
         return [0.0] * len(weights("host"))
@@ -465,10 +488,10 @@ def _share(A: float, sharing: Sharing, threshold: Threshold | None, B: float, we
     if threshold.first_dollar:
         # Shared once A reaches the threshold (MSSP: "if G/B >= MSR"), so exactly
         # at the threshold the rule shares; docs/rules.md writes "A <= tau".
-        if A < tau:
+        if tau > A:
             return [A * w for w in below]
         return _split_by_rule(A, sharing, B, weights)
-    if A <= tau:
+    if tau >= A:
         return [A * w for w in below]
     rest = _split_by_rule(A - tau, sharing, B, weights)
     return [tau * w + r for w, r in zip(below, rest, strict=True)]

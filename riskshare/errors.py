@@ -45,8 +45,10 @@ class ConfigError(InputError):
     def __init__(self, source: str, problems: list[tuple[str, str]]) -> None:
         self.source = str(source)
         self.problems = list(problems)
-        lines = [f"{self.source}: {loc}: {msg}" if loc else f"{self.source}: {msg}"
-                 for loc, msg in self.problems]
+        lines = [
+            f"{self.source}: {loc}: {msg}" if loc else f"{self.source}: {msg}"
+            for loc, msg in self.problems
+        ]
         super().__init__("\n".join(lines))
 
 

@@ -55,15 +55,20 @@ def dask_client(executor: Any, *, n_workers: int | None = None) -> Iterator[Any]
         yield executor
         return
     if executor in ("local", "dask"):
-        kwargs: dict[str, Any] = {"processes": False, "threads_per_worker": 1,
-                                  "dashboard_address": None}
+        kwargs: dict[str, Any] = {
+            "processes": False,
+            "threads_per_worker": 1,
+            "dashboard_address": None,
+        }
         if n_workers is not None:
             kwargs["n_workers"] = n_workers
         with distributed.LocalCluster(**kwargs) as cluster, distributed.Client(cluster) as client:
             yield client
         return
     if not isinstance(executor, str):
-        raise InputError(f"executor must be None, 'local', a scheduler address or a Client, not {executor!r}")
+        raise InputError(
+            f"executor must be None, 'local', a scheduler address or a Client, not {executor!r}"
+        )
     try:
         client = distributed.Client(executor, timeout="20s")
     except (OSError, TimeoutError) as exc:

@@ -18,9 +18,9 @@ negative: money back).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING
 from dataclasses import dataclass, field
 from types import MappingProxyType
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -52,30 +52,69 @@ FLOWS: Mapping[str, Flow] = MappingProxyType(
             Flow("contribution", "partner", +1, 0, "Agreed contribution paid into the pool."),
             Flow("overspend_call", "partner", +1, +1, "Extra payment to meet an overspend."),
             Flow("underspend_refund", "partner", -1, -1, "Underspend returned to the partner."),
-            Flow("final_distribution", "partner", -1, -1,
-                 "Reserve balance paid out at the end of the agreement."),
-            Flow("holdback_released", "partner", +1, 0,
-                 "Held-back contribution released to the pool on performance."),
-            Flow("holdback_retained", "partner", 0, 0,
-                 "Held-back contribution paid to the partner's acute provider (memo)."),
-            Flow("income_shortfall", "partner", +1, +1,
-                 "Charging income below the expected rate, met by the bearer (net pooling)."),
-            Flow("partner_integration_cost", "partner", 0, +1,
-                 "Integration set-up cost a partner pays outside the pool (memo)."),
-            Flow("partner_integration_savings", "partner", 0, -1,
-                 "Integration savings a partner keeps (memo)."),
+            Flow(
+                "final_distribution",
+                "partner",
+                -1,
+                -1,
+                "Reserve balance paid out at the end of the agreement.",
+            ),
+            Flow(
+                "holdback_released",
+                "partner",
+                +1,
+                0,
+                "Held-back contribution released to the pool on performance.",
+            ),
+            Flow(
+                "holdback_retained",
+                "partner",
+                0,
+                0,
+                "Held-back contribution paid to the partner's acute provider (memo).",
+            ),
+            Flow(
+                "income_shortfall",
+                "partner",
+                +1,
+                +1,
+                "Charging income below the expected rate, met by the bearer (net pooling).",
+            ),
+            Flow(
+                "partner_integration_cost",
+                "partner",
+                0,
+                +1,
+                "Integration set-up cost a partner pays outside the pool (memo).",
+            ),
+            Flow(
+                "partner_integration_savings",
+                "partner",
+                0,
+                -1,
+                "Integration savings a partner keeps (memo).",
+            ),
             Flow("spend", "pool", -1, 0, "Spend on the pool's client groups (after mitigation)."),
             Flow("charging_income", "pool", +1, 0, "Client charging income received by the pool."),
             Flow("integration_cost", "pool", -1, 0, "Integration set-up cost met by the pool."),
             Flow("integration_savings", "pool", +1, 0, "Integration savings credited to the pool."),
-            Flow("uncommitted_spend", "pool", -1, 0,
-                 "Uncommitted allocation spent (not released to meet an overspend)."),
-            Flow("nonrecurrent_spend", "pool", -1, 0,
-                 "Underspend used for non-recurrent items."),
+            Flow(
+                "uncommitted_spend",
+                "pool",
+                -1,
+                0,
+                "Uncommitted allocation spent (not released to meet an overspend).",
+            ),
+            Flow("nonrecurrent_spend", "pool", -1, 0, "Underspend used for non-recurrent items."),
             Flow("mitigation", "pool", 0, 0, "Spend avoided by management action (memo)."),
             Flow("reserve_draw", "pool", +1, 0, "Reserve used to meet an overspend."),
-            Flow("reserve_topup", "pool", -1, 0,
-                 "Money put into the reserve (top-slice or carried-forward underspend)."),
+            Flow(
+                "reserve_topup",
+                "pool",
+                -1,
+                0,
+                "Money put into the reserve (top-slice or carried-forward underspend).",
+            ),
             Flow("reserve_release", "pool", +1, 0, "Reserve balance released at the end."),
             Flow("unfunded", "pool", +1, 0, "Overspend no partner is liable for (reported)."),
         )
@@ -127,7 +166,9 @@ class Ledger:
         store = self.partner_flows if info.level == "partner" else self.pool_flows
         if name in store:
             return store[name]
-        shape = (self.n_sims, self.years) + ((len(self.partner_ids),) if info.level == "partner" else ())
+        shape = (self.n_sims, self.years) + (
+            (len(self.partner_ids),) if info.level == "partner" else ()
+        )
         return np.zeros(shape)
 
     # ------------------------------------------------------------------ views
@@ -136,8 +177,11 @@ class Ledger:
 
         Positive: the partner pays beyond its contribution; negative: money back.
         """
-        flows = [(FLOWS[name].net_sign, arr) for name, arr in self.partner_flows.items()
-                 if FLOWS[name].net_sign]
+        flows = [
+            (FLOWS[name].net_sign, arr)
+            for name, arr in self.partner_flows.items()
+            if FLOWS[name].net_sign
+        ]
         if not flows:
             return np.zeros((self.n_sims, self.years, len(self.partner_ids)))
         # Keep the flows' own memory layout (the settlement stores them year-major).
@@ -194,18 +238,31 @@ class Ledger:
         for name, arr in self.partner_flows.items():
             a = arr[idx]
             s, y, p = np.meshgrid(idx, years, np.arange(len(self.partner_ids)), indexing="ij")
-            frames.append(pd.DataFrame({
-                "sim": s.ravel(), "year": y.ravel(),
-                "partner": np.asarray(self.partner_ids, dtype=object)[p.ravel()],
-                "flow": name, "amount": a.ravel(),
-            }))
+            frames.append(
+                pd.DataFrame(
+                    {
+                        "sim": s.ravel(),
+                        "year": y.ravel(),
+                        "partner": np.asarray(self.partner_ids, dtype=object)[p.ravel()],
+                        "flow": name,
+                        "amount": a.ravel(),
+                    }
+                )
+            )
         for name, arr in self.pool_flows.items():
             a = arr[idx]
             s, y = np.meshgrid(idx, years, indexing="ij")
-            frames.append(pd.DataFrame({
-                "sim": s.ravel(), "year": y.ravel(), "partner": "pool",
-                "flow": name, "amount": a.ravel(),
-            }))
+            frames.append(
+                pd.DataFrame(
+                    {
+                        "sim": s.ravel(),
+                        "year": y.ravel(),
+                        "partner": "pool",
+                        "flow": name,
+                        "amount": a.ravel(),
+                    }
+                )
+            )
         return pd.concat(frames, ignore_index=True)
 
 
@@ -234,8 +291,9 @@ def check_balance(
             f"simulation {sim}, year {year}: inflows - outflows = {gap[sim, year]:.6f} £"
         )
     # The reserve's balance must follow from its flows.
-    change = (ledger.flow("reserve_topup") - ledger.flow("reserve_draw")
-              - ledger.flow("reserve_release"))
+    change = (
+        ledger.flow("reserve_topup") - ledger.flow("reserve_draw") - ledger.flow("reserve_release")
+    )
     opening = ledger.reserve[:, :1] - change[:, :1]
     expected = opening + np.cumsum(change, axis=1)
     scale = np.abs(expected).max() * rtol if expected.size else 0.0

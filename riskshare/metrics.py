@@ -12,8 +12,8 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Mapping, Sequence
-from typing import Any
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import numpy as np
 
@@ -53,13 +53,11 @@ def tvar(x: FloatArray, level: float) -> FloatArray:
     x = np.asarray(x, dtype=float)
     n = x.shape[0]
     k = _tail_count(n, level)
-    top = np.partition(x, n - k, axis=0)[n - k:]
+    top = np.partition(x, n - k, axis=0)[n - k :]
     return top.mean(axis=0)
 
 
-def _order_statistics(
-    xt: FloatArray, kth: list[int], tails: list[int]
-) -> dict[Any, FloatArray]:
+def _order_statistics(xt: FloatArray, kth: list[int], tails: list[int]) -> dict[Any, FloatArray]:
     """Order statistics ``kth`` and tail means (from each index in ``tails`` up) of each row.
 
     ``xt`` has simulations on its last axis. Each row is partitioned once
@@ -99,7 +97,9 @@ def _tail_count(n: int, level: float) -> int:
     return max(1, math.ceil(round((1.0 - level) * n, 9)))
 
 
-def exceedance_probability(x: FloatArray, threshold: float | FloatArray) -> tuple[FloatArray, FloatArray]:
+def exceedance_probability(
+    x: FloatArray, threshold: float | FloatArray
+) -> tuple[FloatArray, FloatArray]:
     """``P(x > threshold)`` and its standard error.
 
     Returns
@@ -153,9 +153,11 @@ def describe(
     # and the first of each TVaR tail, whose values all lie above it.
     positions = {name: (n - 1) * q for name, q in QUANTILES.items()}
     tails = {level: n - _tail_count(n, level) for level in (0.95, 0.99)}
-    kth = sorted({int(np.floor(p)) for p in positions.values()}
-                 | {min(int(np.floor(p)) + 1, n - 1) for p in positions.values()}
-                 | set(tails.values()))
+    kth = sorted(
+        {int(np.floor(p)) for p in positions.values()}
+        | {min(int(np.floor(p)) + 1, n - 1) for p in positions.values()}
+        | set(tails.values())
+    )
     order = _order_statistics(xt, kth, [tails[0.95], tails[0.99]])
     for name, pos in positions.items():
         lo = int(np.floor(pos))

@@ -11,8 +11,8 @@ chunk size or on the number of threads.
 from __future__ import annotations
 
 import hashlib
-import os
 import json
+import os
 import platform
 import time
 from collections.abc import Callable, Mapping
@@ -75,9 +75,11 @@ class Outcomes:
             object.__setattr__(self, "called_any", self.called.any(axis=1))
 
     @classmethod
-    def empty(cls, n_sims: int, keep: int, years: int, n_partners: int,
-              extra_names: tuple[str, ...] = ()) -> Outcomes:
+    def empty(
+        cls, n_sims: int, keep: int, years: int, n_partners: int, extra_names: tuple[str, ...] = ()
+    ) -> Outcomes:
         """Uninitialised arrays for ``n_sims`` simulations, keeping ``keep`` paths."""
+
         # Stored with simulations last (as the settlement computes them) and
         # exposed as (sims, ...) views, so storing a chunk is a contiguous copy.
         def sims_first(shape: tuple[int, ...], dtype: type = float) -> np.ndarray:
@@ -97,8 +99,13 @@ class Outcomes:
     @classmethod
     def from_ledger(cls, ledger: Ledger) -> Outcomes:
         """The outcomes of a settled ledger (every simulation kept)."""
-        out = cls.empty(ledger.n_sims, ledger.n_sims, ledger.years, len(ledger.partner_ids),
-                        _extra_names(ledger))
+        out = cls.empty(
+            ledger.n_sims,
+            ledger.n_sims,
+            ledger.years,
+            len(ledger.partner_ids),
+            _extra_names(ledger),
+        )
         out.store(ledger, 0)
         return out
 
@@ -161,7 +168,12 @@ class Result:
 
     @classmethod
     def from_ledger(
-        cls, model: Model, ledger: Ledger, *, seed: int = 0, manifest: Mapping[str, Any] | None = None
+        cls,
+        model: Model,
+        ledger: Ledger,
+        *,
+        seed: int = 0,
+        manifest: Mapping[str, Any] | None = None,
     ) -> Result:
         """Wrap a settled ledger as a Result, so its tables and charts work on it.
 
@@ -174,8 +186,12 @@ class Result:
             The seed the paths were drawn with (recorded only).
         manifest : mapping, optional
         """
-        return cls(model=model, outcomes=Outcomes.from_ledger(ledger), seed=int(seed),
-                   manifest=dict(manifest or {}))
+        return cls(
+            model=model,
+            outcomes=Outcomes.from_ledger(ledger),
+            seed=int(seed),
+            manifest=dict(manifest or {}),
+        )
 
     @property
     def plot(self) -> Any:
@@ -199,7 +215,9 @@ class Result:
     def years(self) -> list[str]:
         """Financial-year labels, e.g. ``'2026/27'``."""
         first = self.model.simulation.first_year
-        return [f"{y}/{(y + 1) % 100:02d}" for y in range(first, first + self.outcomes.net.shape[1])]
+        return [
+            f"{y}/{(y + 1) % 100:02d}" for y in range(first, first + self.outcomes.net.shape[1])
+        ]
 
     @property
     def net(self) -> FloatArray:
@@ -279,20 +297,24 @@ class Result:
         import pandas as pd
 
         net = self.outcomes.net
-        n, years, n_partners = net.shape
+        n, _years, _n_partners = net.shape
         # Partners and the pool separately: net is stored year-major, so
         # neither needs a copy of the whole array.
         partners = describe(net)
         pool = describe(net.sum(axis=2))
-        stats = {key: np.concatenate([partners[key], pool[key][:, None]], axis=1).ravel()
-                 for key in partners}
+        stats = {
+            key: np.concatenate([partners[key], pool[key][:, None]], axis=1).ravel()
+            for key in partners
+        }
         called = np.moveaxis(self.outcomes.called, 0, -1)
         any_called = np.concatenate([called, called.any(axis=1, keepdims=True)], axis=1)
         stats["prob_call"] = np.count_nonzero(any_called, axis=-1).reshape(-1) / n
-        index = pd.MultiIndex.from_product([self.years, [*self.partner_ids, "pool"]],
-                                           names=["year", "partner"])
-        frame = pd.DataFrame(stats, index=index).swaplevel().sort_index(
-            level=0, sort_remaining=False)
+        index = pd.MultiIndex.from_product(
+            [self.years, [*self.partner_ids, "pool"]], names=["year", "partner"]
+        )
+        frame = (
+            pd.DataFrame(stats, index=index).swaplevel().sort_index(level=0, sort_remaining=False)
+        )
         return frame.loc[[*self.partner_ids, "pool"]]
 
     def pool_by_year(self) -> pd.DataFrame:
@@ -358,8 +380,11 @@ class Result:
         return frame
 
 
-for _public, _private in (("summary", "_summary"), ("by_year", "_by_year"),
-                          ("pool_by_year", "_pool_by_year")):
+for _public, _private in (
+    ("summary", "_summary"),
+    ("by_year", "_by_year"),
+    ("pool_by_year", "_pool_by_year"),
+):
     getattr(Result, _public).__doc__ = getattr(Result, _private).__doc__
 
 
@@ -435,8 +460,12 @@ def simulate(
     years = model.simulation.years
     keep = min(n_sims, int(keep_paths))
     extra_names = tuple(
-        name for name, on in (("trigger_fired", terms.agreement.trigger is not None),
-                              ("exit", terms.agreement.exit is not None)) if on
+        name
+        for name, on in (
+            ("trigger_fired", terms.agreement.trigger is not None),
+            ("exit", terms.agreement.exit is not None),
+        )
+        if on
     )
     outcomes = Outcomes.empty(n_sims, keep, years, len(model.partners), extra_names)
     blocks = n_blocks(n_sims, block_size)
@@ -471,8 +500,14 @@ def simulate(
                     progress(done, n_sims)
     elapsed = time.perf_counter() - t_start
     manifest = build_manifest(
-        model, seed=seed, n_sims=n_sims, block_size=block_size, chunk_blocks=chunk_blocks,
-        workers=workers, keep_paths=keep, timings={"simulate_s": elapsed, **{f"{k}_s": v for k, v in timings.items()}},
+        model,
+        seed=seed,
+        n_sims=n_sims,
+        block_size=block_size,
+        chunk_blocks=chunk_blocks,
+        workers=workers,
+        keep_paths=keep,
+        timings={"simulate_s": elapsed, **{f"{k}_s": v for k, v in timings.items()}},
     )
     return Result(model=model, outcomes=outcomes, seed=seed, manifest=manifest)
 
@@ -502,4 +537,3 @@ def build_manifest(model: Model, **fields: Any) -> dict[str, Any]:
         "config": model.model_dump(mode="json"),
         **fields,
     }
-

@@ -410,8 +410,11 @@ def settle_arrays(
             group_budget = terms.budget_shares[t][:, None] * (budget - uncommitted)
             v_g = n_g - group_budget  # (groups, sims)
             for g, key in profiles:
-                w = (terms.commissioning[g][:, None] if key in ("commissioners", "own")
-                     else key_weights(key, ctx))
+                w = (
+                    terms.commissioning[g][:, None]
+                    if key in ("commissioners", "own")
+                    else key_weights(key, ctx)
+                )
                 position += w * v_g[g]
             v = (v_g[pooled_groups].sum(axis=0) if profiles else v_g.sum(axis=0)) + x
         else:
@@ -451,8 +454,9 @@ def settle_arrays(
                 over = np.maximum(vp, 0.0).sum(axis=0) + np.maximum(x, 0.0)
                 under = np.maximum(-vp, 0.0).sum(axis=0) + np.maximum(-x, 0.0)
                 over, under = np.broadcast_arrays(over, under)
-                under_eligible = (np.maximum(-v_g[eligible_groups], 0.0).sum(axis=0)
-                                  + np.maximum(-x, 0.0))
+                under_eligible = np.maximum(-v_g[eligible_groups], 0.0).sum(axis=0) + np.maximum(
+                    -x, 0.0
+                )
             live = ~exited
             draw = 0.0
             release = 0.0
@@ -547,9 +551,12 @@ def settle_arrays(
         # 12 exit notices
         if agr.exit is not None:
             cum_net += calls - refunds
-            for name, sign in (("income_shortfall", 1.0), ("partner_integration_cost", 1.0),
-                               ("partner_integration_savings", -1.0),
-                               ("final_distribution", -1.0)):
+            for name, sign in (
+                ("income_shortfall", 1.0),
+                ("partner_integration_cost", 1.0),
+                ("partner_integration_savings", -1.0),
+                ("final_distribution", -1.0),
+            ):
                 if name in flows.partner:
                     cum_net += sign * flows.partner[name][t]
             passed = np.zeros(n_sims, dtype=bool)
@@ -570,10 +577,15 @@ def settle_arrays(
     if hb is None:
         # The same contributions in every simulation: a read-only broadcast view.
         flows.partner["contribution"] = np.broadcast_to(
-            terms.contributions[:, :, None], flows.shape_partner)
+            terms.contributions[:, :, None], flows.shape_partner
+        )
     if check:
-        _check_year_major(flows, pool_spend, reserve,
-                          allow_deficit=any(cap.overflow == "reserve" for cap in agr.caps))
+        _check_year_major(
+            flows,
+            pool_spend,
+            reserve,
+            allow_deficit=any(cap.overflow == "reserve" for cap in agr.caps),
+        )
     extras: dict[str, np.ndarray] = {
         "variance": variance.T,
         "reserve_exhausted": exhausted.T,
@@ -650,7 +662,10 @@ def _check_year_major(
 def _net_spend(
     gross: FloatArray, income: FloatArray | None, rate: FloatArray, net_pooling: bool
 ) -> FloatArray:
-    """Each group's spend net of charging income, ``(groups, sims)`` (at the expected rate when net). [£]"""
+    """Each group's spend net of charging income (at the expected rate when net). [£]
+
+    Arrays are ``(groups, sims)``.
+    """
     if income is None:
         return gross
     if net_pooling:
@@ -707,8 +722,15 @@ def _side(
     return out
 
 
-def _cap_limit(cap: Any, contribution: float, budget: FloatArray, group_budget: FloatArray,
-               terms: Terms, gidx: Mapping[str, int], q: int) -> FloatArray | float:
+def _cap_limit(
+    cap: Any,
+    contribution: float,
+    budget: FloatArray,
+    group_budget: FloatArray,
+    terms: Terms,
+    gidx: Mapping[str, int],
+    q: int,
+) -> FloatArray | float:
     if cap.amount is not None:
         return cap.amount
     if cap.of == "contribution":

@@ -144,7 +144,9 @@ def _cell(v: Any) -> str:
     return str(v)
 
 
-def _raw_table(source: str | Path | pd.DataFrame, sheet: str | int | None) -> tuple[pd.DataFrame, str]:
+def _raw_table(
+    source: str | Path | pd.DataFrame, sheet: str | int | None
+) -> tuple[pd.DataFrame, str]:
     if isinstance(source, pd.DataFrame):
         return source.astype(object).map(_cell), "<frame>"
     path = Path(source)
@@ -154,18 +156,22 @@ def _raw_table(source: str | Path | pd.DataFrame, sheet: str | int | None) -> tu
     suffix = path.suffix.lower()
     try:
         if suffix in (".xlsx", ".xlsm", ".xls"):
-            raw = pd.read_excel(path, sheet_name=0 if sheet is None else sheet, dtype=object,
-                                header=0)
+            raw = pd.read_excel(
+                path, sheet_name=0 if sheet is None else sheet, dtype=object, header=0
+            )
             raw = raw.map(_cell)
         elif suffix in (".csv", ".txt", ""):
-            raw = pd.read_csv(path, dtype=str, keep_default_na=False, skipinitialspace=True,
-                              encoding="utf-8-sig")
+            raw = pd.read_csv(
+                path, dtype=str, keep_default_na=False, skipinitialspace=True, encoding="utf-8-sig"
+            )
         else:
             raise InputError(f"{name}: unknown file type '{suffix}' (allowed: .csv, .xlsx)")
     except InputError:
         raise
     except (ValueError, OSError, pd.errors.ParserError) as exc:
-        raise InputError(f"{name}: cannot read the history ({' '.join(str(exc).split())})") from None
+        raise InputError(
+            f"{name}: cannot read the history ({' '.join(str(exc).split())})"
+        ) from None
     return raw, name
 
 
@@ -202,8 +208,9 @@ def read_history(
     allowed = (*REQUIRED_COLUMNS, *OPTIONAL_COLUMNS)
     for col in raw.columns:
         if col not in allowed:
-            problems.append(f"{name}: row 1, column '{col}': unknown column "
-                            f"(allowed: {', '.join(allowed)})")
+            problems.append(
+                f"{name}: row 1, column '{col}': unknown column (allowed: {', '.join(allowed)})"
+            )
     for col in REQUIRED_COLUMNS:
         if col not in raw.columns:
             problems.append(f"{name}: row 1: missing column '{col}'")
@@ -219,12 +226,16 @@ def read_history(
             continue  # blank line
         year = _parse_year(str(rec["year"]))
         if year is None:
-            problems.append(f"{name}: row {row}, column 'year': '{rec['year']}' is not a year "
-                            "(e.g. 2019 or 2019/20)")
+            problems.append(
+                f"{name}: row {row}, column 'year': '{rec['year']}' is not a year "
+                "(e.g. 2019 or 2019/20)"
+            )
         group = str(rec["group"]).strip()
         if not re.match(r"^[A-Za-z_][A-Za-z0-9_\-]*$", group):
-            problems.append(f"{name}: row {row}, column 'group': '{group}' is not a group id "
-                            "(letters, digits, '_' or '-', starting with a letter)")
+            problems.append(
+                f"{name}: row {row}, column 'group': '{group}' is not a group id "
+                "(letters, digits, '_' or '-', starting with a letter)"
+            )
         out: dict[str, Any] = {"row": row, "year": year, "group": group}
         for col in ("spend", *OPTIONAL_COLUMNS):
             text = str(rec.get(col, "")).strip()
@@ -250,24 +261,32 @@ def read_history(
     for gid, g in frame.groupby("group", sort=False):
         dup = g[g["year"].duplicated(keep="first")]
         for _, r in dup.iterrows():
-            problems.append(f"{name}: row {r['row']}, column 'year': group '{gid}' has year "
-                            f"{r['year']} twice")
+            problems.append(
+                f"{name}: row {r['row']}, column 'year': group '{gid}' has year {r['year']} twice"
+            )
         years = g["year"].drop_duplicates().to_numpy()
-        for prev, (_, r) in zip(years[:-1], g.drop_duplicates("year").iloc[1:].iterrows(),
-                                strict=True):
+        for prev, (_, r) in zip(
+            years[:-1], g.drop_duplicates("year").iloc[1:].iterrows(), strict=True
+        ):
             if r["year"] != prev + 1:
                 missing = ", ".join(_fy(y) for y in range(prev + 1, r["year"]))
-                problems.append(f"{name}: row {r['row']}, column 'year': group '{gid}' has no "
-                                f"row for {missing} (years must be consecutive)")
+                problems.append(
+                    f"{name}: row {r['row']}, column 'year': group '{gid}' has no "
+                    f"row for {missing} (years must be consecutive)"
+                )
         if len(years) < MIN_YEARS:
-            problems.append(f"{name}: row {g['row'].iloc[0]}, column 'group': group '{gid}' has "
-                            f"{len(years)} year(s); at least {MIN_YEARS} are needed to fit a trend")
+            problems.append(
+                f"{name}: row {g['row'].iloc[0]}, column 'group': group '{gid}' has "
+                f"{len(years)} year(s); at least {MIN_YEARS} are needed to fit a trend"
+            )
         for col in OPTIONAL_COLUMNS:
             have = g[col].notna()
             if have.any() and not have.all():
                 r = g.loc[~have, "row"].iloc[0]
-                problems.append(f"{name}: row {r}, column '{col}': missing value (give '{col}' "
-                                f"in every year of group '{gid}' or in none)")
+                problems.append(
+                    f"{name}: row {r}, column '{col}': missing value (give '{col}' "
+                    f"in every year of group '{gid}' or in none)"
+                )
     if problems:
         raise InputError("\n".join(problems))
 
@@ -369,9 +388,18 @@ def log_trend(years: Sequence[int], y: Sequence[float]) -> Trend:
     r2 = 1.0 - float(resid @ resid) / tss if tss > 0 else 1.0
     shapiro = float(stats.shapiro(resid).pvalue) if n >= 3 and np.ptp(resid) > 0 else math.nan
     return Trend(
-        a=float(coef[0]), b=b, year0=year0, slope_se=se, rate=math.expm1(b),
-        rate_sd=math.exp(b) * sd_b, resid_sd=math.sqrt(s2), r2=r2, shapiro_p=shapiro, n=n,
-        residuals=resid, cov=cov,
+        a=float(coef[0]),
+        b=b,
+        year0=year0,
+        slope_se=se,
+        rate=math.expm1(b),
+        rate_sd=math.exp(b) * sd_b,
+        resid_sd=math.sqrt(s2),
+        r2=r2,
+        shapiro_p=shapiro,
+        n=n,
+        residuals=resid,
+        cov=cov,
     )
 
 
@@ -407,8 +435,13 @@ def _poisson_nll(theta: np.ndarray, x: np.ndarray, y: np.ndarray) -> float:
 def _nb_nll(theta: np.ndarray, x: np.ndarray, y: np.ndarray) -> float:
     mu = np.exp(theta[0] + theta[1] * x)
     r = math.exp(theta[2])
-    ll = (special.gammaln(y + r) - special.gammaln(r) - special.gammaln(y + 1)
-          + r * np.log(r / (r + mu)) + y * np.log(mu / (r + mu)))
+    ll = (
+        special.gammaln(y + r)
+        - special.gammaln(r)
+        - special.gammaln(y + 1)
+        + r * np.log(r / (r + mu))
+        + y * np.log(mu / (r + mu))
+    )
     return float(-np.sum(ll))
 
 
@@ -440,9 +473,12 @@ def fit_counts(years: Sequence[int], counts: Sequence[float]) -> CountFit:
     nll_p = _poisson_nll(beta, x, y)
     # Negative binomial size r by profile likelihood at the Poisson-fitted means
     # (the ML means of the negative binomial differ little); bounded on log r.
-    res = optimize.minimize_scalar(lambda lr: _nb_nll(np.array([beta[0], beta[1], lr]), x, y),
-                                   bounds=(-7.0, 25.0), method="bounded",
-                                   options={"xatol": 1e-6})
+    res = optimize.minimize_scalar(
+        lambda lr: _nb_nll(np.array([beta[0], beta[1], lr]), x, y),
+        bounds=(-7.0, 25.0),
+        method="bounded",
+        options={"xatol": 1e-6},
+    )
     nll_nb = min(float(res.fun), nll_p)
     aic_p = 2 * 2 + 2 * nll_p
     aic_nb = 2 * 3 + 2 * nll_nb
@@ -553,11 +589,13 @@ class FitResult:
         """The config fragment as plain data: ``client_groups`` (and ``correlation``)."""
         out: dict[str, Any] = {
             "client_groups": [
-                {"id": g.id, **{k: v for k, v in self.extras.get(g.id, {}).items()
-                                if k == "name"},
-                 "commissioners": self.commissioners.get(g.id, "CHANGE_ME"),
-                 "spend": g.spend,
-                 **{k: v for k, v in self.extras.get(g.id, {}).items() if k != "name"}}
+                {
+                    "id": g.id,
+                    **{k: v for k, v in self.extras.get(g.id, {}).items() if k == "name"},
+                    "commissioners": self.commissioners.get(g.id, "CHANGE_ME"),
+                    "spend": g.spend,
+                    **{k: v for k, v in self.extras.get(g.id, {}).items() if k != "name"},
+                }
                 for g in self.groups
             ]
         }
@@ -581,8 +619,9 @@ class FitResult:
             "client_groups:",
         ]
         for g in self.groups:
-            lines.append(f"  # --- {g.id}: {len(g.years)} years ({_fy(g.years[0])} to "
-                         f"{_fy(g.years[-1])})")
+            lines.append(
+                f"  # --- {g.id}: {len(g.years)} years ({_fy(g.years[0])} to {_fy(g.years[-1])})"
+            )
             lines += [f"  # {n}" for n in g.notes]
             lines.append(f"  - id: {g.id}")
             extra = self.extras.get(g.id, {})
@@ -590,8 +629,10 @@ class FitResult:
                 lines.append(f"    name: {_quote(extra['name'])}")
             comm = self.commissioners.get(g.id)
             if comm is None:
-                lines.append("    commissioners: CHANGE_ME  # the partner(s) whose function "
-                             "this is, e.g. council or {council: 0.5, icb: 0.5}")
+                lines.append(
+                    "    commissioners: CHANGE_ME  # the partner(s) whose function "
+                    "this is, e.g. council or {council: 0.5, icb: 0.5}"
+                )
             else:
                 lines.append(f"    commissioners: {_flow(comm)}")
             lines.append("    spend:")
@@ -633,8 +674,11 @@ class FitResult:
         old = {g["id"]: g for g in data["client_groups"]}
         groups = []
         for g in self.fragment["client_groups"]:
-            merged = {k: v for k, v in old.get(g["id"], {}).items()
-                      if k in ("name", "step_changes", "high_cost", "charging")}
+            merged = {
+                k: v
+                for k, v in old.get(g["id"], {}).items()
+                if k in ("name", "step_changes", "high_cost", "charging")
+            }
             merged.update(g)
             groups.append(merged)
         data["client_groups"] = groups
@@ -644,7 +688,6 @@ class FitResult:
         if not keep_common_shocks:
             data["common_shocks"] = []
         return validate_data(data, source=f"{self.source} merged into {model.name}")
-
 
     def to_full_yaml(self, base: Model | str | Path) -> str:
         """A complete config: :meth:`to_yaml` plus ``base``'s other sections (validated first).
@@ -658,16 +701,22 @@ class FitResult:
         if any(v == "CHANGE_ME" for v in self.commissioners.values()):  # pragma: no cover
             raise InputError("set every group's commissioners before writing a full config")
         data = merged.model_dump(mode="json", exclude_none=True)
-        rest = {k: v for k, v in data.items()
-                if k not in ("client_groups", "correlation", "common_shocks")}
+        rest = {
+            k: v
+            for k, v in data.items()
+            if k not in ("client_groups", "correlation", "common_shocks")
+        }
         buf = io.StringIO()
         yaml = YAML(typ="safe", pure=True)
         yaml.default_flow_style = False
         yaml.dump(rest, buf)
-        return (self.to_yaml()
-                + f"\n# The rest is from {base if not isinstance(base, Model) else model.name};"
-                + " common_shocks are left out:\n# the fitted volatility and correlation"
-                + " already include them.\n" + buf.getvalue())
+        return (
+            self.to_yaml()
+            + f"\n# The rest is from {base if not isinstance(base, Model) else model.name};"
+            + " common_shocks are left out:\n# the fitted volatility and correlation"
+            + " already include them.\n"
+            + buf.getvalue()
+        )
 
 
 def _num(v: float) -> str:
@@ -783,8 +832,11 @@ def fit(
     if base is not None:
         base_model = base if isinstance(base, Model) else load_config(base)
     if first_year is None:
-        first_year = (base_model.simulation.first_year if base_model is not None
-                      else int(frame["year"].max()) + 1)
+        first_year = (
+            base_model.simulation.first_year
+            if base_model is not None
+            else int(frame["year"].max()) + 1
+        )
     comm: dict[str, Any] = {}
     if base_model is not None:
         comm.update({g.id: g.commissioners for g in base_model.client_groups})
@@ -800,8 +852,10 @@ def fit(
     groups: list[GroupFit] = []
     for gid, g in frame.groupby("group", sort=False):
         if len(g) < WARN_YEARS:
-            msg = (f"{source}: group '{gid}' has only {len(g)} years: its estimates are very "
-                   "uncertain (5-10 years are usual)")
+            msg = (
+                f"{source}: group '{gid}' has only {len(g)} years: its estimates are very "
+                "uncertain (5-10 years are usual)"
+            )
             warnings.warn(msg, ShortHistoryWarning, stacklevel=2)
             msgs.append(msg)
         groups.append(_fit_group(str(gid), g, first_year, costs_by_group.get(str(gid)), uncertain))
@@ -812,8 +866,11 @@ def fit(
     extras: dict[str, dict[str, Any]] = {}
     if base_model is not None:
         for grp in base_model.client_groups:
-            d = grp.model_dump(mode="json", exclude_none=True,
-                               include={"name", "step_changes", "high_cost", "charging"})
+            d = grp.model_dump(
+                mode="json",
+                exclude_none=True,
+                include={"name", "step_changes", "high_cost", "charging"},
+            )
             extras[grp.id] = {k: v for k, v in d.items() if v not in ([], None)}
     return FitResult(groups, corr, corr_notes, int(first_year), source, comm, msgs, extras)
 
@@ -833,8 +890,10 @@ def _read_costs(client_costs: pd.DataFrame | str | Path) -> dict[str, np.ndarray
     cost = pd.to_numeric(table["cost"], errors="coerce")
     bad = np.flatnonzero(~(cost > 0))
     if bad.size:
-        raise InputError(f"{name}: row {bad[0] + 2}, column 'cost': must be a number > 0 "
-                         f"(got {table['cost'].iloc[bad[0]]!r})")
+        raise InputError(
+            f"{name}: row {bad[0] + 2}, column 'cost': must be a number > 0 "
+            f"(got {table['cost'].iloc[bad[0]]!r})"
+        )
     return {str(k): cost[table["group"] == k].to_numpy(float) for k in table["group"].unique()}
 
 
@@ -850,8 +909,10 @@ def _fit_group(
 
     def trend_note(label: str, tr: Trend) -> str:
         sw = "n/a" if math.isnan(tr.shapiro_p) else f"{tr.shapiro_p:.2f}"
-        return (f"{label}: {100 * tr.rate:+.2f} % a year (sd {100 * tr.rate_sd:.2f} points), "
-                f"R^2 {tr.r2:.2f}, residual CV {100 * tr.cv:.1f} %, Shapiro-Wilk p {sw}")
+        return (
+            f"{label}: {100 * tr.rate:+.2f} % a year (sd {100 * tr.rate_sd:.2f} points), "
+            f"R^2 {tr.r2:.2f}, residual CV {100 * tr.cv:.1f} %, Shapiro-Wilk p {sw}"
+        )
 
     if g["clients"].notna().all():
         cl_tr = log_trend(years, g["clients"])
@@ -860,31 +921,45 @@ def _fit_group(
         n_mean, n_se = cl_tr.level(first_year)
         c_mean, c_se = uc_tr.level(first_year)
         mean_clients = float(g["clients"].mean())
-        clients: dict[str, Any] = {"distribution": counts.distribution,
-                                   "mean": round(n_mean, 1)}
+        clients: dict[str, Any] = {"distribution": counts.distribution, "mean": round(n_mean, 1)}
         if counts.dispersion is not None:
             clients["dispersion"] = round(min(counts.dispersion, 1e8), 3)
         clients["growth"] = rate(cl_tr.rate, cl_tr.rate_sd)
         if costs is not None:
             cf = fit_cost_records(costs)
-            cost = {"distribution": cf.distribution, "mean": round(c_mean, 2),
-                    "cv": round(min(cf.cv, 20.0), 4), "inflation": rate(uc_tr.rate, uc_tr.rate_sd)}
-            cost_note = (f"cost per client: {cf.distribution} by AIC on {cf.n} client records "
-                         f"(lognormal {cf.aic_lognormal:.1f}, gamma {cf.aic_gamma:.1f}), "
-                         f"CV {cf.cv:.2f}, KS p {cf.ks_p:.2f}")
-            est.update(cost_distribution=cf.distribution, aic_lognormal=cf.aic_lognormal,
-                       aic_gamma=cf.aic_gamma)
+            cost = {
+                "distribution": cf.distribution,
+                "mean": round(c_mean, 2),
+                "cv": round(min(cf.cv, 20.0), 4),
+                "inflation": rate(uc_tr.rate, uc_tr.rate_sd),
+            }
+            cost_note = (
+                f"cost per client: {cf.distribution} by AIC on {cf.n} client records "
+                f"(lognormal {cf.aic_lognormal:.1f}, gamma {cf.aic_gamma:.1f}), "
+                f"CV {cf.cv:.2f}, KS p {cf.ks_p:.2f}"
+            )
+            est.update(
+                cost_distribution=cf.distribution,
+                aic_lognormal=cf.aic_lognormal,
+                aic_gamma=cf.aic_gamma,
+            )
         else:
             cv = min(uc_tr.cv * math.sqrt(mean_clients), 20.0)
-            cost = {"distribution": "lognormal", "mean": round(c_mean, 2), "cv": round(cv, 4),
-                    "inflation": rate(uc_tr.rate, uc_tr.rate_sd)}
-            cost_note = (f"cost per client: lognormal ASSUMED (no per-client records); "
-                         f"cv {cv:.2f} = unit-cost residual CV {100 * uc_tr.cv:.1f} % x "
-                         f"sqrt({mean_clients:.0f} clients): reproduces the observed volatility")
+            cost = {
+                "distribution": "lognormal",
+                "mean": round(c_mean, 2),
+                "cv": round(cv, 4),
+                "inflation": rate(uc_tr.rate, uc_tr.rate_sd),
+            }
+            cost_note = (
+                f"cost per client: lognormal ASSUMED (no per-client records); "
+                f"cv {cv:.2f} = unit-cost residual CV {100 * uc_tr.cv:.1f} % x "
+                f"sqrt({mean_clients:.0f} clients): reproduces the observed volatility"
+            )
             est["cost_distribution"] = "lognormal (assumed)"
         spend = {"model": "clients", "clients": clients, "cost": cost}
         pick = "negative binomial" if counts.distribution == "negative_binomial" else "Poisson"
-        disp = (f", size r = {counts.dispersion:.3g}" if counts.dispersion is not None else "")
+        disp = f", size r = {counts.dispersion:.3g}" if counts.dispersion is not None else ""
         notes += [
             trend_note("demand growth (clients)", cl_tr),
             f"clients: {pick} by AIC (Poisson {counts.aic_poisson:.1f}, negative binomial "
@@ -895,18 +970,33 @@ def _fit_group(
             f"(standard errors {100 * n_se:.1f} % and {100 * c_se:.1f} %, not carried)",
         ]
         est.update(
-            growth=cl_tr.rate, growth_sd=cl_tr.rate_sd, growth_r2=cl_tr.r2,
-            inflation=uc_tr.rate, inflation_sd=uc_tr.rate_sd, inflation_r2=uc_tr.r2,
-            clients_mean=n_mean, clients_level_se=n_se, count_distribution=counts.distribution,
+            growth=cl_tr.rate,
+            growth_sd=cl_tr.rate_sd,
+            growth_r2=cl_tr.r2,
+            inflation=uc_tr.rate,
+            inflation_sd=uc_tr.rate_sd,
+            inflation_r2=uc_tr.r2,
+            clients_mean=n_mean,
+            clients_level_se=n_se,
+            count_distribution=counts.distribution,
             dispersion=counts.dispersion if counts.dispersion is not None else math.nan,
-            dispersion_index=counts.dispersion_index, aic_poisson=counts.aic_poisson,
-            aic_negative_binomial=counts.aic_nb, unit_cost_mean=c_mean, unit_cost_level_se=c_se,
-            unit_cost_resid_cv=uc_tr.cv, cost_cv=cost["cv"],
+            dispersion_index=counts.dispersion_index,
+            aic_poisson=counts.aic_poisson,
+            aic_negative_binomial=counts.aic_nb,
+            unit_cost_mean=c_mean,
+            unit_cost_level_se=c_se,
+            unit_cost_resid_cv=uc_tr.cv,
+            cost_cv=cost["cv"],
         )
     else:
         s_mean, s_se = spend_tr.level(first_year)
-        spend = {"model": "aggregate", "distribution": "lognormal", "mean": int(round(s_mean)),
-                 "cv": round(spend_tr.cv, 4), "growth": rate(spend_tr.rate, spend_tr.rate_sd)}
+        spend = {
+            "model": "aggregate",
+            "distribution": "lognormal",
+            "mean": round(s_mean),
+            "cv": round(spend_tr.cv, 4),
+            "growth": rate(spend_tr.rate, spend_tr.rate_sd),
+        }
         notes += [
             trend_note("growth (spend: demand and price)", spend_tr),
             "no client counts: aggregate spend, lognormal around the trend (assumed; "
@@ -914,10 +1004,16 @@ def _fit_group(
             f"year-0 level: £{s_mean:,.0f}, projected {horizon} years (standard error "
             f"{100 * s_se:.1f} %, not carried)",
         ]
-        est.update(growth=spend_tr.rate, growth_sd=spend_tr.rate_sd, growth_r2=spend_tr.r2,
-                   spend_mean=s_mean, spend_level_se=s_se)
-    est.update(spend_growth=spend_tr.rate, spend_resid_cv=spend_tr.cv,
-               spend_shapiro_p=spend_tr.shapiro_p)
+        est.update(
+            growth=spend_tr.rate,
+            growth_sd=spend_tr.rate_sd,
+            growth_r2=spend_tr.r2,
+            spend_mean=s_mean,
+            spend_level_se=s_se,
+        )
+    est.update(
+        spend_growth=spend_tr.rate, spend_resid_cv=spend_tr.cv, spend_shapiro_p=spend_tr.shapiro_p
+    )
     resid = pd.Series(spend_tr.residuals, index=years)
     return GroupFit(gid, years, spend, est, notes, resid.to_numpy())
 

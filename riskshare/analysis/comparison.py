@@ -16,6 +16,7 @@ per simulation), :func:`spend_key` (whether two models draw the same spend) and
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import math
 import threading
@@ -39,9 +40,9 @@ if TYPE_CHECKING:
 
 __all__ = [
     "COMPARE_METRICS",
+    "STATISTICS",
     "Comparison",
     "Outcome",
-    "STATISTICS",
     "compare",
     "concat_paths",
     "load_agreement",
@@ -93,7 +94,9 @@ class Outcome:
     contributions: FloatArray
     partner_ids: tuple[str, ...]
     appetite: Mapping[str, float] = field(default_factory=dict)
-    _cache: dict[tuple[str, str], np.ndarray] = field(default_factory=dict, repr=False, compare=False)
+    _cache: dict[tuple[str, str], np.ndarray] = field(
+        default_factory=dict, repr=False, compare=False
+    )
 
     @property
     def n_sims(self) -> int:
@@ -123,8 +126,14 @@ class Outcome:
 
     def take(self, idx: slice | np.ndarray) -> Outcome:
         """The outcome of a subset of simulations."""
-        return Outcome(self.net[idx], self.called[idx], self.exhausted[idx],
-                       self.contributions, self.partner_ids, self.appetite)
+        return Outcome(
+            self.net[idx],
+            self.called[idx],
+            self.exhausted[idx],
+            self.contributions,
+            self.partner_ids,
+            self.appetite,
+        )
 
     # ------------------------------------------------------------------ views
     def subject_index(self, subject: str) -> int | None:
@@ -148,8 +157,11 @@ class Outcome:
 
     def _by_year(self, subject: str) -> FloatArray:
         i = self.subject_index(subject)
-        return self._memo("by_year", subject,
-                          lambda: self.net.sum(axis=2) if i is None else np.ascontiguousarray(self.net[:, :, i]))
+        return self._memo(
+            "by_year",
+            subject,
+            lambda: self.net.sum(axis=2) if i is None else np.ascontiguousarray(self.net[:, :, i]),
+        )
 
     def total(self, subject: str) -> FloatArray:
         """Net position over the whole agreement, ``(sims,)``. [£]"""
@@ -224,7 +236,9 @@ def concat_paths(parts: Sequence[SpendPaths]) -> SpendPaths:
 
     def join(arrays: list[FloatArray]) -> FloatArray:
         if all(a.ndim and a.size and not any(a.strides) for a in arrays):
-            return np.broadcast_to(arrays[0].flat[0], (sum(a.shape[0] for a in arrays), *arrays[0].shape[1:]))
+            return np.broadcast_to(
+                arrays[0].flat[0], (sum(a.shape[0] for a in arrays), *arrays[0].shape[1:])
+            )
         return np.concatenate(arrays)
 
     return SpendPaths(
@@ -337,7 +351,9 @@ STATISTICS: Mapping[str, str] = {
     "worst_year_p95": "95th percentile of the worst single-year net position [£]",
     "tvar95_per_pound": "TVaR95 per pound contributed [fraction]",
     "mean_per_pound": "mean net position per pound contributed [fraction]",
-    "prob_reserve_exhausted": "pool only: P(an overspend exceeds the reserve in some year) [fraction]",
+    "prob_reserve_exhausted": (
+        "pool only: P(an overspend exceeds the reserve in some year) [fraction]"
+    ),
 }
 
 
@@ -397,7 +413,9 @@ def statistic(outcome: Outcome, subject: str, name: str, param: float | None = N
     """
     if name == "prob_reserve_exhausted":
         if subject != "pool":
-            raise InputError("prob_reserve_exhausted is a statistic of the pool (pool:prob_reserve_exhausted)")
+            raise InputError(
+                "prob_reserve_exhausted is a statistic of the pool (pool:prob_reserve_exhausted)"
+            )
         return float(outcome.exhausted.any(axis=1).mean())
     if name == "prob_call_any_year":
         return float(outcome.any_call(subject).mean())
@@ -410,8 +428,9 @@ def statistic(outcome: Outcome, subject: str, name: str, param: float | None = N
     return _stat_of(x, name, param, outcome.appetite.get(subject), outcome.contributed(subject))
 
 
-def _stat_of(x: FloatArray, name: str, param: float | None, appetite: float | None,
-             contributed: float) -> float:
+def _stat_of(
+    x: FloatArray, name: str, param: float | None, appetite: float | None, contributed: float
+) -> float:
     if name == "mean":
         return float(x.mean())
     if name == "sd":
@@ -453,7 +472,7 @@ def sections(n: int, k: int = N_SECTIONS) -> list[slice]:
     """``k`` contiguous, near-equal slices of ``range(n)`` (fewer when ``n < k``)."""
     k = max(1, min(k, n))
     edges = np.linspace(0, n, k + 1).round().astype(int)
-    return [slice(int(a), int(b)) for a, b in zip(edges[:-1], edges[1:], strict=True) if b > a]
+    return [slice(int(a), int(b)) for a, b in itertools.pairwise(edges) if b > a]
 
 
 # --------------------------------------------------------------------------- alternatives
@@ -476,8 +495,10 @@ def load_agreement(path: str | Path) -> Agreement:
         if extra:
             from riskshare.errors import ConfigError
 
-            raise ConfigError(str(path), [(k, "unknown field in an agreement file (allowed: agreement)")
-                                          for k in extra])
+            raise ConfigError(
+                str(path),
+                [(k, "unknown field in an agreement file (allowed: agreement)") for k in extra],
+            )
         body = data["agreement"]
         lines = {k[1:]: v for k, v in lines.items() if k and k[0] == "agreement"}
     else:
@@ -635,7 +656,9 @@ def compare(
     if baseline is None:
         baseline = next(iter(alts))
     if baseline not in alts:
-        raise InputError(f"baseline '{baseline}' is not an alternative (alternatives: {', '.join(alts)})")
+        raise InputError(
+            f"baseline '{baseline}' is not an alternative (alternatives: {', '.join(alts)})"
+        )
     partner_ids = tuple(model.partner_ids)
     for name, m in alts.items():
         if tuple(m.partner_ids) != partner_ids or m.simulation.years != model.simulation.years:
@@ -702,17 +725,22 @@ def comparison_table(
                 elif metric in ("p95", "tvar95"):
                     row[metric] = _stat_of(x, metric, None, None, 1.0)
                     row[f"{metric}_diff"] = row[metric] - _stat_of(xb, metric, None, None, 1.0)
-                    row[f"{metric}_diff_se"] = sectioned_se([
-                        _stat_of(x[s], metric, None, None, 1.0) - _stat_of(xb[s], metric, None, None, 1.0)
-                        for s in secs
-                    ])
+                    row[f"{metric}_diff_se"] = sectioned_se(
+                        [
+                            _stat_of(x[s], metric, None, None, 1.0)
+                            - _stat_of(xb[s], metric, None, None, 1.0)
+                            for s in secs
+                        ]
+                    )
                 else:  # prob_exceeds without a threshold
                     row[metric] = row[f"{metric}_diff"] = row[f"{metric}_diff_se"] = float("nan")
             if th is not None:
                 row["threshold"] = float(th)
             rows.append(row)
             index.append((name, subject))
-    frame = pd.DataFrame(rows, index=pd.MultiIndex.from_tuples(index, names=["alternative", "partner"]))
+    frame = pd.DataFrame(
+        rows, index=pd.MultiIndex.from_tuples(index, names=["alternative", "partner"])
+    )
     if frame["prob_exceeds"].isna().all():
         frame = frame.drop(columns=[c for c in frame.columns if c.startswith("prob_exceeds")])
     lead = [m for m in COMPARE_METRICS if m in frame.columns]

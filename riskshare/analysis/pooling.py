@@ -67,12 +67,13 @@ def co_tvar(parts: np.ndarray, level: float = 0.95) -> tuple[np.ndarray, float]:
     s = parts.sum(axis=1)
     n = s.shape[0]
     k = max(1, math.ceil(round((1.0 - level) * n, 9)))
-    tail = np.argpartition(s, n - k)[n - k:]
+    tail = np.argpartition(s, n - k)[n - k :]
     return parts[tail].mean(axis=0), tvar(s, level)
 
 
-def _outcomes(model: Model, n_sims: int | None, seed: int | None,
-              agreement: Agreement | None, check: bool) -> tuple[Model, Outcome, Outcome, np.ndarray, int, int]:
+def _outcomes(
+    model: Model, n_sims: int | None, seed: int | None, agreement: Agreement | None, check: bool
+) -> tuple[Model, Outcome, Outcome, np.ndarray, int, int]:
     n_sims = int(model.simulation.n_sims if n_sims is None else n_sims)
     if n_sims < 1:
         raise InputError(f"n_sims must be >= 1, got {n_sims}")
@@ -146,7 +147,9 @@ def value_of_pooling(
             "gain_mean_se": float(gain.std(ddof=1) / math.sqrt(n)) if n > 1 else float("nan"),
             "prob_worse_off": pw,
             "prob_worse_off_se": math.sqrt(pw * (1 - pw) / n),
-            "contribution_share": float(contrib[i] / contrib.sum()) if contrib.sum() > 0 else float("nan"),
+            "contribution_share": float(contrib[i] / contrib.sum())
+            if contrib.sum() > 0
+            else float("nan"),
             "exposure_share": float(exposure_share[i]),
         }
         rows[pid]["fairness_ratio"] = rows[pid]["exposure_share"] / rows[pid]["contribution_share"]
@@ -214,12 +217,15 @@ def risk_allocation(
     """
     import pandas as pd
 
-    model, pooled, _, net_spend, n, _ = _outcomes(model, n_sims, seed, agreement, check)
+    model, pooled, _, net_spend, _n, _ = _outcomes(model, n_sims, seed, agreement, check)
     x = pooled.net.sum(axis=1)  # (sims, partners)
     alloc, total = co_tvar(x, level)
     partners = pd.DataFrame(
-        {"co_tvar": alloc, "share": alloc / total if total else np.nan,
-         "standalone_tvar": tvar(x, level)},
+        {
+            "co_tvar": alloc,
+            "share": alloc / total if total else np.nan,
+            "standalone_tvar": tvar(x, level),
+        },
         index=pd.Index(model.partner_ids, name="partner"),
     )
     expected = model.expected_spend()  # (years, groups) [£]
@@ -232,8 +238,11 @@ def risk_allocation(
     parts = np.column_stack([g, other])
     galloc, gtotal = co_tvar(parts, level)
     groups = pd.DataFrame(
-        {"co_tvar": galloc, "share": galloc / gtotal if gtotal else np.nan,
-         "standalone_tvar": tvar(parts, level)},
+        {
+            "co_tvar": galloc,
+            "share": galloc / gtotal if gtotal else np.nan,
+            "standalone_tvar": tvar(parts, level),
+        },
         index=pd.Index([*model.group_ids, "other"], name="group"),
     )
     return Allocation(pool_tvar=float(total), partners=partners, groups=groups, level=level)

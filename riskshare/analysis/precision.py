@@ -32,7 +32,7 @@ from riskshare.errors import FewSimulationsWarning
 from riskshare.run import Result, simulate
 from riskshare.streams import BLOCK_SIZE, resolve_seed
 
-__all__ = ["PreciseResult", "quantile_ci", "precision_table", "simulate_until"]
+__all__ = ["PreciseResult", "precision_table", "quantile_ci", "simulate_until"]
 
 
 def _order_indices(n: int, q: float, level: float) -> tuple[int, int]:
@@ -124,8 +124,11 @@ def precision_table(
     """
     x, index = _columns(result)
     n = x.shape[0]
-    name = f"p{round(100 * quantile):d}" if abs(100 * quantile - round(100 * quantile)) < 1e-9 \
+    name = (
+        f"p{round(100 * quantile):d}"
+        if abs(100 * quantile - round(100 * quantile)) < 1e-9
         else f"q{quantile:g}"
+    )
     est, lo, hi = quantile_ci(x, quantile, level)
     mean = x.mean(axis=0)
     se = x.std(axis=0, ddof=1) / math.sqrt(n) if n > 1 else np.full(mean.shape, np.inf)
@@ -229,7 +232,7 @@ def simulate_until(
     """
     if rel_error is None and abs_error is None:
         raise ValueError("give rel_error (fraction) or abs_error (£)")
-    if rel_error is not None and rel_error <= 0 or abs_error is not None and abs_error <= 0:
+    if (rel_error is not None and rel_error <= 0) or (abs_error is not None and abs_error <= 0):
         raise ValueError("rel_error and abs_error must be > 0")
     seed = resolve_seed(model.simulation.seed if seed is None else seed)
 

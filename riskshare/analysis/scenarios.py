@@ -26,6 +26,7 @@ amounts do not move when the world does) unless a scenario changes a
 from __future__ import annotations
 
 import copy
+import itertools
 import math
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -68,8 +69,9 @@ def get_path(data: Any, key: str) -> Any:
         try:
             node = node[part]
         except (KeyError, IndexError, TypeError):
-            raise InputError(f"'{key}': {format_loc(path[: i + 1])} does not exist in the "
-                             "config") from None
+            raise InputError(
+                f"'{key}': {format_loc(path[: i + 1])} does not exist in the config"
+            ) from None
     return node
 
 
@@ -84,10 +86,17 @@ def _new_value(key: str, current: Any, change: Any) -> Any:
     """The value after ``change`` (value, {multiply}, {add}) on ``current``."""
     uncertain = isinstance(current, Mapping) and set(current) == {"mean", "sd"}
     base = current["mean"] if uncertain else current
-    if isinstance(change, Mapping) and len(change) == 1 and next(iter(change)) in ("multiply", "add"):
+    if (
+        isinstance(change, Mapping)
+        and len(change) == 1
+        and next(iter(change)) in ("multiply", "add")
+    ):
         op, arg = next(iter(change.items()))
-        if not isinstance(base, (int, float)) or isinstance(base, bool) or not isinstance(
-                arg, (int, float)):
+        if (
+            not isinstance(base, (int, float))
+            or isinstance(base, bool)
+            or not isinstance(arg, (int, float))
+        ):
             raise InputError(f"'{key}': {op} needs a number at that path (found {base!r})")
         new = base * arg if op == "multiply" else base + arg
     elif uncertain and isinstance(change, (int, float)) and not isinstance(change, bool):
@@ -120,19 +129,24 @@ def apply_changes(model: Model, changes: Mapping[str, Any], *, source: str = "<c
     data = model.model_dump(mode="json")
     for key, change in changes.items():
         if key == STEP_KEY:
-            steps = change if isinstance(change, Sequence) and not isinstance(change, str) \
-                else [change]
+            steps = (
+                change if isinstance(change, Sequence) and not isinstance(change, str) else [change]
+            )
             ids = [g["id"] for g in data["client_groups"]]
             for step in steps:
                 if not isinstance(step, Mapping) or set(step) != {"group", "year", "factor"}:
-                    raise InputError(f"{source}: {STEP_KEY} needs {{group, year, factor}} "
-                                     f"(got {step!r})")
+                    raise InputError(
+                        f"{source}: {STEP_KEY} needs {{group, year, factor}} (got {step!r})"
+                    )
                 if step["group"] not in ids:
-                    raise InputError(f"{source}: {STEP_KEY}: unknown client group "
-                                     f"'{step['group']}' (groups: {', '.join(ids)})")
+                    raise InputError(
+                        f"{source}: {STEP_KEY}: unknown client group "
+                        f"'{step['group']}' (groups: {', '.join(ids)})"
+                    )
                 g = data["client_groups"][ids.index(step["group"])]
                 g.setdefault("step_changes", []).append(
-                    {"year": step["year"], "factor": step["factor"]})
+                    {"year": step["year"], "factor": step["factor"]}
+                )
             continue
         try:
             current = get_path(data, key)
@@ -170,7 +184,9 @@ def run_variant(
 def _columns(result: Result) -> tuple[np.ndarray, list[str]]:
     net = result.net
     return np.concatenate([net, net.sum(axis=1, keepdims=True)], axis=1), [
-        *result.partner_ids, "pool"]
+        *result.partner_ids,
+        "pool",
+    ]
 
 
 def _p95(x: np.ndarray) -> np.ndarray:
@@ -188,8 +204,7 @@ def _batch_se(base: np.ndarray, alt: np.ndarray, stat: Any, batches: int = BATCH
     if b < 2:
         return np.full(base.shape[1:], np.nan)
     edges = np.linspace(0, n, b + 1).astype(int)
-    diffs = np.array([stat(alt[i:j]) - stat(base[i:j]) for i, j in zip(edges[:-1], edges[1:],
-                                                                       strict=True)])
+    diffs = np.array([stat(alt[i:j]) - stat(base[i:j]) for i, j in itertools.pairwise(edges)])
     return diffs.std(axis=0, ddof=1) / math.sqrt(b)
 
 
@@ -277,10 +292,17 @@ def stress(
     frames = [paired_compare(base, base, "base")]
     for name, changes in scenarios.items():
         if not isinstance(changes, Mapping):
-            raise InputError(f"scenario '{name}': give a mapping of changes "
-                             f"(got {type(changes).__name__})")
-        alt = run_variant(model, changes, n_sims=n_sims, seed=seed,
-                          hold_contributions=hold_contributions, source=f"scenario '{name}'",
-                          **simulate_kwargs)
+            raise InputError(
+                f"scenario '{name}': give a mapping of changes (got {type(changes).__name__})"
+            )
+        alt = run_variant(
+            model,
+            changes,
+            n_sims=n_sims,
+            seed=seed,
+            hold_contributions=hold_contributions,
+            source=f"scenario '{name}'",
+            **simulate_kwargs,
+        )
         frames.append(paired_compare(base, alt, str(name)))
     return pd.concat(frames)

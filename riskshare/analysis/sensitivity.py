@@ -87,8 +87,11 @@ def default_assumptions(model: Model, relative: float = 0.5) -> dict[str, tuple[
         p = f"client_groups[{g}].spend"
         sp = grp.spend
         if isinstance(sp, ClientsSpend):
-            paths = {f"{p}.clients.growth": "rate", f"{p}.cost.inflation": "rate",
-                     f"{p}.cost.cv": "cv"}
+            paths = {
+                f"{p}.clients.growth": "rate",
+                f"{p}.cost.inflation": "rate",
+                f"{p}.cost.cv": "cv",
+            }
         elif isinstance(sp, AggregateSpend):
             paths = {f"{p}.growth": "rate", f"{p}.cv": "cv"}
         elif isinstance(sp, FixedSpend) and sp.amount is not None:
@@ -123,14 +126,17 @@ def resolve_assumptions(
                 a = float(value["absolute"])
                 out[path] = (base - a, base + a)
             else:
-                raise InputError(f"'{path}': give [low, high], {{relative: r}} or "
-                                 f"{{absolute: a}} (got {dict(value)!r})")
+                raise InputError(
+                    f"'{path}': give [low, high], {{relative: r}} or "
+                    f"{{absolute: a}} (got {dict(value)!r})"
+                )
         elif isinstance(value, Sequence) and not isinstance(value, str) and len(value) == 2:
             _base_value(model, path)  # the path must exist
             out[path] = (float(value[0]), float(value[1]))
         else:
-            raise InputError(f"'{path}': give [low, high], {{relative: r}} or {{absolute: a}} "
-                             f"(got {value!r})")
+            raise InputError(
+                f"'{path}': give [low, high], {{relative: r}} or {{absolute: a}} (got {value!r})"
+            )
     return out
 
 
@@ -191,12 +197,22 @@ def tornado(
                 b = float(base_stats[m][k])
                 a_lo = float(stats_at["low"][m][k])
                 a_hi = float(stats_at["high"][m][k])
-                rows.append({
-                    "assumption": path, "partner": partner, "measure": m,
-                    "base_value": _base_value(model, path), "low_value": lo, "high_value": hi,
-                    "base": b, "at_low": a_lo, "at_high": a_hi,
-                    "change_low": a_lo - b, "change_high": a_hi - b, "swing": abs(a_hi - a_lo),
-                })
+                rows.append(
+                    {
+                        "assumption": path,
+                        "partner": partner,
+                        "measure": m,
+                        "base_value": _base_value(model, path),
+                        "low_value": lo,
+                        "high_value": hi,
+                        "base": b,
+                        "at_low": a_lo,
+                        "at_high": a_hi,
+                        "change_low": a_lo - b,
+                        "change_high": a_hi - b,
+                        "swing": abs(a_hi - a_lo),
+                    }
+                )
     frame = pd.DataFrame(rows)
     if frame.empty:
         return frame
@@ -259,16 +275,25 @@ def tornado_figure(
         ax.barh(y, d["at_low"] - base, left=base, color="#4c72b0", label="at low")
         ax.barh(y, d["at_high"] - base, left=base, color="#dd8452", label="at high")
         ax.axvline(base, color="black", lw=0.8)
-        labels = [f"{a}  [{_short(lo)} .. {_short(hi)}]" for a, lo, hi in
-                  zip(d["assumption"], d["low_value"], d["high_value"], strict=True)]
+        labels = [
+            f"{a}  [{_short(lo)} .. {_short(hi)}]"
+            for a, lo, hi in zip(d["assumption"], d["low_value"], d["high_value"], strict=True)
+        ]
         ax.set_yticks(y, labels, fontsize=8)
         ax.xaxis.set_major_formatter(FuncFormatter(_money))
-        ax.set_title(f"{partner}: {measure} net exposure over the agreement (base {_money(base)})",
-                     fontsize=10)
+        ax.set_title(
+            f"{partner}: {measure} net exposure over the agreement (base {_money(base)})",
+            fontsize=10,
+        )
         ax.grid(axis="x", alpha=0.3)
-    axes[0].legend(handles=[Patch(color="#4c72b0", label="assumption at low"),
-                            Patch(color="#dd8452", label="assumption at high")],
-                   loc="lower right", fontsize=8)
+    axes[0].legend(
+        handles=[
+            Patch(color="#4c72b0", label="assumption at low"),
+            Patch(color="#dd8452", label="assumption at high"),
+        ],
+        loc="lower right",
+        fontsize=8,
+    )
     return fig
 
 
@@ -329,8 +354,11 @@ def sobol_indices(
     names = list(bounds)
     if len(names) < 1:
         raise ValueError("give at least one input")
-    problem = {"num_vars": len(names), "names": names,
-               "bounds": [[float(lo), float(hi)] for lo, hi in bounds.values()]}
+    problem = {
+        "num_vars": len(names),
+        "names": names,
+        "bounds": [[float(lo), float(hi)] for lo, hi in bounds.values()],
+    }
     for name, (lo, hi) in bounds.items():
         if not hi > lo:
             raise InputError(f"'{name}': the high value must exceed the low one ({lo}, {hi})")
@@ -342,12 +370,20 @@ def sobol_indices(
     frames = []
     for k, out in enumerate(outputs):
         with np.errstate(divide="ignore", invalid="ignore"):  # a constant output gives NaN
-            si = analyze.analyze(problem, Y[:, k], calc_second_order=False,
-                                 num_resamples=num_resamples, seed=seed)
-        frames.append(pd.DataFrame(
-            {"S1": si["S1"], "S1_conf": si["S1_conf"], "ST": si["ST"], "ST_conf": si["ST_conf"]},
-            index=pd.MultiIndex.from_product([[out], names], names=["output", "input"]),
-        ))
+            si = analyze.analyze(
+                problem, Y[:, k], calc_second_order=False, num_resamples=num_resamples, seed=seed
+            )
+        frames.append(
+            pd.DataFrame(
+                {
+                    "S1": si["S1"],
+                    "S1_conf": si["S1_conf"],
+                    "ST": si["ST"],
+                    "ST_conf": si["ST_conf"],
+                },
+                index=pd.MultiIndex.from_product([[out], names], names=["output", "input"]),
+            )
+        )
     return pd.concat(frames)
 
 
@@ -400,10 +436,18 @@ def sobol(
         out = []
         for row in X:
             changes = dict(zip(paths, map(float, row), strict=True))
-            x, idx = _columns(run_variant(model, changes, n_sims=n_sims, seed=seed,
-                                          hold_contributions=hold_contributions,
-                                          source="sobol point", check=False,
-                                          **simulate_kwargs))
+            x, idx = _columns(
+                run_variant(
+                    model,
+                    changes,
+                    n_sims=n_sims,
+                    seed=seed,
+                    hold_contributions=hold_contributions,
+                    source="sobol point",
+                    check=False,
+                    **simulate_kwargs,
+                )
+            )
             index[:] = idx
             out.append(MEASURES[measure](x))
         return np.array(out)

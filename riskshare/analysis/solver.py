@@ -177,7 +177,9 @@ def vary_point(model: Model, vary: str, x: float) -> tuple[Model, np.ndarray | N
     if len(parts) == 2 and parts[0] == "split":
         pid = parts[1]
         if pid not in model.partner_ids:
-            raise InputError(f"vary {vary}: unknown partner '{pid}' (partners: {', '.join(model.partner_ids)})")
+            raise InputError(
+                f"vary {vary}: unknown partner '{pid}' (partners: {', '.join(model.partner_ids)})"
+            )
         if not 0 <= x <= 1:
             raise InputError(f"vary {vary}: a split must lie in [0, 1] (got {x})")
         c = model.contribution_schedule()
@@ -185,8 +187,9 @@ def vary_point(model: Model, vary: str, x: float) -> tuple[Model, np.ndarray | N
         total = c.sum(axis=1)
         others = np.delete(c, i, axis=1)
         osum = others.sum(axis=1, keepdims=True)
-        weights = np.where(osum > 0, others / np.where(osum > 0, osum, 1.0),
-                           1.0 / max(others.shape[1], 1))
+        weights = np.where(
+            osum > 0, others / np.where(osum > 0, osum, 1.0), 1.0 / max(others.shape[1], 1)
+        )
         out = np.empty_like(c)
         out[:, i] = x * total
         out[:, [j for j in range(c.shape[1]) if j != i]] = (1 - x) * total[:, None] * weights
@@ -200,8 +203,10 @@ def _default_bounds(vary: str) -> tuple[float, float]:
         return 0.5, 2.0
     if len(parts) == 2 and parts[0] == "split":
         return 0.05, 0.95
-    raise InputError(f"give bounds (lo, hi) for vary '{vary}' (defaults exist only for "
-                     "contributions.<partner> and split.<partner>)")
+    raise InputError(
+        f"give bounds (lo, hi) for vary '{vary}' (defaults exist only for "
+        "contributions.<partner> and split.<partner>)"
+    )
 
 
 # --------------------------------------------------------------------------- solution
@@ -256,17 +261,28 @@ class Solution:
     def to_dict(self) -> dict[str, Any]:
         """Plain data (for JSON)."""
         return {
-            "target": self.target, "vary": self.vary, "goal": self.goal,
-            "bounds": list(self.bounds), "reachable": self.reachable, "status": self.status,
-            "answer": self.answer, "se": self.se, "interval": list(self.interval),
-            "conservative": self.conservative, "value": self.value, "value_se": self.value_se,
-            "n_sims": self.n_sims, "seed": str(self.seed),
-            "section_answers": self.section_answers, "evaluations": self.evaluations,
+            "target": self.target,
+            "vary": self.vary,
+            "goal": self.goal,
+            "bounds": list(self.bounds),
+            "reachable": self.reachable,
+            "status": self.status,
+            "answer": self.answer,
+            "se": self.se,
+            "interval": list(self.interval),
+            "conservative": self.conservative,
+            "value": self.value,
+            "value_se": self.value_se,
+            "n_sims": self.n_sims,
+            "seed": str(self.seed),
+            "section_answers": self.section_answers,
+            "evaluations": self.evaluations,
         }
 
 
-def _seek(g: Callable[[float], float], target: Target, lo: float, hi: float, goal: str,
-          xtol: float) -> tuple[float, str]:
+def _seek(
+    g: Callable[[float], float], target: Target, lo: float, hi: float, goal: str, xtol: float
+) -> tuple[float, str]:
     """Bisection on a monotone (step) function; returns (answer or NaN, status)."""
     if target.op == "=":
         glo, ghi = g(lo), g(hi)
@@ -421,14 +437,27 @@ def solve(
         value = statistic(at, *t.left)
         value_se = _stat_se(at, t.left)
         if len(section_answers) and len(finite) < len(section_answers):
-            status += f" (unreachable on {len(section_answers) - len(finite)} of {len(section_answers)} sections)"
+            missed = len(section_answers) - len(finite)
+            status += f" (unreachable on {missed} of {len(section_answers)} sections)"
     else:
         value = value_se = float("nan")
     return Solution(
-        answer=float(answer), reachable=reachable, status=status, se=se, interval=interval,
-        conservative=float(conservative), value=float(value), value_se=float(value_se),
-        target=t.text, vary=vary, bounds=(lo, hi), goal=goal, n_sims=n_sims, seed=seed,
-        section_answers=section_answers, evaluations=counter["full"],
+        answer=float(answer),
+        reachable=reachable,
+        status=status,
+        se=se,
+        interval=interval,
+        conservative=float(conservative),
+        value=float(value),
+        value_se=float(value_se),
+        target=t.text,
+        vary=vary,
+        bounds=(lo, hi),
+        goal=goal,
+        n_sims=n_sims,
+        seed=seed,
+        section_answers=section_answers,
+        evaluations=counter["full"],
     )
 
 
@@ -441,15 +470,19 @@ def _stat_se(outcome: Outcome, stat: tuple[str, str, float | None]) -> float:
 
 def describe_solution(sol: Solution, units: Mapping[str, str] | None = None) -> str:
     """A few plain sentences about a solution (for the CLI)."""
-    lines = [f"Target: {sol.target}   varying {sol.vary} in [{sol.bounds[0]:g}, {sol.bounds[1]:g}]"
-             f" ({sol.n_sims:,} simulations, seed {sol.seed})"]
+    lines = [
+        f"Target: {sol.target}   varying {sol.vary} in [{sol.bounds[0]:g}, {sol.bounds[1]:g}]"
+        f" ({sol.n_sims:,} simulations, seed {sol.seed})"
+    ]
     if not sol.reachable:
         lines.append(f"Not reachable: {sol.status}.")
         return "\n".join(lines)
     lines.append(f"Answer: {sol.vary} = {sol.answer:,.6g}  ({sol.status})")
     if math.isfinite(sol.se):
-        lines.append(f"Monte Carlo uncertainty: SE {sol.se:,.3g}; 95% interval "
-                     f"[{sol.interval[0]:,.6g}, {sol.interval[1]:,.6g}]")
+        lines.append(
+            f"Monte Carlo uncertainty: SE {sol.se:,.3g}; 95% interval "
+            f"[{sol.interval[0]:,.6g}, {sol.interval[1]:,.6g}]"
+        )
         lines.append(f"Conservative answer (safe end of the interval): {sol.conservative:,.6g}")
     left = re.split(r"<=|>=|==|=", sol.target)[0].strip()
     lines.append(f"At the answer: {left} = {sol.value:,.6g} (SE {sol.value_se:,.2g})")

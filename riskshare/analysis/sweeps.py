@@ -23,6 +23,7 @@ and the metrics; a rerun skips the points already there.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import itertools
 import json
@@ -65,14 +66,22 @@ __all__ = [
 
 #: Statistics reported for every partner and the pool unless told otherwise.
 DEFAULT_METRICS = (
-    "mean", "p95", "tvar95", "prob_pays", "prob_call_any_year", "prob_exceeds", "worst_year_p95",
+    "mean",
+    "p95",
+    "tvar95",
+    "prob_pays",
+    "prob_call_any_year",
+    "prob_exceeds",
+    "worst_year_p95",
 )
 
 
 # --------------------------------------------------------------------------- points
 
 
-def expand_points(grid: Mapping[str, Sequence[Any]] | Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+def expand_points(
+    grid: Mapping[str, Sequence[Any]] | Sequence[Mapping[str, Any]],
+) -> list[dict[str, Any]]:
     """The points of a grid (cartesian product) or a list of points.
 
     Parameters
@@ -128,14 +137,21 @@ def apply_point(model: Model, changes: Mapping[str, Any]) -> tuple[Model, np.nda
     rest: dict[str, Any] = {}
     for key, value in changes.items():
         parts = key.split(".")
-        if (len(parts) == 2 and parts[0] == "contributions"
-                and isinstance(value, (int, float)) and not isinstance(value, bool)):
+        if (
+            len(parts) == 2
+            and parts[0] == "contributions"
+            and isinstance(value, (int, float))
+            and not isinstance(value, bool)
+        ):
             if parts[1] not in model.partner_ids:
                 raise InputError(
-                    f"{key}: unknown partner '{parts[1]}' (partners: {', '.join(model.partner_ids)})"
+                    f"{key}: unknown partner '{parts[1]}' "
+                    f"(partners: {', '.join(model.partner_ids)})"
                 )
             if not np.isfinite(value) or value < 0:
-                raise InputError(f"{key}: a contribution scale must be a finite number >= 0 (got {value})")
+                raise InputError(
+                    f"{key}: a contribution scale must be a finite number >= 0 (got {value})"
+                )
             scales[parts[1]] = float(value)
         else:
             rest[key] = value
@@ -151,7 +167,9 @@ def apply_point(model: Model, changes: Mapping[str, Any]) -> tuple[Model, np.nda
 # --------------------------------------------------------------------------- metrics
 
 
-def _parse_metrics(model: Model, metrics: Sequence[str] | None) -> list[tuple[str, str, float | None]]:
+def _parse_metrics(
+    model: Model, metrics: Sequence[str] | None
+) -> list[tuple[str, str, float | None]]:
     """``(subject, name, param)`` for every requested metric."""
     subjects = [*model.partner_ids, "pool"]
     out: list[tuple[str, str, float | None]] = []
@@ -176,10 +194,14 @@ def metric_columns(specs: Sequence[tuple[str, str, float | None]]) -> list[str]:
     return [f"{s}_{n}" if p is None else f"{s}_{n}_{p:g}" for s, n, p in specs]
 
 
-def point_metrics(outcome: Outcome, specs: Sequence[tuple[str, str, float | None]]) -> dict[str, float]:
+def point_metrics(
+    outcome: Outcome, specs: Sequence[tuple[str, str, float | None]]
+) -> dict[str, float]:
     """The metrics of one settled outcome, keyed by :func:`metric_columns`."""
-    return {col: statistic(outcome, s, n, p)
-            for col, (s, n, p) in zip(metric_columns(specs), specs, strict=True)}
+    return {
+        col: statistic(outcome, s, n, p)
+        for col, (s, n, p) in zip(metric_columns(specs), specs, strict=True)
+    }
 
 
 # --------------------------------------------------------------------------- items
@@ -208,9 +230,15 @@ def _run_item(item: _Item) -> dict[str, float]:
 
 def _point_key(base_digest: str, item: _Item) -> str:
     text = json.dumps(
-        {"config": base_digest, "changes": item.changes, "n_sims": item.n_sims,
-         "seed": str(item.seed), "metrics": [list(s) for s in item.specs]},
-        sort_keys=True, default=str,
+        {
+            "config": base_digest,
+            "changes": item.changes,
+            "n_sims": item.n_sims,
+            "seed": str(item.seed),
+            "metrics": [list(s) for s in item.specs],
+        },
+        sort_keys=True,
+        default=str,
     )
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:24]
 
@@ -315,19 +343,24 @@ def sweep(
         for i, key in enumerate(keys):
             f = store / f"{key}.json"
             if f.exists():
-                try:
+                with contextlib.suppress(ValueError, KeyError):  # a damaged file is recomputed
                     done[i] = json.loads(f.read_text(encoding="utf-8"))["metrics"]
-                except (ValueError, KeyError):
-                    pass  # a damaged file is recomputed
     todo = [i for i in range(len(items)) if i not in done]
 
     def save(j: int, row: dict[str, float]) -> None:
         i = todo[j]
         done[i] = row
         if store is not None:
-            _write_json(store / f"{keys[i]}.json",
-                        {"changes": points[i], "n_sims": n_sims, "seed": str(seed), "metrics": row,
-                         "finished": time.strftime("%Y-%m-%dT%H:%M:%S")})
+            _write_json(
+                store / f"{keys[i]}.json",
+                {
+                    "changes": points[i],
+                    "n_sims": n_sims,
+                    "seed": str(seed),
+                    "metrics": row,
+                    "finished": time.strftime("%Y-%m-%dT%H:%M:%S"),
+                },
+            )
 
     run_items(_run_item, [items[i] for i in todo], executor, on_result=save)
 
@@ -357,9 +390,13 @@ class SweepFile(BaseModel):
     config: str = Field(description="The base configuration file, relative to the sweep file.")
     sims: int | None = Field(None, ge=1, description="Simulations per point.")
     seed: int | None = Field(None, ge=0)
-    grid: dict[str, list[Any]] | None = Field(None, description="{dotted.path: [values]} (cartesian).")
+    grid: dict[str, list[Any]] | None = Field(
+        None, description="{dotted.path: [values]} (cartesian)."
+    )
     points: list[dict[str, Any]] | None = Field(None, description="A list of {dotted.path: value}.")
-    metrics: list[str] | None = Field(None, description="Statistics to report (default: the usual set).")
+    metrics: list[str] | None = Field(
+        None, description="Statistics to report (default: the usual set)."
+    )
     set: list[str] = Field(default_factory=list, description="Overrides of the base config.")
 
 

@@ -40,8 +40,9 @@ def progress_reporter(quiet: bool) -> tuple[Callable[[int, int], None] | None, C
     if sys.stderr.isatty():
         from tqdm.auto import tqdm
 
-        bar = tqdm(total=None, unit="sim", unit_scale=True, file=sys.stderr, leave=False,
-                   mininterval=0.2)
+        bar = tqdm(
+            total=None, unit="sim", unit_scale=True, file=sys.stderr, leave=False, mininterval=0.2
+        )
 
         def update(done: int, total: int) -> None:
             bar.total = total
@@ -54,7 +55,7 @@ def progress_reporter(quiet: bool) -> tuple[Callable[[int, int], None] | None, C
 
     def log(done: int, total: int) -> None:
         now = time.monotonic()
-        if now - last[0] >= 10 or done == total and now - start >= 10:
+        if now - last[0] >= 10 or (done == total and now - start >= 10):
             last[0] = now
             typer.echo(f"simulated {done:,} of {total:,} ({100 * done / total:.0f} %)", err=True)
 
@@ -64,8 +65,13 @@ def progress_reporter(quiet: bool) -> tuple[Callable[[int, int], None] | None, C
 def format_summary(frame: Any) -> str:
     """A readable table of the headline figures, in £ thousands."""
     cols = {
-        "mean": "mean", "p50": "median", "p95": "P95 (VaR)", "tvar95": "TVaR95",
-        "p99": "P99", "prob_pays": "P(pays)", "prob_call_any_year": "P(cash call)",
+        "mean": "mean",
+        "p50": "median",
+        "p95": "P95 (VaR)",
+        "tvar95": "TVaR95",
+        "p99": "P99",
+        "prob_pays": "P(pays)",
+        "prob_call_any_year": "P(cash call)",
     }
     if "prob_exceeds" in frame.columns:
         cols["prob_exceeds"] = "P(> appetite)"
@@ -80,8 +86,12 @@ def format_summary(frame: Any) -> str:
                 cells.append(f"£{value / 1e3:,.0f}k")
         rows.append(cells)
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    lines = ["  ".join(c.rjust(w) if i else c.ljust(w) for i, (c, w) in enumerate(zip(r, widths, strict=True)))
-             for r in rows]
+    lines = [
+        "  ".join(
+            c.rjust(w) if i else c.ljust(w) for i, (c, w) in enumerate(zip(r, widths, strict=True))
+        )
+        for r in rows
+    ]
     lines.insert(1, "-" * len(lines[0]))
     return "\n".join(lines)
 
@@ -117,17 +127,29 @@ def schema(
 @handles_errors
 def run(
     config: ConfigArg,
-    sims: Annotated[int | None, typer.Option("--sims", "-n", min=1, help="Number of simulations.")] = None,
+    sims: Annotated[
+        int | None, typer.Option("--sims", "-n", min=1, help="Number of simulations.")
+    ] = None,
     seed: Annotated[int | None, typer.Option("--seed", min=0, help="Random seed.")] = None,
     out: Annotated[Path | None, typer.Option("--out", "-o", help="Folder for the results.")] = None,
     set_: SetOpt = None,
-    force: Annotated[bool, typer.Option("--force", help="Replace a non-empty --out folder.")] = False,
-    workers: Annotated[int | None, typer.Option(
-        "--workers", "-j", min=1, help="Threads (default: CPU count, at most 4); same numbers.")] = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="Replace a non-empty --out folder.")
+    ] = False,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            "--workers", "-j", min=1, help="Threads (default: CPU count, at most 4); same numbers."
+        ),
+    ] = None,
     chunk_blocks: Annotated[int, typer.Option(min=1, help="Random-number blocks per chunk.")] = 2,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress and no table.")] = False,
-    report: Annotated[bool, typer.Option("--report", help="Also write report.html (needs --out).")] = False,
-    excel: Annotated[bool, typer.Option("--excel", help="Also write results.xlsx (needs --out).")] = False,
+    report: Annotated[
+        bool, typer.Option("--report", help="Also write report.html (needs --out).")
+    ] = False,
+    excel: Annotated[
+        bool, typer.Option("--excel", help="Also write results.xlsx (needs --out).")
+    ] = False,
 ) -> None:
     """Simulate the pool and settle the agreement; print and save each partner's exposure.
 
@@ -151,18 +173,28 @@ def run(
                 pass
     callback, close = progress_reporter(quiet)
     try:
-        result = simulate(model, n_sims=sims, seed=seed, workers=workers,
-                          chunk_blocks=chunk_blocks, progress=callback)
+        result = simulate(
+            model,
+            n_sims=sims,
+            seed=seed,
+            workers=workers,
+            chunk_blocks=chunk_blocks,
+            progress=callback,
+        )
     finally:
         close()
     if out is not None:
         with atomic_folder(out, force=force) as tmp:
-            write_run(result, tmp, extra_manifest={
-                "command": "run",
-                "config_file": str(config),
-                "overrides": list(set_ or ()),
-                "process_s": time.perf_counter() - t0,
-            })
+            write_run(
+                result,
+                tmp,
+                extra_manifest={
+                    "command": "run",
+                    "config_file": str(config),
+                    "overrides": list(set_ or ()),
+                    "process_s": time.perf_counter() - t0,
+                },
+            )
             if report:
                 from riskshare.report.html import write_html
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import time
@@ -31,16 +32,25 @@ def _pct(v: float) -> str:
 
 def _table(rows: list[list[str]]) -> str:
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    lines = ["  ".join(c.rjust(w) if i else c.ljust(w) for i, (c, w) in enumerate(zip(r, widths, strict=True)))
-             for r in rows]
+    lines = [
+        "  ".join(
+            c.rjust(w) if i else c.ljust(w) for i, (c, w) in enumerate(zip(r, widths, strict=True))
+        )
+        for r in rows
+    ]
     lines.insert(1, "-" * len(lines[0]))
     return "\n".join(lines)
 
 
-def format_comparison(table, baseline: str) -> str:  # noqa: ANN001 - a DataFrame
+def format_comparison(table, baseline: str) -> str:
     """A readable side-by-side table: each metric and its paired difference ± SE."""
-    cols = [("mean", "mean", _money), ("p95", "P95", _money), ("tvar95", "TVaR95", _money),
-            ("prob_pays", "P(pays)", _pct), ("prob_call_any_year", "P(cash call)", _pct)]
+    cols = [
+        ("mean", "mean", _money),
+        ("p95", "P95", _money),
+        ("tvar95", "TVaR95", _money),
+        ("prob_pays", "P(pays)", _pct),
+        ("prob_call_any_year", "P(cash call)", _pct),
+    ]
     if "prob_exceeds" in table.columns:
         cols.append(("prob_exceeds", "P(> appetite)", _pct))
     rows = [["alternative / partner", *[c[1] for c in cols]]]
@@ -61,12 +71,21 @@ def format_comparison(table, baseline: str) -> str:  # noqa: ANN001 - a DataFram
 @handles_errors
 def compare(
     config: ConfigArg,
-    more: Annotated[list[Path] | None, typer.Argument(
-        help="More agreement files (so '--agreements a.yaml b.yaml' works).", show_default=False)] = None,
-    agreements: Annotated[list[Path] | None, typer.Option(
-        "--agreements", "-a",
-        help="Agreement files (YAML with an 'agreement:' mapping, or the bare mapping); "
-             "list several after it.")] = None,
+    more: Annotated[
+        list[Path] | None,
+        typer.Argument(
+            help="More agreement files (so '--agreements a.yaml b.yaml' works).", show_default=False
+        ),
+    ] = None,
+    agreements: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--agreements",
+            "-a",
+            help="Agreement files (YAML with an 'agreement:' mapping, or the bare mapping); "
+            "list several after it.",
+        ),
+    ] = None,
     sims: SimsOpt = None,
     seed: SeedOpt = None,
     out: OutOpt = None,
@@ -92,31 +111,60 @@ def compare(
             name = f"{name} ({path.name})"
         alts[name] = agr
     result = run_compare(model, alts, n_sims=sims, seed=seed)
-    typer.echo(f"{model.name}: {result.n_sims:,} simulations, seed {result.seed}; "
-               f"baseline '{result.baseline}'")
-    typer.echo("Net position over the agreement (positive = pays beyond contributions); "
-               "in brackets: difference to the baseline ± its standard error")
+    typer.echo(
+        f"{model.name}: {result.n_sims:,} simulations, seed {result.seed}; "
+        f"baseline '{result.baseline}'"
+    )
+    typer.echo(
+        "Net position over the agreement (positive = pays beyond contributions); "
+        "in brackets: difference to the baseline ± its standard error"
+    )
     typer.echo(format_comparison(result.table, result.baseline))
     if out is not None:
         with atomic_folder(out, force=force) as tmp:
-            result.table.reset_index().to_csv(tmp / "comparison.csv", index=False, encoding="utf-8-sig")
-            (tmp / "manifest.json").write_text(json.dumps({
-                "command": "compare", "config_file": str(config), "overrides": list(set_ or ()),
-                "agreement_files": [str(p) for p in agreements], "n_sims": result.n_sims,
-                "seed": str(result.seed), "baseline": result.baseline,
-                "process_s": time.perf_counter() - t0,
-            }, indent=2) + "\n", encoding="utf-8")
+            result.table.reset_index().to_csv(
+                tmp / "comparison.csv", index=False, encoding="utf-8-sig"
+            )
+            (tmp / "manifest.json").write_text(
+                json.dumps(
+                    {
+                        "command": "compare",
+                        "config_file": str(config),
+                        "overrides": list(set_ or ()),
+                        "agreement_files": [str(p) for p in agreements],
+                        "n_sims": result.n_sims,
+                        "seed": str(result.seed),
+                        "baseline": result.baseline,
+                        "process_s": time.perf_counter() - t0,
+                    },
+                    indent=2,
+                )
+                + "\n",
+                encoding="utf-8",
+            )
         typer.echo(f"Results written to {out}")
 
 
 @app.command()
 @handles_errors
 def sweep(
-    sweep_file: Annotated[Path, typer.Argument(help="Sweep file (.yaml): config, sims, seed, grid or points.")],
-    out: Annotated[Path, typer.Option("--out", "-o", help="Folder for results; finished points are "
-                                      "kept there so a rerun resumes.")],
-    dask: Annotated[str | None, typer.Option(
-        "--dask", help="Run points on Dask: 'local' (a LocalCluster) or a scheduler address.")] = None,
+    sweep_file: Annotated[
+        Path, typer.Argument(help="Sweep file (.yaml): config, sims, seed, grid or points.")
+    ],
+    out: Annotated[
+        Path,
+        typer.Option(
+            "--out",
+            "-o",
+            help="Folder for results; finished points are kept there so a rerun resumes.",
+        ),
+    ],
+    dask: Annotated[
+        str | None,
+        typer.Option(
+            "--dask", help="Run points on Dask: 'local' (a LocalCluster) or a scheduler address."
+        ),
+    ] = None,
     sims: SimsOpt = None,
     seed: SeedOpt = None,
 ) -> None:
@@ -132,28 +180,45 @@ def sweep(
     n_sims = sims or spec.sims
     seed_ = seed if seed is not None else spec.seed
     grid = spec.grid if spec.grid is not None else spec.points
-    frame = run_sweep(model, grid, n_sims=n_sims, seed=seed_, metrics=spec.metrics,
-                      resume_dir=out, executor=dask)
+    frame = run_sweep(
+        model, grid, n_sims=n_sims, seed=seed_, metrics=spec.metrics, resume_dir=out, executor=dask
+    )
     frame.to_csv(out / "sweep.csv", encoding="utf-8-sig")
-    try:
+    with contextlib.suppress(ImportError):  # no pyarrow: the CSV is enough
         frame.to_parquet(out / "sweep.parquet")
-    except ImportError:  # pragma: no cover - pyarrow missing
-        pass
     elapsed = time.perf_counter() - t0
-    (out / "manifest.json").write_text(json.dumps({
-        "command": "sweep", "sweep_file": str(sweep_file), "points": len(frame),
-        "n_sims": int(frame["n_sims"].iloc[0]), "seed": str(frame["seed"].iloc[0]),
-        "executor": dask or "in-process", "process_s": elapsed,
-    }, indent=2) + "\n", encoding="utf-8")
+    (out / "manifest.json").write_text(
+        json.dumps(
+            {
+                "command": "sweep",
+                "sweep_file": str(sweep_file),
+                "points": len(frame),
+                "n_sims": int(frame["n_sims"].iloc[0]),
+                "seed": str(frame["seed"].iloc[0]),
+                "executor": dask or "in-process",
+                "process_s": elapsed,
+            },
+            indent=2,
+        )
+        + "\n",
+        encoding="utf-8",
+    )
     params = [c for c in frame.columns if "." in c]
-    show = [c for c in frame.columns if c.endswith(("_mean", "_p95", "_prob_exceeds"))
-            and not c.startswith("pool_")][:6]
+    show = [
+        c
+        for c in frame.columns
+        if c.endswith(("_mean", "_p95", "_prob_exceeds")) and not c.startswith("pool_")
+    ][:6]
     rows = [[*params, *show]]
     for _, r in frame.iterrows():
-        rows.append([f"{r[c]:g}" if isinstance(r[c], float) else str(r[c]) for c in params]
-                    + [_pct(r[c]) if "prob" in c else _money(r[c]) for c in show])
-    typer.echo(f"{len(frame)} points, {int(frame['n_sims'].iloc[0]):,} simulations each, "
-               f"in {elapsed:.1f} s")
+        rows.append(
+            [f"{r[c]:g}" if isinstance(r[c], float) else str(r[c]) for c in params]
+            + [_pct(r[c]) if "prob" in c else _money(r[c]) for c in show]
+        )
+    typer.echo(
+        f"{len(frame)} points, {int(frame['n_sims'].iloc[0]):,} simulations each, "
+        f"in {elapsed:.1f} s"
+    )
     typer.echo(_table(rows))
     typer.echo(f"Results written to {out / 'sweep.csv'}")
 
@@ -162,19 +227,31 @@ def sweep(
 @handles_errors
 def solve(
     config: ConfigArg,
-    target: Annotated[str, typer.Option(
-        "--target", "-t",
-        help="SUBJECT:STATISTIC[:PARAM] OP VALUE, OP one of <=, >=, =; e.g. "
-             "'council:p_any_year_above:2000000<=0.05', 'pool:prob_call_any_year<=0.05', "
-             "'council:tvar95_per_pound=icb:tvar95_per_pound'.")],
-    vary: Annotated[str, typer.Option(
-        "--vary", "-v",
-        help="Decision variable: contributions.PARTNER (factor on its schedule), split.PARTNER "
-             "(its fraction of total contributions) or a numeric config path, e.g. "
-             "agreement.reserve.opening.")],
+    target: Annotated[
+        str,
+        typer.Option(
+            "--target",
+            "-t",
+            help="SUBJECT:STATISTIC[:PARAM] OP VALUE, OP one of <=, >=, =; e.g. "
+            "'council:p_any_year_above:2000000<=0.05', 'pool:prob_call_any_year<=0.05', "
+            "'council:tvar95_per_pound=icb:tvar95_per_pound'.",
+        ),
+    ],
+    vary: Annotated[
+        str,
+        typer.Option(
+            "--vary",
+            "-v",
+            help="Decision variable: contributions.PARTNER (factor on its schedule), split.PARTNER "
+            "(its fraction of total contributions) or a numeric config path, e.g. "
+            "agreement.reserve.opening.",
+        ),
+    ],
     lo: Annotated[float | None, typer.Option("--lo", help="Lower bound of the search.")] = None,
     hi: Annotated[float | None, typer.Option("--hi", help="Upper bound of the search.")] = None,
-    goal: Annotated[str, typer.Option(help="min: the smallest value meeting the target; max: the largest.")] = "min",
+    goal: Annotated[
+        str, typer.Option(help="min: the smallest value meeting the target; max: the largest.")
+    ] = "min",
     sims: SimsOpt = None,
     seed: SeedOpt = None,
     out: OutOpt = None,
@@ -199,8 +276,10 @@ def solve(
     if out is not None:
         with atomic_folder(out, force=force) as tmp:
             data = sol.to_dict()
-            data = {k: (None if isinstance(v, float) and not math.isfinite(v) else v)
-                    for k, v in data.items()}
+            data = {
+                k: (None if isinstance(v, float) and not math.isfinite(v) else v)
+                for k, v in data.items()
+            }
             data["config_file"] = str(config)
             (tmp / "solution.json").write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
         typer.echo(f"Results written to {out}")

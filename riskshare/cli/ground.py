@@ -40,24 +40,48 @@ def _money(x: float) -> str:
 @app.command("fit")
 @handles_errors
 def fit_command(
-    history: Annotated[Path, typer.Argument(help="History of spend: .csv or .xlsx (columns "
-                                                 "year, group, spend[, clients, unit_cost]).")],
-    out: Annotated[Path | None, typer.Option("--out", "-o", help="Write the YAML here "
-                                             "(default: print it).")] = None,
-    base: Annotated[Path | None, typer.Option("--base", help="Config whose groups' "
-                                              "commissioners, names and first year are used.")] = None,
-    full: Annotated[bool, typer.Option("--full", help="Write a complete config: the fitted "
-                                       "groups with --base's partners, contributions, "
-                                       "agreement and simulation.")] = False,
-    first_year: Annotated[int | None, typer.Option("--first-year", help="Calendar year of "
-                                                   "agreement year 0 (levels are projected "
-                                                   "to it).")] = None,
+    history: Annotated[
+        Path,
+        typer.Argument(
+            help="History of spend: .csv or .xlsx (columns "
+            "year, group, spend[, clients, unit_cost])."
+        ),
+    ],
+    out: Annotated[
+        Path | None, typer.Option("--out", "-o", help="Write the YAML here (default: print it).")
+    ] = None,
+    base: Annotated[
+        Path | None,
+        typer.Option(
+            "--base", help="Config whose groups' commissioners, names and first year are used."
+        ),
+    ] = None,
+    full: Annotated[
+        bool,
+        typer.Option(
+            "--full",
+            help="Write a complete config: the fitted "
+            "groups with --base's partners, contributions, "
+            "agreement and simulation.",
+        ),
+    ] = False,
+    first_year: Annotated[
+        int | None,
+        typer.Option(
+            "--first-year", help="Calendar year of agreement year 0 (levels are projected to it)."
+        ),
+    ] = None,
     sheet: Annotated[str | None, typer.Option("--sheet", help="Excel sheet name.")] = None,
-    commissioner: Annotated[str | None, typer.Option("--commissioner", help="Partner id "
-                                                     "commissioning every group.")] = None,
-    costs: Annotated[Path | None, typer.Option("--client-costs", help="Per-client costs CSV "
-                                               "(group, cost) to fit the cost "
-                                               "distribution.")] = None,
+    commissioner: Annotated[
+        str | None, typer.Option("--commissioner", help="Partner id commissioning every group.")
+    ] = None,
+    costs: Annotated[
+        Path | None,
+        typer.Option(
+            "--client-costs",
+            help="Per-client costs CSV (group, cost) to fit the cost distribution.",
+        ),
+    ] = None,
 ) -> None:
     """Fit growth, inflation, volatility, count dispersion and correlation to a history."""
     import warnings
@@ -68,8 +92,14 @@ def fit_command(
         raise InputError("--full needs --base CONFIG (partners, contributions and agreement)")
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        result = fit(history, sheet=sheet, first_year=first_year, base=base,
-                     commissioners=commissioner, client_costs=costs)
+        result = fit(
+            history,
+            sheet=sheet,
+            first_year=first_year,
+            base=base,
+            commissioners=commissioner,
+            client_costs=costs,
+        )
     for w in caught:
         typer.echo(f"Warning: {w.message}", err=True)
     text = result.to_full_yaml(base) if full else result.to_yaml()
@@ -82,30 +112,46 @@ def fit_command(
     except OSError as exc:
         raise InputError(f"{out}: cannot write ({exc.strerror or exc})") from None
     table = result.to_frame()
-    typer.echo(f"Fitted {len(table)} groups from {history} (agreement year 0 = "
-               f"{result.first_year}); wrote {out}")
+    typer.echo(
+        f"Fitted {len(table)} groups from {history} (agreement year 0 = "
+        f"{result.first_year}); wrote {out}"
+    )
     for gid, row in table.iterrows():
         infl = row.get("inflation")
-        infl_txt = "" if infl != infl or infl is None else (
-            f", inflation {100 * infl:+.2f}% (sd {100 * row['inflation_sd']:.2f})")
-        typer.echo(f"  {gid}: growth {100 * row['growth']:+.2f}% (sd "
-                   f"{100 * row['growth_sd']:.2f}){infl_txt}, spend residual CV "
-                   f"{100 * row['spend_resid_cv']:.1f}%")
+        infl_txt = (
+            ""
+            if infl != infl or infl is None
+            else (f", inflation {100 * infl:+.2f}% (sd {100 * row['inflation_sd']:.2f})")
+        )
+        typer.echo(
+            f"  {gid}: growth {100 * row['growth']:+.2f}% (sd "
+            f"{100 * row['growth_sd']:.2f}){infl_txt}, spend residual CV "
+            f"{100 * row['spend_resid_cv']:.1f}%"
+        )
 
 
 @app.command()
 @handles_errors
 def sensitivity(
     config: ConfigArg,
-    out: Annotated[Path, typer.Option("--out", "-o", help="Folder for tornado.csv and "
-                                      "tornado.png (and sobol.csv).")],
-    spec: Annotated[Path | None, typer.Option("--spec", help="YAML: assumptions {path: [low, "
-                                              "high] | {relative: r} | {absolute: a}}, "
-                                              "n_sims, measures, sobol.")] = None,
+    out: Annotated[
+        Path,
+        typer.Option("--out", "-o", help="Folder for tornado.csv and tornado.png (and sobol.csv)."),
+    ],
+    spec: Annotated[
+        Path | None,
+        typer.Option(
+            "--spec",
+            help="YAML: assumptions {path: [low, "
+            "high] | {relative: r} | {absolute: a}}, "
+            "n_sims, measures, sobol.",
+        ),
+    ] = None,
     sims: SimsOpt = None,
     seed: SeedOpt = None,
-    sobol_: Annotated[bool, typer.Option("--sobol", help="Also Sobol indices (needs SALib; "
-                                         "slow).")] = False,
+    sobol_: Annotated[
+        bool, typer.Option("--sobol", help="Also Sobol indices (needs SALib; slow).")
+    ] = False,
     measure: Annotated[str, typer.Option("--chart-measure", help="Measure charted.")] = "p95",
     set_: SetOpt = None,
     force: ForceOpt = False,
@@ -119,8 +165,10 @@ def sensitivity(
     data = _read_yaml(spec, "sensitivity spec") if spec is not None else {}
     unknown = set(data) - {"assumptions", "n_sims", "seed", "measures", "sobol"}
     if unknown:
-        raise InputError(f"{spec}: unknown key(s) {', '.join(sorted(unknown))} (allowed: "
-                         "assumptions, n_sims, seed, measures, sobol)")
+        raise InputError(
+            f"{spec}: unknown key(s) {', '.join(sorted(unknown))} (allowed: "
+            "assumptions, n_sims, seed, measures, sobol)"
+        )
     n_sims = sims or int(data.get("n_sims", 20_000))
     seed = seed if seed is not None else data.get("seed")
     measures = tuple(data.get("measures", ("mean", "p95")))
@@ -133,23 +181,31 @@ def sensitivity(
     if sobol_ or sobol_spec:
         if not isinstance(sobol_spec, dict):
             sobol_spec = {}
-        sobol_table = sobol(model, sobol_spec.get("assumptions", data.get("assumptions")),
-                            n_base=int(sobol_spec.get("n_base", 32)),
-                            n_sims=int(sobol_spec.get("n_sims", 4096)), seed=seed,
-                            measure=str(sobol_spec.get("measure", "mean")))
+        sobol_table = sobol(
+            model,
+            sobol_spec.get("assumptions", data.get("assumptions")),
+            n_base=int(sobol_spec.get("n_base", 32)),
+            n_sims=int(sobol_spec.get("n_sims", 4096)),
+            seed=seed,
+            measure=str(sobol_spec.get("measure", "mean")),
+        )
     with atomic_folder(out, force=force) as tmp:
         table.to_csv(tmp / "tornado.csv", index=False)
         tornado_figure(table, measure=measure).savefig(tmp / "tornado.png", dpi=120)
         if sobol_table is not None:
             sobol_table.to_csv(tmp / "sobol.csv")
-    typer.echo(f"{model.name}: tornado of {table['assumption'].nunique()} assumptions, "
-               f"{n_sims:,} simulations each ({time.perf_counter() - t0:.1f} s)")
+    typer.echo(
+        f"{model.name}: tornado of {table['assumption'].nunique()} assumptions, "
+        f"{n_sims:,} simulations each ({time.perf_counter() - t0:.1f} s)"
+    )
     for partner in [p for p in dict.fromkeys(table["partner"]) if p != "pool"]:
         d = table[(table["partner"] == partner) & (table["measure"] == measure)].head(5)
         typer.echo(f"{partner}: largest swings of {measure} (base {_money(d['base'].iloc[0])})")
         for _, r in d.iterrows():
-            typer.echo(f"  {r['assumption']} [{r['low_value']:.4g} .. {r['high_value']:.4g}]: "
-                       f"{_money(r['change_low'])} .. {_money(r['change_high'])}")
+            typer.echo(
+                f"  {r['assumption']} [{r['low_value']:.4g} .. {r['high_value']:.4g}]: "
+                f"{_money(r['change_low'])} .. {_money(r['change_high'])}"
+            )
     typer.echo(f"Written to {out}")
 
 
@@ -157,15 +213,25 @@ def sensitivity(
 @handles_errors
 def stress_command(
     config: ConfigArg,
-    scenarios: Annotated[Path, typer.Option("--scenarios", help="YAML: {name: {path: value | "
-                                            "{multiply: f} | {add: a}, add_step_change: "
-                                            "{group, year, factor}}}.")],
+    scenarios: Annotated[
+        Path,
+        typer.Option(
+            "--scenarios",
+            help="YAML: {name: {path: value | "
+            "{multiply: f} | {add: a}, add_step_change: "
+            "{group, year, factor}}}.",
+        ),
+    ],
     sims: SimsOpt = None,
     seed: SeedOpt = None,
     out: Annotated[Path | None, typer.Option("--out", "-o", help="Write the table as CSV.")] = None,
-    float_contributions: Annotated[bool, typer.Option(
-        "--move-contributions", help="Recompute contributions in each scenario (default: "
-        "held at the base's).")] = False,
+    float_contributions: Annotated[
+        bool,
+        typer.Option(
+            "--move-contributions",
+            help="Recompute contributions in each scenario (default: held at the base's).",
+        ),
+    ] = False,
     set_: SetOpt = None,
 ) -> None:
     """Named stress scenarios against the base, on common random numbers."""
@@ -177,16 +243,19 @@ def stress_command(
     if "scenarios" in data and isinstance(data["scenarios"], dict) and len(data) == 1:
         data = data["scenarios"]
     n_sims = sims or min(model.simulation.n_sims, 100_000)
-    table = stress(model, data, n_sims=n_sims, seed=seed,
-                   hold_contributions=not float_contributions)
+    table = stress(
+        model, data, n_sims=n_sims, seed=seed, hold_contributions=not float_contributions
+    )
     if out is not None:
         try:
             out.parent.mkdir(parents=True, exist_ok=True)
             out.write_text(table.to_csv(), encoding="utf-8")
         except OSError as exc:
             raise InputError(f"{out}: cannot write ({exc.strerror or exc})") from None
-    typer.echo(f"{model.name}: {len(data)} scenarios against the base, {n_sims:,} simulations, "
-               "common random numbers (net exposure over the agreement, £k)")
+    typer.echo(
+        f"{model.name}: {len(data)} scenarios against the base, {n_sims:,} simulations, "
+        "common random numbers (net exposure over the agreement, £k)"
+    )
     buf = io.StringIO()
     shown = table[["mean", "p95", "tvar95", "diff_mean", "diff_mean_se", "diff_p95"]] / 1e3
     shown.round(0).to_string(buf)
@@ -199,11 +268,18 @@ def stress_command(
 @handles_errors
 def precise(
     config: ConfigArg,
-    target_rel: Annotated[float | None, typer.Option("--target-rel", help="Target half-width "
-                                                     "of each partner's P95 interval, as a "
-                                                     "fraction of P95 (0.01 = 1 %).")] = None,
-    target_abs: Annotated[float | None, typer.Option("--target-abs", help="Target half-width "
-                                                     "in £.")] = None,
+    target_rel: Annotated[
+        float | None,
+        typer.Option(
+            "--target-rel",
+            help="Target half-width "
+            "of each partner's P95 interval, as a "
+            "fraction of P95 (0.01 = 1 %).",
+        ),
+    ] = None,
+    target_abs: Annotated[
+        float | None, typer.Option("--target-abs", help="Target half-width in £.")
+    ] = None,
     max_sims: Annotated[int, typer.Option("--max-sims", min=1, help="Stop here.")] = 1 << 22,
     seed: SeedOpt = None,
     out: Annotated[Path | None, typer.Option("--out", "-o", help="Folder for the results.")] = None,
@@ -222,25 +298,36 @@ def precise(
     model = load_config(config, set_ or ())
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        res = simulate_until(model, rel_error=target_rel, abs_error=target_abs, seed=seed,
-                             max_sims=max_sims)
+        res = simulate_until(
+            model, rel_error=target_rel, abs_error=target_abs, seed=seed, max_sims=max_sims
+        )
     for w in caught:
         typer.echo(f"Warning: {w.message}", err=True)
     result, table = res.result, res.precision
     if out is not None:
         with atomic_folder(out, force=force) as tmp:
-            write_run(result, tmp, extra_manifest={"command": "precise",
-                                                   "config_file": str(config),
-                                                   "steps": res.steps})
+            write_run(
+                result,
+                tmp,
+                extra_manifest={
+                    "command": "precise",
+                    "config_file": str(config),
+                    "steps": res.steps,
+                },
+            )
             table.to_csv(tmp / "precision.csv")
     status = "target met" if res.converged else "target NOT met"
-    typer.echo(f"{model.name}: {result.n_sims:,} simulations, seed {result.seed} ({status}; "
-               f"runs: {', '.join(f'{n:,}' for n, _ in res.steps)})")
+    typer.echo(
+        f"{model.name}: {result.n_sims:,} simulations, seed {result.seed} ({status}; "
+        f"runs: {', '.join(f'{n:,}' for n, _ in res.steps)})"
+    )
     typer.echo(format_summary(result.summary()))
     typer.echo("P95 with its 95 % confidence interval (order statistics); mean ± standard error:")
     for partner, r in table.iterrows():
-        typer.echo(f"  {partner}: P95 {_money(r['p95'])} [{_money(r['p95_low'])}, "
-                   f"{_money(r['p95_high'])}] (±{100 * r['p95_rel_half_width']:.2f} %); mean "
-                   f"{_money(r['mean'])} ± {_money(r['mean_se'])}")
+        typer.echo(
+            f"  {partner}: P95 {_money(r['p95'])} [{_money(r['p95_low'])}, "
+            f"{_money(r['p95_high'])}] (±{100 * r['p95_rel_half_width']:.2f} %); mean "
+            f"{_money(r['mean'])} ± {_money(r['mean_se'])}"
+        )
     if out is not None:
         typer.echo(f"Results written to {out}")

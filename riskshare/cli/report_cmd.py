@@ -48,7 +48,9 @@ def load_result(folder: str | Path):  # -> riskshare.run.Result
     for name in ("config.json", "manifest.json"):
         p = folder / name
         if not p.is_file():
-            raise InputError(f"{folder}: no {name} (is it a folder written by 'riskshare run --out'?)")
+            raise InputError(
+                f"{folder}: no {name} (is it a folder written by 'riskshare run --out'?)"
+            )
         try:
             files[name] = json.loads(p.read_text(encoding="utf-8"))
         except json.JSONDecodeError as exc:
@@ -57,8 +59,9 @@ def load_result(folder: str | Path):  # -> riskshare.run.Result
     model = validate_data(files["config.json"], source=str(folder / "config.json"))
     digest = manifest.get("config_sha256")
     if digest and digest != config_digest(model):
-        raise InputError(f"{folder}: config.json does not match the manifest's config_sha256 "
-                         "(was it edited?)")
+        raise InputError(
+            f"{folder}: config.json does not match the manifest's config_sha256 (was it edited?)"
+        )
     for key in ("seed", "n_sims"):
         if key not in manifest:
             raise InputError(f"{folder / 'manifest.json'}: no '{key}'")
@@ -72,9 +75,12 @@ def load_result(folder: str | Path):  # -> riskshare.run.Result
         now = result.summary()
         cols = [c for c in ("mean", "p95") if c in table.columns and c in now.columns]
         if list(table.index.astype(str)) != list(now.index) or not np.allclose(
-                table[cols].to_numpy(float), now[cols].to_numpy(float), rtol=1e-9, atol=1e-6):
-            raise InputError(f"{folder}: re-simulating does not reproduce summary.csv "
-                             "(different riskshare version?)")
+            table[cols].to_numpy(float), now[cols].to_numpy(float), rtol=1e-9, atol=1e-6
+        ):
+            raise InputError(
+                f"{folder}: re-simulating does not reproduce summary.csv "
+                "(different riskshare version?)"
+            )
     result.manifest.update({k: v for k, v in manifest.items() if k not in result.manifest})
     return result
 
@@ -83,12 +89,17 @@ def load_result(folder: str | Path):  # -> riskshare.run.Result
 @handles_errors
 def report(
     result_dir: Annotated[Path, typer.Argument(help="Folder written by 'riskshare run --out'.")],
-    out: Annotated[Path | None, typer.Option(
-        "--out", "-o", help="HTML file to write (default RESULT_DIR/report.html).")] = None,
-    excel: Annotated[bool, typer.Option(
-        "--excel", help="Also write an Excel workbook (RESULT_DIR/results.xlsx).")] = False,
-    title: Annotated[str | None, typer.Option(help="Report title (default: the config's name).")
-                     ] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", "-o", help="HTML file to write (default RESULT_DIR/report.html)."),
+    ] = None,
+    excel: Annotated[
+        bool,
+        typer.Option("--excel", help="Also write an Excel workbook (RESULT_DIR/results.xlsx)."),
+    ] = False,
+    title: Annotated[
+        str | None, typer.Option(help="Report title (default: the config's name).")
+    ] = None,
 ) -> None:
     """Write a self-contained HTML report (and optionally an Excel workbook) of a saved run."""
     from riskshare.report.excel import write_excel

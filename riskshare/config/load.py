@@ -8,6 +8,7 @@ before validation, so they are checked exactly like the file.
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import io
 import json
@@ -107,18 +108,14 @@ def _collect_lines(node: Any, loc: tuple[Any, ...], out: dict[tuple[Any, ...], i
     if isinstance(node, Mapping):
         for key in node:
             if lc is not None:
-                try:
+                with contextlib.suppress(KeyError, TypeError):
                     out[(*loc, key)] = lc.key(key)[0] + 1
-                except (KeyError, TypeError):
-                    pass
             _collect_lines(node[key], (*loc, key), out)
     elif isinstance(node, list):
         for i, item in enumerate(node):
             if lc is not None:
-                try:
+                with contextlib.suppress(KeyError, TypeError, IndexError):
                     out[(*loc, i)] = lc.item(i)[0] + 1
-                except (KeyError, TypeError, IndexError):
-                    pass
             _collect_lines(item, (*loc, i), out)
 
 
@@ -223,8 +220,18 @@ def format_loc(loc: Iterable[Any]) -> str:
 
 # Union tags pydantic inserts in error locations; they are not fields the user wrote.
 _UNION_TAGS = {
-    "clients", "aggregate", "fixed", "schedule", "uplift", "expected_cost",
-    "float", "Uncertain", "str", "int", "dict[str,float]", "list[...]",
+    "clients",
+    "aggregate",
+    "fixed",
+    "schedule",
+    "uplift",
+    "expected_cost",
+    "float",
+    "Uncertain",
+    "str",
+    "int",
+    "dict[str,float]",
+    "list[...]",
 }
 
 
@@ -275,14 +282,14 @@ def _user_loc(loc: tuple[Any, ...], data: Any) -> list[Any]:
     for part in loc:
         if isinstance(node, Mapping) and part in (node.get("model"), node.get("kind")):
             continue  # discriminated-union tag, not a field
-        if isinstance(node, Mapping) and isinstance(part, str) and part in node:
-            out.append(part)
-            node = node[part]
-        elif isinstance(node, list) and isinstance(part, int) and part < len(node):
+        if (isinstance(node, Mapping) and isinstance(part, str) and part in node) or (
+            isinstance(node, list) and isinstance(part, int) and part < len(node)
+        ):
             out.append(part)
             node = node[part]
         elif isinstance(part, str) and (
-            part in _UNION_TAGS or part.startswith(("function-", "literal[", "tagged-union"))
+            part in _UNION_TAGS
+            or part.startswith(("function-", "literal[", "tagged-union"))
             or "[" in part
         ):
             continue
@@ -296,7 +303,7 @@ def _message(err: Mapping[str, Any], loc: list[Any], data: Any) -> str:
     kind = err["type"]
     msg = err["msg"]
     if msg.startswith("Value error, "):
-        msg = msg[len("Value error, "):]
+        msg = msg[len("Value error, ") :]
     if kind == "extra_forbidden":
         field = loc[-1] if loc else "?"
         msg = f"unknown field '{field}'"
@@ -312,7 +319,11 @@ def _message(err: Mapping[str, Any], loc: list[Any], data: Any) -> str:
         return "required field is missing"
     if kind in ("union_tag_invalid", "union_tag_not_found"):
         return msg.replace("Input tag", "value")
-    if "input" in err and kind not in ("model_type",) and not isinstance(err["input"], (dict, list)):
+    if (
+        "input" in err
+        and kind not in ("model_type",)
+        and not isinstance(err["input"], (dict, list))
+    ):
         msg = f"{msg} (got {err['input']!r})"
     return msg[0].lower() + msg[1:] if msg else msg
 
@@ -384,4 +395,3 @@ def with_changes(model: BaseModel, changes: Mapping[str, Any]) -> Any:
         path, _ = parse_override(f"{key}=0")
         _set_path(data, path, json.loads(json.dumps(value)))
     return validate_data(data, source="<changes>", model=type(model))
-

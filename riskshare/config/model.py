@@ -16,6 +16,7 @@ an error that names the field. Money is in pounds, rates are fractions a year
 
 from __future__ import annotations
 
+import itertools
 from typing import Annotated, Any, Literal
 
 import numpy as np
@@ -35,9 +36,9 @@ __all__ = [
     "ClientsSpend",
     "CommonShock",
     "Contribution",
+    "Correlation",
     "CostModel",
     "CountModel",
-    "Correlation",
     "FixedSpend",
     "HighCost",
     "Model",
@@ -128,7 +129,9 @@ class CountModel(_Frozen):
     """
 
     distribution: Literal["poisson", "negative_binomial"] = "poisson"
-    mean: float = Field(gt=0, le=1e8, allow_inf_nan=False, description="Expected clients in year 0.")
+    mean: float = Field(
+        gt=0, le=1e8, allow_inf_nan=False, description="Expected clients in year 0."
+    )
     dispersion: float | None = Field(
         None,
         gt=0,
@@ -155,7 +158,9 @@ class CostModel(_Frozen):
     """Annual cost of one client (lognormal or gamma by mean and CV)."""
 
     distribution: Literal["lognormal", "gamma"] = "lognormal"
-    mean: float = Field(gt=0, allow_inf_nan=False, description="Mean annual cost per client in year 0. [£]")
+    mean: float = Field(
+        gt=0, allow_inf_nan=False, description="Mean annual cost per client in year 0. [£]"
+    )
     cv: CV = Field(description="Coefficient of variation of the cost per client.")
     inflation: RateSpec = Field(0.0, description="Annual cost inflation.")
 
@@ -163,9 +168,13 @@ class CostModel(_Frozen):
 class HighCost(_Frozen):
     """Rare, very expensive placements: Poisson arrivals, each cost drawn exactly."""
 
-    rate: float = Field(gt=0, le=1000, allow_inf_nan=False, description="Expected placements a year.")
+    rate: float = Field(
+        gt=0, le=1000, allow_inf_nan=False, description="Expected placements a year."
+    )
     distribution: Literal["lognormal", "pareto"] = "lognormal"
-    mean: float = Field(gt=0, allow_inf_nan=False, description="Mean annual cost of a placement. [£]")
+    mean: float = Field(
+        gt=0, allow_inf_nan=False, description="Mean annual cost of a placement. [£]"
+    )
     cv: CV | None = Field(None, description="Lognormal: coefficient of variation.")
     minimum: float | None = Field(
         None, gt=0, allow_inf_nan=False, description="Pareto: the smallest cost (scale). [£]"
@@ -220,16 +229,16 @@ class FixedSpend(_Frozen):
         return self
 
 
-SpendModel = Annotated[
-    ClientsSpend | AggregateSpend | FixedSpend, Field(discriminator="model")
-]
+SpendModel = Annotated[ClientsSpend | AggregateSpend | FixedSpend, Field(discriminator="model")]
 
 
 class StepChange(_Frozen):
     """A known price change from a given year on (e.g. a National Living Wage uplift)."""
 
     year: int = Field(ge=0, description="First agreement year (0-based) the change applies to.")
-    factor: float = Field(gt=0, le=10, allow_inf_nan=False, description="Multiplier, 1.098 is +9.8 %.")
+    factor: float = Field(
+        gt=0, le=10, allow_inf_nan=False, description="Multiplier, 1.098 is +9.8 %."
+    )
 
 
 class ChargingIncome(_Frozen):
@@ -352,7 +361,9 @@ class ExpectedCostContribution(_Frozen):
         description="{group id: share of its expected cost}; default: the partner's "
         "commissioning shares.",
     )
-    factor: float = Field(1.0, gt=0, le=10, allow_inf_nan=False, description="Multiplier (0.98 = 2 % below cost).")
+    factor: float = Field(
+        1.0, gt=0, le=10, allow_inf_nan=False, description="Multiplier (0.98 = 2 % below cost)."
+    )
     uplift: float | None = Field(None, gt=-1, le=1, allow_inf_nan=False)
 
 
@@ -424,7 +435,7 @@ class Sharing(_Frozen):
             if any(t is None for t in tops[:-1]):
                 raise ValueError("only the last band may leave out 'upto'")
             finite = [t for t in tops if t is not None]
-            if any(b <= a for a, b in zip(finite, finite[1:], strict=False)):
+            if any(b <= a for a, b in itertools.pairwise(finite)):
                 raise ValueError(f"band limits 'upto' must increase (got {finite})")
             if any(b.key == "own" for b in self.bands) or self.key == "own":
                 raise ValueError(
@@ -473,7 +484,9 @@ class Reserve(_Frozen):
         default_factory=list,
         description="Groups whose underspend is never carried forward (ring-fenced).",
     )
-    final_key: Key = Field("proportional", description="How the balance left at the end is distributed.")
+    final_key: Key = Field(
+        "proportional", description="How the balance left at the end is distributed."
+    )
 
     _check_key = field_validator("final_key")(classmethod(lambda cls, v: _check_fixed_key(v)))
 
@@ -508,8 +521,9 @@ class Cap(_Frozen):
         if self.overflow == self.partner:
             raise ValueError("'overflow' must differ from the capped partner")
         if self.side == "underspend" and self.overflow == "unfunded":
-            raise ValueError("an underspend cap cannot overflow to 'unfunded' "
-                             "(use a partner or 'reserve')")
+            raise ValueError(
+                "an underspend cap cannot overflow to 'unfunded' (use a partner or 'reserve')"
+            )
         return self
 
 
@@ -529,7 +543,7 @@ class Holdback(_Frozen):
 
 
 class Trigger(_Frozen):
-    """Management action: when the variance passes a threshold, part of the rest of the year's overspend is mitigated.
+    """Management action: past a threshold, part of the rest of the year's overspend is saved.
 
     The variance is assessed at ``month`` (spend accruing evenly); when it is
     above ``threshold`` of the budget, ``mitigation`` of the overspend still to
@@ -552,7 +566,9 @@ class Exit(_Frozen):
     ``reserve_key``.
     """
 
-    limits: dict[Identifier, Money] = Field(description="Cumulative net position limit per partner. [£]")
+    limits: dict[Identifier, Money] = Field(
+        description="Cumulative net position limit per partner. [£]"
+    )
     notice_years: int = Field(0, ge=0, le=10)
     reserve_key: Key = "proportional"
 
@@ -569,7 +585,9 @@ class Charging(_Frozen):
     """
 
     pooling: Literal["gross", "net"] = "gross"
-    bearer: Identifier | None = Field(None, description="Partner bearing the income risk when net (default: host).")
+    bearer: Identifier | None = Field(
+        None, description="Partner bearing the income risk when net (default: host)."
+    )
 
 
 class SetupCost(_Frozen):
@@ -584,7 +602,9 @@ class IntegrationTerms(_Frozen):
     """Who bears integration set-up costs and who gets the (uncertain) savings."""
 
     setup_costs: list[SetupCost] = Field(default_factory=list)
-    savings_to: str = Field("pool", description="'pool' or a partner id: who is credited the savings.")
+    savings_to: str = Field(
+        "pool", description="'pool' or a partner id: who is credited the savings."
+    )
 
 
 class Agreement(_Frozen):
@@ -624,13 +644,18 @@ class Agreement(_Frozen):
         description="How the budget is split between groups: in proportion to their expected "
         "cost, or given per group and year.",
     )
-    offset_groups: bool = Field(True, description="Net one group's underspend against another's overspend.")
+    offset_groups: bool = Field(
+        True, description="Net one group's underspend against another's overspend."
+    )
     waterfall: list[Literal["reserve", "uncommitted"]] = Field(
         default_factory=lambda: ["reserve", "uncommitted"],
         description="Order in which an overspend is met before the partners pay.",
     )
     uncommitted: float = Field(
-        0.0, ge=0, le=1, allow_inf_nan=False,
+        0.0,
+        ge=0,
+        le=1,
+        allow_inf_nan=False,
         description="Uncommitted allocation held in the budget each year (fraction of "
         "budget); released to meet an overspend, spent otherwise.",
     )
@@ -653,8 +678,9 @@ class Agreement(_Frozen):
         if self.arrangement == "aligned" and self.reserve is not None:
             problems.append("reserve: an aligned budget has no pooled reserve; remove 'reserve'")
         if self.underspend_disposition == "retain" and self.reserve is None:
-            problems.append("underspend_disposition: 'retain' keeps underspends in the reserve; "
-                            "add a 'reserve'")
+            problems.append(
+                "underspend_disposition: 'retain' keeps underspends in the reserve; add a 'reserve'"
+            )
         for i, cap in enumerate(self.caps):
             if cap.overflow == "reserve" and self.reserve is None:
                 problems.append(f"caps[{i}].overflow: 'reserve' needs a 'reserve'")
@@ -662,8 +688,10 @@ class Agreement(_Frozen):
             problems.append("waterfall: a step is listed twice")
         for side in ("overspend", "underspend"):
             if getattr(self, side).key == "own" and getattr(self, f"threshold_{side}") is not None:
-                problems.append(f"threshold_{side}: key 'own' gives each partner its own "
-                                "variance; it cannot be combined with a threshold")
+                problems.append(
+                    f"threshold_{side}: key 'own' gives each partner its own "
+                    "variance; it cannot be combined with a threshold"
+                )
         if problems:
             raise ValueError("\n".join(problems))
         return self
@@ -698,7 +726,9 @@ class Simulation(_Frozen):
     """Run settings."""
 
     years: int = Field(5, ge=1, le=50, description="Length of the agreement. [years]")
-    first_year: int = Field(2026, ge=1990, le=2200, description="Calendar year the first financial year starts.")
+    first_year: int = Field(
+        2026, ge=1990, le=2200, description="Calendar year the first financial year starts."
+    )
     n_sims: int = Field(100_000, ge=1, le=1_000_000_000)
     seed: int | None = Field(None, ge=0, description="Seed of every random draw; None draws one.")
 
@@ -820,7 +850,11 @@ class Model(_Frozen):
                         f"(partners: {allowed_p})"
                     )
             sp = grp.spend
-            if isinstance(sp, FixedSpend) and sp.amounts is not None and len(sp.amounts) < self.simulation.years:
+            if (
+                isinstance(sp, FixedSpend)
+                and sp.amounts is not None
+                and len(sp.amounts) < self.simulation.years
+            ):
                 problems.append(
                     f"client_groups[{g}].spend.amounts: needs {self.simulation.years} amounts "
                     f"(one per year), got {len(sp.amounts)}"
@@ -868,7 +902,10 @@ class Model(_Frozen):
             if pid not in pset:
                 problems.append(f"appetite.{pid}: unknown partner (partners: {allowed_p})")
         problems += [f"agreement.{m}" for m in _agreement_reference_problems(self)]
-        if self.integration_savings is not None and len(self.integration_savings.ramp) < self.simulation.years:
+        if (
+            self.integration_savings is not None
+            and len(self.integration_savings.ramp) < self.simulation.years
+        ):
             problems.append(
                 f"integration_savings.ramp: needs {self.simulation.years} fractions (one per "
                 f"year), got {len(self.integration_savings.ramp)}"
@@ -925,8 +962,9 @@ def _agreement_reference_problems(model: Model) -> list[str]:
         for gid, amounts in agreement.group_budgets.items():
             group(f"group_budgets.{gid}", gid)
             if len(amounts) < years:
-                out.append(f"group_budgets.{gid}: needs {years} amounts (one per year), "
-                           f"got {len(amounts)}")
+                out.append(
+                    f"group_budgets.{gid}: needs {years} amounts (one per year), got {len(amounts)}"
+                )
         missing = sorted(groups - set(agreement.group_budgets))
         if missing:
             out.append(f"group_budgets: no budget for group(s) {', '.join(missing)}")
@@ -940,10 +978,13 @@ def _agreement_reference_problems(model: Model) -> list[str]:
         partner("holdback.partner", hb.partner)
         if hb.metric not in metrics:
             allowed_m = ", ".join(sorted(metrics)) or "none defined in 'performance'"
-            out.append(f"holdback.metric: unknown performance metric '{hb.metric}' "
-                       f"(metrics: {allowed_m})")
+            out.append(
+                f"holdback.metric: unknown performance metric '{hb.metric}' (metrics: {allowed_m})"
+            )
         if isinstance(hb.amount, list) and len(hb.amount) < years:
-            out.append(f"holdback.amount: needs {years} amounts (one per year), got {len(hb.amount)}")
+            out.append(
+                f"holdback.amount: needs {years} amounts (one per year), got {len(hb.amount)}"
+            )
     if agreement.exit is not None:
         for pid in agreement.exit.limits:
             partner(f"exit.limits.{pid}", pid)

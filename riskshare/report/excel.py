@@ -27,19 +27,34 @@ PERCENT_FORMAT = "0.0%"
 
 #: Readable headings for summary columns.
 HEADINGS = {
-    "mean": "Mean", "sd": "Standard deviation", "p5": "P5", "p50": "Median (P50)",
-    "p95": "P95 (1 in 20)", "p99": "P99 (1 in 100)", "var95": "VaR95", "tvar95": "TVaR95",
-    "var99": "VaR99", "tvar99": "TVaR99", "prob_pays": "P(pays)",
-    "prob_call_any_year": "P(cash call in some year)", "prob_call": "P(cash call)",
-    "mean_se": "Std error of mean", "prob_pays_se": "Std error of P(pays)",
-    "threshold": "Appetite", "prob_exceeds": "P(exceeds appetite)",
+    "mean": "Mean",
+    "sd": "Standard deviation",
+    "p5": "P5",
+    "p50": "Median (P50)",
+    "p95": "P95 (1 in 20)",
+    "p99": "P99 (1 in 100)",
+    "var95": "VaR95",
+    "tvar95": "TVaR95",
+    "var99": "VaR99",
+    "tvar99": "TVaR99",
+    "prob_pays": "P(pays)",
+    "prob_call_any_year": "P(cash call in some year)",
+    "prob_call": "P(cash call)",
+    "mean_se": "Std error of mean",
+    "prob_pays_se": "Std error of P(pays)",
+    "threshold": "Appetite",
+    "prob_exceeds": "P(exceeds appetite)",
     "prob_exceeds_se": "Std error of P(exceeds)",
-    "prob_overspend": "P(overspend)", "prob_overspend_se": "Std error of P(overspend)",
+    "prob_overspend": "P(overspend)",
+    "prob_overspend_se": "Std error of P(overspend)",
     "prob_reserve_exhausted": "P(reserve exhausted)",
     "prob_reserve_exhausted_by": "P(reserve exhausted by this year)",
     "prob_reserve_exhausted_by_se": "Std error of P(exhausted by)",
-    "variance_mean": "Mean variance (spend − budget)", "reserve_mean": "Mean reserve",
-    "reserve_p5": "Reserve P5", "reserve_p50": "Reserve median", "reserve_p95": "Reserve P95",
+    "variance_mean": "Mean variance (spend − budget)",
+    "reserve_mean": "Mean reserve",
+    "reserve_p5": "Reserve P5",
+    "reserve_p50": "Reserve median",
+    "reserve_p95": "Reserve P95",
 }
 
 #: Percentile levels on the Percentiles sheet. [fraction]
@@ -50,8 +65,14 @@ def _is_prob(col: str) -> bool:
     return col.startswith("prob")
 
 
-def _write_table(writer: Any, frame: pd.DataFrame, sheet: str, formats: dict[str, Any],
-                 *, title: str | None = None) -> Any:
+def _write_table(
+    writer: Any,
+    frame: pd.DataFrame,
+    sheet: str,
+    formats: dict[str, Any],
+    *,
+    title: str | None = None,
+) -> Any:
     """Write ``frame`` (index as columns) with formats, widths and a frozen header."""
     import pandas as pd
 
@@ -111,35 +132,60 @@ def write_excel(result: Result, path: str | Path) -> Path:
         formats = {
             "money": wb.add_format({"num_format": MONEY_FORMAT}),
             "percent": wb.add_format({"num_format": PERCENT_FORMAT}),
-            "header": wb.add_format({"bold": True, "text_wrap": True, "valign": "top",
-                                     "bottom": 1, "bg_color": "#F3F6F9"}),
+            "header": wb.add_format(
+                {
+                    "bold": True,
+                    "text_wrap": True,
+                    "valign": "top",
+                    "bottom": 1,
+                    "bg_color": "#F3F6F9",
+                }
+            ),
             "title": wb.add_format({"bold": True, "font_size": 13}),
             "wrap": wb.add_format({"text_wrap": True, "valign": "top"}),
         }
 
         # Summary
         summary = result.summary()
-        _write_table(writer, summary, "Summary", formats,
-                     title=f"{model.name}: net position over the agreement "
-                           f"(+ pays beyond contributions), {result.n_sims:,} simulations")
+        _write_table(
+            writer,
+            summary,
+            "Summary",
+            formats,
+            title=f"{model.name}: net position over the agreement "
+            f"(+ pays beyond contributions), {result.n_sims:,} simulations",
+        )
 
         # By year, with a chart of P95.
         by_year = result.by_year().reset_index()
-        ws = _write_table(writer, by_year, "By year", formats,
-                          title="Net position each year, per partner")
+        ws = _write_table(
+            writer, by_year, "By year", formats, title="Net position each year, per partner"
+        )
         cols = list(by_year.columns)
         chart = wb.add_chart({"type": "line"})
         n_years = len(result.years)
         for k, pid in enumerate([*result.partner_ids, "pool"]):
             first = 3 + k * n_years  # data starts on row 3 (0-based) after title and header
-            chart.add_series({
-                "name": labels.get(pid, "Pool"),
-                "categories": ["By year", first, cols.index("year"), first + n_years - 1,
-                               cols.index("year")],
-                "values": ["By year", first, cols.index("p95"), first + n_years - 1,
-                           cols.index("p95")],
-                "marker": {"type": "circle"},
-            })
+            chart.add_series(
+                {
+                    "name": labels.get(pid, "Pool"),
+                    "categories": [
+                        "By year",
+                        first,
+                        cols.index("year"),
+                        first + n_years - 1,
+                        cols.index("year"),
+                    ],
+                    "values": [
+                        "By year",
+                        first,
+                        cols.index("p95"),
+                        first + n_years - 1,
+                        cols.index("p95"),
+                    ],
+                    "marker": {"type": "circle"},
+                }
+            )
         chart.set_title({"name": "P95 (1 in 20) net position by year"})
         chart.set_y_axis({"num_format": "£#,##0", "name": "£"})
         chart.set_x_axis({"name": "Financial year"})
@@ -147,8 +193,13 @@ def write_excel(result: Result, path: str | Path) -> Path:
         ws.insert_chart(2, len(cols) + 1, chart)
 
         # Pool by year
-        _write_table(writer, result.pool_by_year(), "Pool by year", formats,
-                     title="The pool each year: overspend and reserve")
+        _write_table(
+            writer,
+            result.pool_by_year(),
+            "Pool by year",
+            formats,
+            title="The pool each year: overspend and reserve",
+        )
 
         # Percentiles
         levels = np.asarray(PERCENTILE_LEVELS)
@@ -158,8 +209,13 @@ def write_excel(result: Result, path: str | Path) -> Path:
         pct = pd.DataFrame(q, columns=[labels.get(p, p) for p in result.partner_ids] + ["Pool"])
         pct.insert(0, "percentile", levels)
         pct = pct.rename(columns={"percentile": "prob_level"})
-        ws = _write_table(writer, pct, "Percentiles", formats,
-                          title="Net position over the agreement at each percentile")
+        ws = _write_table(
+            writer,
+            pct,
+            "Percentiles",
+            formats,
+            title="Net position over the agreement at each percentile",
+        )
         ws.write(2, 0, "Percentile", formats["header"])
 
         # Assumptions
@@ -180,8 +236,9 @@ def write_excel(result: Result, path: str | Path) -> Path:
         row = 3 + len(contrib) + 2
         ws.write(row, 0, "Client groups", formats["header"])
         row += 1
-        for j, head in enumerate(["Group", "Commissioned by", "Expected spend, first year",
-                                  "Spend model"]):
+        for j, head in enumerate(
+            ["Group", "Commissioned by", "Expected spend, first year", "Spend model"]
+        ):
             ws.write(row, j, head, formats["header"])
         for g, grp in enumerate(describe_groups(model)):
             row += 1

@@ -26,8 +26,16 @@ if TYPE_CHECKING:
 __all__ = ["explore", "explore_widgets"]
 
 #: Columns of the summary shown by :func:`explore`.
-EXPLORE_COLUMNS = ("mean", "p50", "p95", "tvar95", "prob_pays", "prob_call_any_year",
-                   "prob_exceeds", "mean_se")
+EXPLORE_COLUMNS = (
+    "mean",
+    "p50",
+    "p95",
+    "tvar95",
+    "prob_pays",
+    "prob_call_any_year",
+    "prob_exceeds",
+    "mean_se",
+)
 
 
 def _contributions(model: Model, contributions: Any) -> np.ndarray | None:
@@ -37,8 +45,10 @@ def _contributions(model: Model, contributions: Any) -> np.ndarray | None:
         sched = model.contribution_schedule().copy()
         for pid, value in contributions.items():
             if pid not in model.partner_ids:
-                raise ValueError(f"contributions: unknown partner {pid!r} "
-                                 f"(partners: {', '.join(model.partner_ids)})")
+                raise ValueError(
+                    f"contributions: unknown partner {pid!r} "
+                    f"(partners: {', '.join(model.partner_ids)})"
+                )
             col = model.partner_ids.index(pid)
             arr = np.asarray(value, dtype=float)
             if arr.ndim == 0:
@@ -46,8 +56,10 @@ def _contributions(model: Model, contributions: Any) -> np.ndarray | None:
             elif arr.shape == (sched.shape[0],):
                 sched[:, col] = arr
             else:
-                raise ValueError(f"contributions.{pid}: give a scale factor or one amount per "
-                                 f"year ({sched.shape[0]}), got shape {arr.shape}")
+                raise ValueError(
+                    f"contributions.{pid}: give a scale factor or one amount per "
+                    f"year ({sched.shape[0]}), got shape {arr.shape}"
+                )
         return sched
     return np.asarray(contributions, dtype=float)
 
@@ -105,8 +117,9 @@ def explore(
     from riskshare.settle import settle
 
     base_agreement = model.agreement if agreement is None else agreement
-    changed = with_changes(base_agreement, agreement_changes) if agreement_changes else \
-        base_agreement
+    changed = (
+        with_changes(base_agreement, agreement_changes) if agreement_changes else base_agreement
+    )
     contrib = _contributions(model, contributions)
     ledger = settle(model, paths, agreement=changed, contributions=contrib)
     result = Result.from_ledger(model, ledger)
@@ -114,8 +127,10 @@ def explore(
     curves: dict[str, Result] = {"changed": result}
     if baseline and (contrib is not None or changed is not model.agreement):
         curves["original"] = Result.from_ledger(model, settle(model, paths))
-    fig = exceedance(curves if len(curves) > 1 else result,
-                     title="Chance of paying more than £X (re-settled on the same draws)")
+    fig = exceedance(
+        curves if len(curves) > 1 else result,
+        title="Chance of paying more than £X (re-settled on the same draws)",
+    )
     return summary, fig
 
 
@@ -141,8 +156,9 @@ def explore_widgets(model: Model, n_sims: int = 100_000, seed: int | None = None
     try:
         import ipywidgets as w
     except ImportError as exc:  # pragma: no cover - optional extra
-        raise ImportError("explore_widgets needs ipywidgets: pip install 'riskshare[notebook]'"
-                          ) from exc
+        raise ImportError(
+            "explore_widgets needs ipywidgets: pip install 'riskshare[notebook]'"
+        ) from exc
     from IPython.display import display
 
     from riskshare.report.html import money
@@ -155,27 +171,46 @@ def explore_widgets(model: Model, n_sims: int = 100_000, seed: int | None = None
     sliders: dict[str, Any] = {}
     for pid in model.partner_ids:
         sliders[f"scale:{pid}"] = w.FloatSlider(
-            value=1.0, min=0.8, max=1.2, step=0.005, readout_format=".1%",
-            description=f"{labels[pid]} contributions ×", style=style, layout=layout,
-            continuous_update=False)
+            value=1.0,
+            min=0.8,
+            max=1.2,
+            step=0.005,
+            readout_format=".1%",
+            description=f"{labels[pid]} contributions ×",
+            style=style,
+            layout=layout,
+            continuous_update=False,
+        )
     reserve = model.agreement.reserve
     if reserve is not None:
         budget = float(model.contribution_schedule()[0].sum())
         sliders["reserve.opening"] = w.FloatSlider(
-            value=reserve.opening, min=0.0, max=max(0.1 * budget, 2 * reserve.opening),
-            step=max(budget / 1000, 1.0), readout_format=",.0f",
-            description="Reserve opening balance £", style=style, layout=layout,
-            continuous_update=False)
+            value=reserve.opening,
+            min=0.0,
+            max=max(0.1 * budget, 2 * reserve.opening),
+            step=max(budget / 1000, 1.0),
+            readout_format=",.0f",
+            description="Reserve opening balance £",
+            style=style,
+            layout=layout,
+            continuous_update=False,
+        )
     bands = model.agreement.overspend.bands
     if bands and bands[0].upto is not None:
         upto = bands[0].upto
         top = bands[1].upto if len(bands) > 1 and bands[1].upto is not None else 3 * upto
         basis_budget = model.agreement.overspend.basis == "budget"
         sliders["overspend.bands[0].upto"] = w.FloatSlider(
-            value=upto, min=upto / 10, max=top * 0.999, step=upto / 20,
+            value=upto,
+            min=upto / 10,
+            max=top * 0.999,
+            step=upto / 20,
             readout_format=".2%" if basis_budget else ",.0f",
-            description="First overspend band up to", style=style, layout=layout,
-            continuous_update=False)
+            description="First overspend band up to",
+            style=style,
+            layout=layout,
+            continuous_update=False,
+        )
     out = w.Output()
 
     def redraw(_: Any = None) -> None:
@@ -188,16 +223,18 @@ def explore_widgets(model: Model, n_sims: int = 100_000, seed: int | None = None
         with out:
             out.clear_output(wait=True)
             try:
-                table, fig = explore(model, paths, contributions=scales,
-                                     agreement_changes=changes or None)
+                table, fig = explore(
+                    model, paths, contributions=scales, agreement_changes=changes or None
+                )
             except Exception as exc:  # show a bad combination instead of failing silently
                 print(f"Cannot settle this agreement: {exc}")
                 return
             cols = [c for c in EXPLORE_COLUMNS if c in table.columns]
             shown = table[cols].copy()
             for c in cols:
-                shown[c] = [f"{100 * v:.1f}%" if c.startswith("prob") else money(v)
-                            for v in shown[c]]
+                shown[c] = [
+                    f"{100 * v:.1f}%" if c.startswith("prob") else money(v) for v in shown[c]
+                ]
             display(shown)
             display(fig)
 

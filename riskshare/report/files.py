@@ -70,7 +70,9 @@ def _has_pyarrow() -> bool:
     return True
 
 
-def write_run(result: Result, folder: Path, *, extra_manifest: dict[str, Any] | None = None) -> list[str]:
+def write_run(
+    result: Result, folder: Path, *, extra_manifest: dict[str, Any] | None = None
+) -> list[str]:
     """Write a run's tables, per-simulation outcomes and manifest into ``folder``.
 
     Files: ``summary.csv`` (one row per partner and the pool, whole agreement),
@@ -93,7 +95,8 @@ def write_run(result: Result, folder: Path, *, extra_manifest: dict[str, Any] | 
     result.by_year().reset_index().to_csv(folder / "by_year.csv", index=False, encoding="utf-8-sig")
     written.append("by_year.csv")
     result.pool_by_year().reset_index().to_csv(
-        folder / "pool_by_year.csv", index=False, encoding="utf-8-sig")
+        folder / "pool_by_year.csv", index=False, encoding="utf-8-sig"
+    )
     written.append("pool_by_year.csv")
     per_sim = result.per_simulation().reset_index()
     if _has_pyarrow():
@@ -103,7 +106,8 @@ def write_run(result: Result, folder: Path, *, extra_manifest: dict[str, Any] | 
         per_sim.to_csv(folder / "per_simulation.csv", index=False)
         written.append("per_simulation.csv")
     (folder / "config.json").write_text(
-        json.dumps(result.model.model_dump(mode="json"), indent=2) + "\n", encoding="utf-8")
+        json.dumps(result.model.model_dump(mode="json"), indent=2) + "\n", encoding="utf-8"
+    )
     written.append("config.json")
     manifest = dict(result.manifest)
     manifest.pop("config", None)
@@ -111,7 +115,8 @@ def write_run(result: Result, folder: Path, *, extra_manifest: dict[str, Any] | 
     manifest.setdefault("timings", {})
     manifest["timings"] = {**manifest.get("timings", {}), "write_s": time.perf_counter() - t0}
     manifest["files"] = sorted(written)
-    (folder / "manifest.json").write_text(json.dumps(manifest, indent=2, default=str) + "\n",
-                                          encoding="utf-8")
+    (folder / "manifest.json").write_text(
+        json.dumps(manifest, indent=2, default=str) + "\n", encoding="utf-8"
+    )
     written.append("manifest.json")
     return written

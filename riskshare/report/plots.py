@@ -24,14 +24,17 @@ from typing import TYPE_CHECKING, Any
 import matplotlib
 import numpy as np
 
-if "matplotlib.pyplot" not in sys.modules and not os.environ.get("MPLBACKEND") and not (
-    os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")
-) and "ipykernel" not in sys.modules:
+if (
+    "matplotlib.pyplot" not in sys.modules
+    and not os.environ.get("MPLBACKEND")
+    and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+    and "ipykernel" not in sys.modules
+):
     matplotlib.use("Agg")
 
-from matplotlib.axes import Axes  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
-from matplotlib.ticker import FuncFormatter, PercentFormatter  # noqa: E402
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter, PercentFormatter
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -184,14 +187,31 @@ def distribution(
         colour = _colour(result.partner_ids.index(pid))
         x = net[:, k]
         ax.hist(x, bins=edges, density=True, histtype="stepfilled", alpha=0.25, color=colour)
-        ax.hist(x, bins=edges, density=True, histtype="step", color=colour, linewidth=1.4,
-                label=labels[pid])
+        ax.hist(
+            x,
+            bins=edges,
+            density=True,
+            histtype="step",
+            color=colour,
+            linewidth=1.4,
+            label=labels[pid],
+        )
         p95 = float(np.quantile(x, 0.95))
         tv = float(tvar(x, 0.95))
-        ax.axvline(p95, color=colour, linestyle="--", linewidth=1.2,
-                   label=f"{labels[pid]} P95 {format_money(p95)}")
-        ax.axvline(tv, color=colour, linestyle=":", linewidth=1.6,
-                   label=f"{labels[pid]} TVaR95 {format_money(tv)}")
+        ax.axvline(
+            p95,
+            color=colour,
+            linestyle="--",
+            linewidth=1.2,
+            label=f"{labels[pid]} P95 {format_money(p95)}",
+        )
+        ax.axvline(
+            tv,
+            color=colour,
+            linestyle=":",
+            linewidth=1.6,
+            label=f"{labels[pid]} TVaR95 {format_money(tv)}",
+        )
     ax.axvline(0.0, color="0.3", linewidth=0.8)
     ax.xaxis.set_major_formatter(money_formatter())
     ax.yaxis.set_major_formatter(FuncFormatter(lambda *_: ""))
@@ -212,10 +232,14 @@ def _exceedance_xy(x: np.ndarray, max_points: int = 2000) -> tuple[np.ndarray, n
     surv = 1.0 - np.arange(1, n + 1) / n
     if n > max_points:
         # Keep the tail in full detail: evenly spaced in log(probability).
-        pick = np.unique(np.concatenate([
-            np.linspace(0, n - 1, max_points // 2).astype(int),
-            (n - np.unique(np.geomspace(1, n, max_points // 2).astype(int))).clip(0, n - 1),
-        ]))
+        pick = np.unique(
+            np.concatenate(
+                [
+                    np.linspace(0, n - 1, max_points // 2).astype(int),
+                    (n - np.unique(np.geomspace(1, n, max_points // 2).astype(int))).clip(0, n - 1),
+                ]
+            )
+        )
         xs, surv = xs[pick], surv[pick]
     return xs, surv
 
@@ -263,18 +287,37 @@ def exceedance(
             x = res.net[:, res.partner_ids.index(pid)]
             xs, surv = _exceedance_xy(x)
             label = labels.get(pid, pid) + (f" — {name}" if name else "")
-            ax.step(xs, surv, where="post", color=_colour(first.partner_ids.index(pid)),
-                    linestyle=LINESTYLES[j % len(LINESTYLES)], linewidth=1.6, label=label)
+            ax.step(
+                xs,
+                surv,
+                where="post",
+                color=_colour(first.partner_ids.index(pid)),
+                linestyle=LINESTYLES[j % len(LINESTYLES)],
+                linewidth=1.6,
+                label=label,
+            )
     if appetite:
         for pid in ids:
             limit = first.model.appetite.get(pid)
             if limit is not None:
-                ax.axvline(limit, color=_colour(first.partner_ids.index(pid)), linewidth=0.9,
-                           alpha=0.8, linestyle=(0, (1, 2)),
-                           label=f"{labels.get(pid, pid)} appetite {format_money(limit)}")
+                ax.axvline(
+                    limit,
+                    color=_colour(first.partner_ids.index(pid)),
+                    linewidth=0.9,
+                    alpha=0.8,
+                    linestyle=(0, (1, 2)),
+                    label=f"{labels.get(pid, pid)} appetite {format_money(limit)}",
+                )
     ax.axhline(0.05, color="0.4", linewidth=0.8, linestyle="--")
-    ax.annotate("1 in 20", xy=(1.0, 0.05), xycoords=("axes fraction", "data"), ha="right",
-                va="bottom", fontsize=8, color="0.3")
+    ax.annotate(
+        "1 in 20",
+        xy=(1.0, 0.05),
+        xycoords=("axes fraction", "data"),
+        ha="right",
+        va="bottom",
+        fontsize=8,
+        color="0.3",
+    )
     if log:
         n = max(r.n_sims for r in items.values())
         ax.set_yscale("log")
@@ -335,8 +378,10 @@ def fan(
     """
     if isinstance(measures, str):
         measures = [measures]
-    names = {"variance": ("Pool variance (spend − budget)", PALETTE[3]),
-             "reserve": ("Reserve balance at year end", PALETTE[2])}
+    names = {
+        "variance": ("Pool variance (spend − budget)", PALETTE[3]),
+        "reserve": ("Reserve balance at year end", PALETTE[2]),
+    }
     bad = [m for m in measures if m not in names]
     if bad or not measures:
         raise ValueError(f"measures must be among {list(names)}, got {list(measures)}")
@@ -395,10 +440,19 @@ def comparison(
     height = 0.8 / max(1, len(partners))
     for j, pid in enumerate(partners):
         sub = frame[frame["partner"] == pid]
-        pos = [agreements.index(a) + (j - (len(partners) - 1) / 2) * height
-               for a in sub["agreement"]]
-        ax.errorbar(sub["diff"].to_numpy(float), pos, xerr=2 * sub["se"].to_numpy(float),
-                    fmt="o", color=_colour(j), capsize=4, label=str(pid), markersize=6)
+        pos = [
+            agreements.index(a) + (j - (len(partners) - 1) / 2) * height for a in sub["agreement"]
+        ]
+        ax.errorbar(
+            sub["diff"].to_numpy(float),
+            pos,
+            xerr=2 * sub["se"].to_numpy(float),
+            fmt="o",
+            color=_colour(j),
+            capsize=4,
+            label=str(pid),
+            markersize=6,
+        )
     ax.axvline(0.0, color="0.3", linewidth=0.9)
     ax.set_yticks(range(len(agreements)), [str(a) for a in agreements])
     ax.invert_yaxis()
@@ -462,14 +516,22 @@ def sweep(
         sub = sub.sort_values(x)
         xv, yv = sub[x].to_numpy(float), sub[y].to_numpy(float)
         colour = _colour(j)
-        ax.plot(xv, yv, marker="o", markersize=4, color=colour,
-                linestyle=LINESTYLES[j % len(LINESTYLES)], label=str(name) if name != "" else y)
+        ax.plot(
+            xv,
+            yv,
+            marker="o",
+            markersize=4,
+            color=colour,
+            linestyle=LINESTYLES[j % len(LINESTYLES)],
+            label=str(name) if name != "" else y,
+        )
         if se is not None:
             s = sub[se].to_numpy(float)
             ax.fill_between(xv, yv - 2 * s, yv + 2 * s, color=colour, alpha=0.2, linewidth=0)
         if isinstance(appetite, Mapping) and name in appetite:
-            ax.axhline(appetite[name], color=colour, linestyle=":", linewidth=1.2,
-                       label=f"{name} appetite")
+            ax.axhline(
+                appetite[name], color=colour, linestyle=":", linewidth=1.2, label=f"{name} appetite"
+            )
     if appetite is not None and not isinstance(appetite, Mapping):
         ax.axhline(float(appetite), color="0.2", linestyle=":", linewidth=1.2, label="Appetite")
     if money_x:

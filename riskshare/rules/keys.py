@@ -107,5 +107,7 @@ def key_weights(key: str | Mapping[str, float], ctx: KeyContext) -> FloatArray:
         total = s.sum(axis=0)
         safe = np.where(total > 0, total, 1.0)
         return np.where(total > 0, s / safe, 1.0 / n_partners)
-    raise ValueError(f"unknown key {key!r} (allowed: proportional, host, commissioners, "
-                     "own, or {partner: share})")
+    raise ValueError(
+        f"unknown key {key!r} (allowed: proportional, host, commissioners, "
+        "own, or {partner: share})"
+    )

@@ -29,6 +29,7 @@ def _nbinom(name: str, *args: float) -> float:
 
     return getattr(stats.nbinom, name)(*args)
 
+
 __all__ = [
     "AliasTable",
     "CompoundTable",
@@ -491,9 +492,7 @@ def compound_gamma_from_normal(
     return gamma_from_normal(counts / cv2, normals) * (np.asarray(mean_cost) * cv2)
 
 
-def mean_one_lognormal(
-    normals: FloatArray, cv: float, out: FloatArray | None = None
-) -> FloatArray:
+def mean_one_lognormal(normals: FloatArray, cv: float, out: FloatArray | None = None) -> FloatArray:
     """Lognormal with mean 1 and CV ``cv``: ``exp(sigmaZ - sigma²/2)``, sigma² = ln(1 + cv²).
 
     Parameters

@@ -60,7 +60,8 @@ def fixed_model(
             for gid, (comm, amounts) in groups.items()
         ],
         "contributions": {
-            p: {"kind": "schedule", "amounts": [float(x) for x in a]} for p, a in contributions.items()
+            p: {"kind": "schedule", "amounts": [float(x) for x in a]}
+            for p, a in contributions.items()
         },
         "agreement": dict(agreement or {}),
         "simulation": {"years": years, "n_sims": 1, "seed": 0},
@@ -111,12 +112,20 @@ def engine_ledger(
     inc = np.broadcast_to(inc if inc.ndim == 3 else inc[None], spend.shape).copy()
     mets = {}
     for pm in model.performance:
-        v = np.full(years, pm.mean) if not metrics or pm.id not in metrics else np.asarray(metrics[pm.id], float)
+        v = (
+            np.full(years, pm.mean)
+            if not metrics or pm.id not in metrics
+            else np.asarray(metrics[pm.id], float)
+        )
         mets[pm.id] = np.broadcast_to(v if v.ndim == 2 else v[None], (n, years)).copy()
     sav = None
     if model.integration_savings is not None:
         iz = model.integration_savings
-        v = (np.asarray(iz.ramp[:years]) * iz.amount) if savings is None else np.asarray(savings, float)
+        v = (
+            (np.asarray(iz.ramp[:years]) * iz.amount)
+            if savings is None
+            else np.asarray(savings, float)
+        )
         sav = np.broadcast_to(v if v.ndim == 2 else v[None], (n, years)).copy()
     paths = SpendPaths(spend, inc, tuple(model.group_ids), years, metrics=mets, savings=sav)
     return settle(model, paths, **kwargs)

@@ -37,14 +37,21 @@ def assert_ledger_allclose(
     check_balance(a, allow_deficit=allow_deficit)
     check_balance(b, allow_deficit=allow_deficit)
     assert a.partner_ids == b.partner_ids, f"partners differ: {a.partner_ids} vs {b.partner_ids}"
-    assert a.reserve.shape == b.reserve.shape, f"shapes differ: {a.reserve.shape} vs {b.reserve.shape}"
-    names = set(flows) if flows is not None else (
-        set(a.partner_flows) | set(a.pool_flows) | set(b.partner_flows) | set(b.pool_flows)
+    assert a.reserve.shape == b.reserve.shape, (
+        f"shapes differ: {a.reserve.shape} vs {b.reserve.shape}"
+    )
+    names = (
+        set(flows)
+        if flows is not None
+        else (set(a.partner_flows) | set(a.pool_flows) | set(b.partner_flows) | set(b.pool_flows))
     )
     for name in sorted(names):
-        np.testing.assert_allclose(a.flow(name), b.flow(name), rtol=rtol, atol=atol,
-                                   err_msg=f"flow {name!r} differs")
-    np.testing.assert_allclose(a.reserve, b.reserve, rtol=rtol, atol=atol, err_msg="reserve differs")
+        np.testing.assert_allclose(
+            a.flow(name), b.flow(name), rtol=rtol, atol=atol, err_msg=f"flow {name!r} differs"
+        )
+    np.testing.assert_allclose(
+        a.reserve, b.reserve, rtol=rtol, atol=atol, err_msg="reserve differs"
+    )
     np.testing.assert_allclose(a.net(), b.net(), rtol=rtol, atol=atol, err_msg="net differs")
 
 

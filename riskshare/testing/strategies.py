@@ -60,8 +60,13 @@ def _sharing(draw: Any, partner_ids: Sequence[str], own: bool) -> dict[str, Any]
 
 @st.composite
 def agreements(
-    draw: Any, partner_ids: Sequence[str], group_ids: Sequence[str], years: int,
-    *, metrics: Sequence[str] = (), savings: bool = False,
+    draw: Any,
+    partner_ids: Sequence[str],
+    group_ids: Sequence[str],
+    years: int,
+    *,
+    metrics: Sequence[str] = (),
+    savings: bool = False,
 ) -> dict[str, Any]:
     """The ``agreement`` section of a config, as a dict, every clause possible.
 
@@ -104,16 +109,15 @@ def agreements(
         if draw(st.booleans()):
             reserve["cap"] = draw(st.sampled_from([0.0, 0.3, 1.0])) * _MONEY
         if draw(st.booleans()):
-            reserve["exclude_groups"] = draw(st.lists(st.sampled_from(list(group_ids)),
-                                                      unique=True, max_size=2))
+            reserve["exclude_groups"] = draw(
+                st.lists(st.sampled_from(list(group_ids)), unique=True, max_size=2)
+            )
         agr["reserve"] = reserve
     if len(group_ids) > 1 and draw(st.booleans()):
         g = draw(st.sampled_from(list(group_ids)))
         agr["group_keys"] = {g: draw(st.sampled_from(["host", "commissioners", "proportional"]))}
     if draw(st.booleans()):
-        agr["group_budgets"] = {
-            g: [draw(st.integers(1, 20)) * _MONEY] * years for g in group_ids
-        }
+        agr["group_budgets"] = {g: [draw(st.integers(1, 20)) * _MONEY] * years for g in group_ids}
     if draw(st.booleans()):
         agr["waterfall"] = draw(st.permutations(["reserve", "uncommitted"]))
     if draw(st.booleans()):
@@ -127,8 +131,12 @@ def agreements(
         side = draw(st.sampled_from(["overspend", "underspend"]))
         if side == "overspend":
             others.append("unfunded")
-        cap: dict[str, Any] = {"partner": p, "side": side, "overflow": draw(st.sampled_from(others)),
-                               "per": draw(st.sampled_from(["year", "agreement"]))}
+        cap: dict[str, Any] = {
+            "partner": p,
+            "side": side,
+            "overflow": draw(st.sampled_from(others)),
+            "per": draw(st.sampled_from(["year", "agreement"])),
+        }
         if draw(st.booleans()):
             cap["amount"] = draw(st.sampled_from([0.0, 0.2, 0.5, 2.0])) * _MONEY
         else:
@@ -140,24 +148,37 @@ def agreements(
     if caps:
         agr["caps"] = caps
     if metrics and draw(st.booleans()):
-        agr["holdback"] = {"partner": draw(st.sampled_from(pids)),
-                           "amount": draw(st.sampled_from([0.5, 1.0])) * _MONEY,
-                           "metric": metrics[0], "target": 0.04}
+        agr["holdback"] = {
+            "partner": draw(st.sampled_from(pids)),
+            "amount": draw(st.sampled_from([0.5, 1.0])) * _MONEY,
+            "metric": metrics[0],
+            "target": 0.04,
+        }
     if draw(st.booleans()):
-        agr["trigger"] = {"threshold": draw(st.sampled_from([0.0, 0.01, 0.03])),
-                          "mitigation": draw(st.sampled_from([0.25, 0.5, 1.0])),
-                          "month": draw(st.integers(0, 11))}
+        agr["trigger"] = {
+            "threshold": draw(st.sampled_from([0.0, 0.01, 0.03])),
+            "mitigation": draw(st.sampled_from([0.25, 0.5, 1.0])),
+            "month": draw(st.integers(0, 11)),
+        }
     if draw(st.booleans()):
-        agr["exit"] = {"limits": {draw(st.sampled_from(pids)): draw(st.sampled_from([0.0, 0.5, 2.0])) * _MONEY},
-                       "notice_years": draw(st.integers(0, 2)),
-                       "reserve_key": draw(keys(pids))}
+        agr["exit"] = {
+            "limits": {
+                draw(st.sampled_from(pids)): draw(st.sampled_from([0.0, 0.5, 2.0])) * _MONEY
+            },
+            "notice_years": draw(st.integers(0, 2)),
+            "reserve_key": draw(keys(pids)),
+        }
     if draw(st.booleans()):
         agr["charging"] = {"pooling": "net", "bearer": draw(st.sampled_from(pids))}
     if draw(st.booleans()):
         agr["integration"] = {
-            "setup_costs": [{"year": draw(st.integers(0, years - 1)),
-                             "amount": draw(st.sampled_from([0.1, 0.5])) * _MONEY,
-                             "charged_to": draw(st.sampled_from(["pool", *pids]))}],
+            "setup_costs": [
+                {
+                    "year": draw(st.integers(0, years - 1)),
+                    "amount": draw(st.sampled_from([0.1, 0.5])) * _MONEY,
+                    "charged_to": draw(st.sampled_from(["pool", *pids])),
+                }
+            ],
             "savings_to": draw(st.sampled_from(["pool", *pids])),
         }
     Agreement.model_validate(agr)  # a strategy bug shows here, not as a rejected example
@@ -180,17 +201,28 @@ def models(draw: Any, *, max_partners: int = 3, max_groups: int = 3, max_years: 
         else:
             comm = _fixed_shares(draw, pids)
         if draw(st.booleans()):
-            spend = {"model": "fixed", "amounts": [draw(st.integers(1, 20)) * _MONEY for _ in range(years)]}
+            spend = {
+                "model": "fixed",
+                "amounts": [draw(st.integers(1, 20)) * _MONEY for _ in range(years)],
+            }
         else:
-            spend = {"model": "aggregate", "mean": draw(st.integers(1, 20)) * _MONEY, "cv": 0.05,
-                     "growth": draw(st.sampled_from([0.0, 0.03]))}
+            spend = {
+                "model": "aggregate",
+                "mean": draw(st.integers(1, 20)) * _MONEY,
+                "cv": 0.05,
+                "growth": draw(st.sampled_from([0.0, 0.03])),
+            }
         grp: dict[str, Any] = {"id": g, "commissioners": comm, "spend": spend}
         if draw(st.booleans()):
             grp["charging"] = {"rate": draw(st.sampled_from([0.03, 0.16]))}
         groups.append(grp)
-    contributions = {p: {"kind": "schedule",
-                         "amounts": [draw(st.integers(1, 20)) * _MONEY for _ in range(years)]}
-                     for p in pids}
+    contributions = {
+        p: {
+            "kind": "schedule",
+            "amounts": [draw(st.integers(1, 20)) * _MONEY for _ in range(years)],
+        }
+        for p in pids
+    }
     with_metric = draw(st.booleans())
     with_savings = draw(st.booleans())
     data: dict[str, Any] = {
@@ -203,7 +235,10 @@ def models(draw: Any, *, max_partners: int = 3, max_groups: int = 3, max_years: 
     if with_metric:
         data["performance"] = [{"id": "nea", "mean": 0.02, "sd": 0.03}]
     if with_savings:
-        data["integration_savings"] = {"amount": 0.5 * _MONEY, "ramp": [min(1.0, 0.5 * (t + 1)) for t in range(years)]}
+        data["integration_savings"] = {
+            "amount": 0.5 * _MONEY,
+            "ramp": [min(1.0, 0.5 * (t + 1)) for t in range(years)],
+        }
     return Model.model_validate(data)
 
 
@@ -212,5 +247,8 @@ def spend_arrays(sims: int, years: int, groups: int, *, scale: float = 20 * _MON
     from hypothesis.extra import numpy as hnp
 
     steps = int(scale // 10_000)
-    return hnp.arrays(np.float64, (sims, years, groups),
-                      elements=st.integers(1, steps).map(lambda k: k * 10_000.0))
+    return hnp.arrays(
+        np.float64,
+        (sims, years, groups),
+        elements=st.integers(1, steps).map(lambda k: k * 10_000.0),
+    )

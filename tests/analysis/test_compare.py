@@ -34,12 +34,20 @@ def test_identical_agreements_differ_by_exactly_zero(model):
 
 
 def test_a_reserve_never_raises_a_call_and_lowers_the_pool_by_its_opening(model):
-    plain = Agreement(name="plain", overspend=Sharing(key="proportional"),
-                      underspend=Sharing(key="proportional"))
-    reserve = plain.model_copy(update={"name": "reserve",
-                                       "reserve": Reserve(opening=1_000_000, carry_forward=True)})
-    cmp = compare(model, {"plain": plain, "reserve": reserve}, n_sims=4000, seed=3,
-                  include_model=False, baseline="plain")
+    plain = Agreement(
+        name="plain", overspend=Sharing(key="proportional"), underspend=Sharing(key="proportional")
+    )
+    reserve = plain.model_copy(
+        update={"name": "reserve", "reserve": Reserve(opening=1_000_000, carry_forward=True)}
+    )
+    cmp = compare(
+        model,
+        {"plain": plain, "reserve": reserve},
+        n_sims=4000,
+        seed=3,
+        include_model=False,
+        baseline="plain",
+    )
     with_r, without = cmp.outcomes["reserve"], cmp.outcomes["plain"]
     # Elementwise: a reserve only ever reduces what is called from a partner.
     assert (with_r.called <= without.called).all()
@@ -68,11 +76,15 @@ def test_baseline_matches_simulate(model):
         assert cmp.table.loc[(cmp.baseline, pid), "p95"] == summary.loc[pid, "p95"]
         # Same values; the mean of the tail may differ in the last bit (summation order).
         assert cmp.table.loc[(cmp.baseline, pid), "tvar95"] == pytest.approx(
-            summary.loc[pid, "tvar95"], rel=1e-14)
+            summary.loc[pid, "tvar95"], rel=1e-14
+        )
 
 
 def test_chunking_does_not_change_the_numbers(model):
-    alts = {"aligned": Agreement(arrangement="aligned"), "more": {"contributions.council.factor": 1.1}}
+    alts = {
+        "aligned": Agreement(arrangement="aligned"),
+        "more": {"contributions.council.factor": 1.1},
+    }
     a = compare(model, alts, n_sims=2500, seed=2, chunk_blocks=1, block_size=512)
     b = compare(model, alts, n_sims=2500, seed=2, chunk_blocks=8, block_size=512)
     for name in a.outcomes:
@@ -86,7 +98,7 @@ def test_changes_mapping_and_paired_se(model):
     assert row["mean_diff"] == pytest.approx(x.mean())
     assert row["mean_diff_se"] == pytest.approx(x.std(ddof=1) / np.sqrt(x.size))
     assert row["mean_diff"] < 0  # paying more in up front means less to find later
-    assert 0 < row["p95_diff_se"] and 0 < row["tvar95_diff_se"]
+    assert row["p95_diff_se"] > 0 and row["tvar95_diff_se"] > 0
 
 
 def test_bad_agreement_file_names_file_and_field(tmp_path):
@@ -117,9 +129,22 @@ def cli():
 
 def test_cli_compare_end_to_end(cli, tmp_path):
     out = tmp_path / "cmp"
-    res = CliRunner().invoke(cli, [
-        "compare", str(EXAMPLE), "--agreements", str(AGREEMENTS / "proportional.yaml"),
-        str(AGREEMENTS / "aligned.yaml"), "--sims", "1500", "--seed", "3", "--out", str(out)])
+    res = CliRunner().invoke(
+        cli,
+        [
+            "compare",
+            str(EXAMPLE),
+            "--agreements",
+            str(AGREEMENTS / "proportional.yaml"),
+            str(AGREEMENTS / "aligned.yaml"),
+            "--sims",
+            "1500",
+            "--seed",
+            "3",
+            "--out",
+            str(out),
+        ],
+    )
     assert res.exit_code == 0, res.output
     assert "Proportional with a 2 % reserve / council" in res.output
     assert "Aligned" in res.output
@@ -133,7 +158,9 @@ def test_cli_compare_end_to_end(cli, tmp_path):
 def test_cli_compare_bad_agreement_exits_2(cli, tmp_path):
     bad = tmp_path / "oops.yaml"
     bad.write_text("agreement:\n  arrangement: pooled\n  reserve: {opening: -5}\n")
-    res = CliRunner().invoke(cli, ["compare", str(EXAMPLE), "--agreements", str(bad), "--sims", "100"])
+    res = CliRunner().invoke(
+        cli, ["compare", str(EXAMPLE), "--agreements", str(bad), "--sims", "100"]
+    )
     assert res.exit_code == 2
     assert "oops.yaml" in res.output and "reserve.opening" in res.output
     assert "Traceback" not in res.output

@@ -22,8 +22,12 @@ def _square(x: int) -> int:
 
 @pytest.fixture(scope="module")
 def client():
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
-                                  dashboard_address=None) as cluster, distributed.Client(cluster) as c:
+    with (
+        distributed.LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None
+        ) as cluster,
+        distributed.Client(cluster) as c,
+    ):
         yield c
 
 
@@ -36,7 +40,10 @@ def test_run_items_in_order(client):
 
 def test_dask_sweep_equals_in_process(client):
     model = rs.load_config(EXAMPLE)
-    grid = {"contributions.council.factor": [0.95, 1.05], "client_groups[0].spend.cost.cv": [0.5, 0.7]}
+    grid = {
+        "contributions.council.factor": [0.95, 1.05],
+        "client_groups[0].spend.cost.cv": [0.5, 0.7],
+    }
     local = sweep(model, grid, n_sims=1200, seed=6)
     on_dask = sweep(model, grid, n_sims=1200, seed=6, executor=client)
     pd.testing.assert_frame_equal(local, on_dask)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import importlib.util
-import math
 import warnings
 from pathlib import Path
 
@@ -19,7 +18,6 @@ from riskshare.analysis.calibration import (
     log_trend,
     read_history,
 )
-from riskshare.config import load_config
 from riskshare.config.load import read_config_data, validate_data
 from riskshare.errors import ConfigError, InputError
 
@@ -29,7 +27,9 @@ EXAMPLE = ROOT / "configs" / "section75_example.yaml"
 
 
 def _make_history_module():
-    spec = importlib.util.spec_from_file_location("make_history", ROOT / "examples" / "make_history.py")
+    spec = importlib.util.spec_from_file_location(
+        "make_history", ROOT / "examples" / "make_history.py"
+    )
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
     return mod
@@ -41,7 +41,9 @@ MH = _make_history_module()
 def test_shipped_history_is_the_script_output():
     shipped = pd.read_csv(HISTORY)
     fresh = MH.make_history()
-    pd.testing.assert_frame_equal(shipped, pd.read_csv(pd.io.common.StringIO(fresh.to_csv(index=False))))
+    pd.testing.assert_frame_equal(
+        shipped, pd.read_csv(pd.io.common.StringIO(fresh.to_csv(index=False)))
+    )
     assert shipped["group"].nunique() == 4
     assert shipped["year"].nunique() == 8
 
@@ -114,8 +116,9 @@ def test_fragment_round_trips_and_validates_merged_into_example():
     data = fragment_data(result.to_yaml())
     assert data == result.fragment
     base, _ = read_config_data(EXAMPLE)
-    merged = {k: v for k, v in base.items() if k not in ("client_groups", "common_shocks",
-                                                        "correlation")}
+    merged = {
+        k: v for k, v in base.items() if k not in ("client_groups", "common_shocks", "correlation")
+    }
     merged.update(data)
     model = validate_data(merged, source="merged")
     assert model.group_ids == [g.id for g in result.groups]
@@ -148,8 +151,10 @@ def test_excel_history(tmp_path):
 
 
 def test_aggregate_only_history_and_per_client_costs():
-    rows = [{"year": f"{2015 + t}/{(16 + t) % 100:02d}", "group": "mh", "spend": 1e6 * 1.05**t}
-            for t in range(6)]
+    rows = [
+        {"year": f"{2015 + t}/{(16 + t) % 100:02d}", "group": "mh", "spend": 1e6 * 1.05**t}
+        for t in range(6)
+    ]
     result = fit(pd.DataFrame(rows), first_year=2021, commissioners="council")
     g = result.groups[0]
     assert g.spend["model"] == "aggregate"
@@ -158,8 +163,12 @@ def test_aggregate_only_history_and_per_client_costs():
     assert result.correlation is None
     # Per-client costs choose the cost distribution by AIC.
     rng = np.random.default_rng(1)
-    hist = pd.DataFrame([{"year": 2015 + t, "group": "ld", "spend": 100 * 30000 * 1.03**t,
-                          "clients": 100} for t in range(6)])
+    hist = pd.DataFrame(
+        [
+            {"year": 2015 + t, "group": "ld", "spend": 100 * 30000 * 1.03**t, "clients": 100}
+            for t in range(6)
+        ]
+    )
     costs = pd.DataFrame({"group": "ld", "cost": rng.gamma(1 / 0.36, 30000 * 0.36, size=2000)})
     spend = fit(hist, client_costs=costs).groups[0].spend
     assert spend["cost"]["distribution"] == "gamma"
@@ -191,9 +200,17 @@ def _write(tmp_path: Path, text: str) -> Path:
         ("2021/22,ld,120,12", "2021/22,ld,0,12", "row 4, column 'spend': must be > 0"),
         ("2021/22,ld,120,12", "2021/22,ld,120,", "row 4, column 'clients': missing value"),
         ("2021/22,ld,120,12\n", "", "row 4, column 'year': group 'ld' has no row for 2021/22"),
-        ("2021/22,ld,120,12", "2020/21,ld,120,12", "row 4, column 'year': group 'ld' has year 2020 twice"),
+        (
+            "2021/22,ld,120,12",
+            "2020/21,ld,120,12",
+            "row 4, column 'year': group 'ld' has year 2020 twice",
+        ),
         ("2021/22,ld,120,12", "21/22,ld,120,12", "row 4, column 'year': '21/22' is not a year"),
-        ("year,group,spend,clients", "year,group,spend,clients_", "row 1, column 'clients_': unknown column"),
+        (
+            "year,group,spend,clients",
+            "year,group,spend,clients_",
+            "row 1, column 'clients_': unknown column",
+        ),
         ("year,group,spend,clients", "year,grp,spend,clients", "missing column 'group'"),
     ],
 )
@@ -218,7 +235,7 @@ def test_too_short_series_error_and_warning(tmp_path):
 
 
 def test_read_history_parses_year_forms_and_derives_unit_cost(tmp_path):
-    text = "year,group,spend,clients\n2019,ld,\"1,000\",10\n2020-21,ld,£1100,11\n2021/22,ld,1200,12\n"
+    text = 'year,group,spend,clients\n2019,ld,"1,000",10\n2020-21,ld,£1100,11\n2021/22,ld,1200,12\n'
     frame = read_history(_write(tmp_path, text))
     assert frame["year"].tolist() == [2019, 2020, 2021]
     assert frame["unit_cost"].tolist() == [100.0, 100.0, 100.0]

@@ -42,11 +42,14 @@ def test_fit_bad_file_exits_2_without_traceback(tmp_path):
 
 def test_sensitivity_writes_csv_and_png(tmp_path):
     spec = tmp_path / "spec.yaml"
-    spec.write_text("assumptions:\n  client_groups[0].spend.cost.inflation: [0.04, 0.07]\n"
-                    "  client_groups[1].spend.growth: {absolute: 0.01}\n")
+    spec.write_text(
+        "assumptions:\n  client_groups[0].spend.cost.inflation: [0.04, 0.07]\n"
+        "  client_groups[1].spend.growth: {absolute: 0.01}\n"
+    )
     out = tmp_path / "sens"
-    res = runner.invoke(app, ["sensitivity", EXAMPLE, "--spec", str(spec), "--sims", "1000",
-                              "--out", str(out)])
+    res = runner.invoke(
+        app, ["sensitivity", EXAMPLE, "--spec", str(spec), "--sims", "1000", "--out", str(out)]
+    )
     assert res.exit_code == 0, res.output
     table = pd.read_csv(out / "tornado.csv")
     assert set(table["measure"]) == {"mean", "p95"}
@@ -56,25 +59,37 @@ def test_sensitivity_writes_csv_and_png(tmp_path):
 def test_sensitivity_bad_path_exits_2(tmp_path):
     spec = tmp_path / "spec.yaml"
     spec.write_text("assumptions:\n  client_groups[7].spend.cv: [0.1, 0.2]\n")
-    res = runner.invoke(app, ["sensitivity", EXAMPLE, "--spec", str(spec), "--out",
-                              str(tmp_path / "o")])
+    res = runner.invoke(
+        app, ["sensitivity", EXAMPLE, "--spec", str(spec), "--out", str(tmp_path / "o")]
+    )
     assert res.exit_code == 2
     assert "does not exist" in res.output
 
 
 def test_stress_command(tmp_path):
     out = tmp_path / "stress.csv"
-    res = runner.invoke(app, ["stress", EXAMPLE, "--scenarios",
-                              str(ROOT / "examples" / "stress.yaml"), "--sims", "1000",
-                              "--out", str(out)])
+    res = runner.invoke(
+        app,
+        [
+            "stress",
+            EXAMPLE,
+            "--scenarios",
+            str(ROOT / "examples" / "stress.yaml"),
+            "--sims",
+            "1000",
+            "--out",
+            str(out),
+        ],
+    )
     assert res.exit_code == 0, res.output
     table = pd.read_csv(out)
     assert "base" in set(table["scenario"]) and len(set(table["scenario"])) == 6
 
 
 def test_precise_command(tmp_path):
-    res = runner.invoke(app, ["precise", EXAMPLE, "--target-rel", "0.05", "--out",
-                              str(tmp_path / "run")])
+    res = runner.invoke(
+        app, ["precise", EXAMPLE, "--target-rel", "0.05", "--out", str(tmp_path / "run")]
+    )
     assert res.exit_code == 0, res.output
     assert "target met" in res.output
     assert (tmp_path / "run" / "precision.csv").exists()

@@ -71,8 +71,9 @@ def test_simulate_until_meets_target_and_matches_plain_run():
 
 def test_simulate_until_stops_at_max_sims_with_warning():
     with pytest.warns(FewSimulationsWarning, match="max_sims"):
-        res = simulate_until(_model(), abs_error=1.0, seed=5, start=2048, max_sims=4096,
-                             block_size=2048)
+        res = simulate_until(
+            _model(), abs_error=1.0, seed=5, start=2048, max_sims=4096, block_size=2048
+        )
     assert not res.converged
     assert res.n_sims == 4096
 

@@ -19,15 +19,30 @@ OWN = {
     "name": "own key",
     "partners": [{"id": "a"}, {"id": "b"}],
     "client_groups": [
-        {"id": "ga", "commissioners": "a",
-         "spend": {"model": "aggregate", "mean": 1e6, "cv": 0.1, "growth": 0.03}},
-        {"id": "gb", "commissioners": "b",
-         "spend": {"model": "clients", "clients": {"mean": 100, "growth": 0.02},
-                   "cost": {"mean": 10000, "cv": 0.5, "inflation": {"mean": 0.03, "sd": 0.01}}}},
-        {"id": "gf", "commissioners": "b", "spend": {"model": "fixed", "amount": 5e5, "growth": 0.02}},
+        {
+            "id": "ga",
+            "commissioners": "a",
+            "spend": {"model": "aggregate", "mean": 1e6, "cv": 0.1, "growth": 0.03},
+        },
+        {
+            "id": "gb",
+            "commissioners": "b",
+            "spend": {
+                "model": "clients",
+                "clients": {"mean": 100, "growth": 0.02},
+                "cost": {"mean": 10000, "cv": 0.5, "inflation": {"mean": 0.03, "sd": 0.01}},
+            },
+        },
+        {
+            "id": "gf",
+            "commissioners": "b",
+            "spend": {"model": "fixed", "amount": 5e5, "growth": 0.02},
+        },
     ],
-    "contributions": {"a": {"kind": "uplift", "base": 1e6, "uplift": 0.02},
-                      "b": {"kind": "uplift", "base": 1.5e6, "uplift": 0.02}},
+    "contributions": {
+        "a": {"kind": "uplift", "base": 1e6, "uplift": 0.02},
+        "b": {"kind": "uplift", "base": 1.5e6, "uplift": 0.02},
+    },
     # Partner a bears every pound of variance: b's exposure depends on no spend assumption.
     "agreement": {"overspend": {"key": {"a": 1.0}}, "underspend": {"key": {"a": 1.0}}},
     "simulation": {"years": 3, "seed": 1},
@@ -43,10 +58,12 @@ def test_default_assumptions_cover_growth_inflation_cv():
 
 def test_assumption_without_effect_has_exactly_zero_effect():
     model = validate_data(OWN)
-    paths = {"client_groups[1].spend.cost.cv": (0.2, 1.0),
-             "client_groups[1].spend.cost.inflation": (0.0, 0.06),
-             "client_groups[2].spend.growth": (0.0, 0.05),
-             "client_groups[0].spend.cv": (0.05, 0.2)}
+    paths = {
+        "client_groups[1].spend.cost.cv": (0.2, 1.0),
+        "client_groups[1].spend.cost.inflation": (0.0, 0.06),
+        "client_groups[2].spend.growth": (0.0, 0.05),
+        "client_groups[0].spend.cv": (0.05, 0.2),
+    }
     table = tornado(model, paths, n_sims=2000, seed=4)
     b = table[table["partner"] == "b"]
     assert (b[["change_low", "change_high", "swing"]] == 0).all().all()
@@ -62,9 +79,15 @@ def test_assumption_without_effect_has_exactly_zero_effect():
 def test_own_key_other_partners_group_has_zero_effect():
     data = {**OWN, "agreement": {"arrangement": "aligned"}}
     model = validate_data(data)
-    table = tornado(model, {"client_groups[1].spend.cost.cv": (0.2, 1.0),
-                            "client_groups[1].spend.cost.inflation": (0.0, 0.06)},
-                    n_sims=2000, seed=4)
+    table = tornado(
+        model,
+        {
+            "client_groups[1].spend.cost.cv": (0.2, 1.0),
+            "client_groups[1].spend.cost.inflation": (0.0, 0.06),
+        },
+        n_sims=2000,
+        seed=4,
+    )
     a = table[table["partner"] == "a"]
     assert (a[["change_low", "change_high", "swing"]] == 0).all().all()
     b = table[table["partner"] == "b"]
@@ -73,9 +96,11 @@ def test_own_key_other_partners_group_has_zero_effect():
 
 def test_tornado_sorted_and_figure():
     m = rs.load_config("configs/section75_example.yaml")
-    spec = {"client_groups[0].spend.cost.inflation": [0.04, 0.07],
-            "client_groups[1].spend.cv": {"relative": 0.5},
-            "client_groups[3].spend.clients.growth": {"absolute": 0.01}}
+    spec = {
+        "client_groups[0].spend.cost.inflation": [0.04, 0.07],
+        "client_groups[1].spend.cv": {"relative": 0.5},
+        "client_groups[3].spend.clients.growth": {"absolute": 0.01},
+    }
     t = tornado(m, spec, n_sims=2000, seed=1)
     assert set(t["partner"]) == {"council", "icb", "pool"}
     sub = t[(t["partner"] == "council") & (t["measure"] == "mean")]
@@ -105,8 +130,9 @@ def test_sobol_ishigami_matches_analytic():
     v2 = a**2 / 8
     v13 = b**2 * pi**8 * (1 / 18 - 1 / 50)
     v = v1 + v2 + v13
-    t = sobol_indices(ishigami, {"x1": (-pi, pi), "x2": (-pi, pi), "x3": (-pi, pi)},
-                      n_base=4096, outputs=["y"])
+    t = sobol_indices(
+        ishigami, {"x1": (-pi, pi), "x2": (-pi, pi), "x3": (-pi, pi)}, n_base=4096, outputs=["y"]
+    )
     assert np.allclose(t["S1"], [v1 / v, v2 / v, 0.0], atol=0.03)
     assert np.allclose(t["ST"], [(v1 + v13) / v, v2 / v, v13 / v], atol=0.03)
     assert isinstance(t.index, pd.MultiIndex)
@@ -117,9 +143,16 @@ def test_sobol_on_model_zero_for_irrelevant_input():
     from riskshare.analysis.sensitivity import sobol
 
     model = validate_data(OWN)
-    t = sobol(model, {"client_groups[0].spend.growth": (0.0, 0.06),
-                      "client_groups[1].spend.cost.cv": (0.2, 1.0)},
-              n_base=16, n_sims=1024, seed=3)
+    t = sobol(
+        model,
+        {
+            "client_groups[0].spend.growth": (0.0, 0.06),
+            "client_groups[1].spend.cost.cv": (0.2, 1.0),
+        },
+        n_base=16,
+        n_sims=1024,
+        seed=3,
+    )
     # b's exposure depends on neither; a's mean depends on ga's growth, not on gb's cv
     # (a cv changes the spread, not the mean, up to Monte Carlo noise on common numbers).
     assert t.loc[("a", "client_groups[0].spend.growth"), "ST"] > 0.9

@@ -17,12 +17,15 @@ def _model():
 
 def test_apply_changes_forms():
     m = _model()
-    m2 = apply_changes(m, {
-        "client_groups[0].spend.cost.inflation": {"add": 0.03},
-        "client_groups[1].spend.growth": {"multiply": 2},
-        "agreement.reserve.top_slice": 0.0,
-        "add_step_change": [{"group": "mental_health", "year": 2, "factor": 1.1}],
-    })
+    m2 = apply_changes(
+        m,
+        {
+            "client_groups[0].spend.cost.inflation": {"add": 0.03},
+            "client_groups[1].spend.growth": {"multiply": 2},
+            "agreement.reserve.top_slice": 0.0,
+            "add_step_change": [{"group": "mental_health", "year": 2, "factor": 1.1}],
+        },
+    )
     assert m2.client_groups[0].spend.cost.inflation == pytest.approx(0.085)
     assert m2.client_groups[1].spend.growth == pytest.approx(0.1)
     assert m2.agreement.reserve.top_slice == 0.0
@@ -48,8 +51,9 @@ def test_apply_changes_errors():
 def test_stress_paired_against_base():
     m = _model()
     scen = {
-        "demand +10% from year 3": {"add_step_change": {"group": "learning_disability",
-                                                        "year": 2, "factor": 1.1}},
+        "demand +10% from year 3": {
+            "add_step_change": {"group": "learning_disability", "year": 2, "factor": 1.1}
+        },
         "nothing": {},
     }
     t = stress(m, scen, n_sims=3000, seed=2)

@@ -10,7 +10,6 @@ import pytest
 from typer.testing import CliRunner
 
 import riskshare as rs
-
 import riskshare.analysis.sweeps as sweep_mod
 from riskshare.analysis.comparison import Outcome
 from riskshare.analysis.sweeps import apply_point, expand_points, point_metrics, sweep
@@ -27,9 +26,14 @@ def model() -> rs.Model:
 
 def _metrics_of_result(result: rs.Result, metrics):
     o = result.outcomes
-    out = Outcome(net=o.net, called=o.called, exhausted=o.exhausted,
-                  contributions=result.model.contribution_schedule(),
-                  partner_ids=tuple(result.model.partner_ids), appetite=result.model.appetite)
+    out = Outcome(
+        net=o.net,
+        called=o.called,
+        exhausted=o.exhausted,
+        contributions=result.model.contribution_schedule(),
+        partner_ids=tuple(result.model.partner_ids),
+        appetite=result.model.appetite,
+    )
     specs = sweep_mod._parse_metrics(result.model, metrics)
     return point_metrics(out, specs)
 
@@ -41,11 +45,14 @@ def test_expand_grid_is_cartesian():
         expand_points({"a": []})
 
 
-@pytest.mark.parametrize("changes", [
-    {"contributions.council.factor": 1.07},
-    {"agreement.reserve.cap": 2_000_000, "contributions.icb.uplift": 0.05},
-    {"client_groups[1].spend.growth": 0.08},  # changes the spend: redrawn with the same seed
-])
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"contributions.council.factor": 1.07},
+        {"agreement.reserve.cap": 2_000_000, "contributions.icb.uplift": 0.05},
+        {"client_groups[1].spend.growth": 0.08},  # changes the spend: redrawn with the same seed
+    ],
+)
 def test_a_sweep_point_equals_a_single_run(model, changes):
     frame = sweep(model, [changes], n_sims=2000, seed=21)
     changed = rs.with_changes(model, changes)
@@ -59,17 +66,24 @@ def test_scaling_a_partner_schedule_equals_a_run_with_those_contributions(model)
     frame = sweep(model, {"contributions.council": [1.2]}, n_sims=1500, seed=2)
     contrib = model.contribution_schedule()
     contrib[:, model.partner_ids.index("council")] *= 1.2
-    expected = _metrics_of_result(rs.simulate(model, n_sims=1500, seed=2, contributions=contrib), None)
+    expected = _metrics_of_result(
+        rs.simulate(model, n_sims=1500, seed=2, contributions=contrib), None
+    )
     for col, value in expected.items():
         got = frame.iloc[0][col]
         assert got == value or (np.isnan(value) and np.isnan(got)), col
-    m, c = apply_point(model, {"contributions.council": 1.2})
+    _m, c = apply_point(model, {"contributions.council": 1.2})
     np.testing.assert_array_equal(c, contrib)
 
 
 def test_more_council_money_lowers_its_exposure(model):
-    frame = sweep(model, {"contributions.council.factor": [0.95, 1.0, 1.05, 1.1]}, n_sims=2000, seed=3,
-                  metrics=["mean", "council:p_any_year_above:2000000"])
+    frame = sweep(
+        model,
+        {"contributions.council.factor": [0.95, 1.0, 1.05, 1.1]},
+        n_sims=2000,
+        seed=3,
+        metrics=["mean", "council:p_any_year_above:2000000"],
+    )
     assert frame["council_mean"].is_monotonic_decreasing
     assert frame["council_p_any_year_above_2e+06"].is_monotonic_decreasing
     assert list(frame.columns[:1]) == ["contributions.council.factor"]
@@ -89,13 +103,18 @@ def test_resume_skips_finished_points(model, tmp_path, monkeypatch):
     # A new point is computed, the old ones are not.
     calls = []
     monkeypatch.setattr(sweep_mod, "_run_item", lambda item: calls.append(item) or {})
-    sweep(model, {"contributions.council.factor": [1.0, 1.2], "agreement.reserve.cap": [5e5]},
-          n_sims=1000, seed=4, resume_dir=tmp_path)
+    sweep(
+        model,
+        {"contributions.council.factor": [1.0, 1.2], "agreement.reserve.cap": [5e5]},
+        n_sims=1000,
+        seed=4,
+        resume_dir=tmp_path,
+    )
     assert len(calls) == 1 and calls[0].changes["contributions.council.factor"] == 1.2
 
 
 def test_bad_point_names_the_field(model):
-    with pytest.raises(ConfigError, match="reserve.cap"):
+    with pytest.raises(ConfigError, match=r"reserve\.cap"):
         sweep(model, [{"agreement.reserve.cap": -1}], n_sims=100, seed=1)
     with pytest.raises(InputError, match="unknown partner"):
         sweep(model, [{"contributions.nhs": 1.1}], n_sims=100, seed=1)
@@ -113,8 +132,10 @@ def test_cli_sweep_end_to_end_and_resume(cli, tmp_path):
     spec = tmp_path / "sweep.yaml"
     spec.write_text(
         f"config: {EXAMPLE}\nsims: 800\nseed: 5\n"
-        "grid:\n  contributions.council.factor: [1.0, 1.1]\n  agreement.reserve.opening: [0, 500000]\n"
-        "metrics: [mean, p95, prob_exceeds]\n")
+        "grid:\n  contributions.council.factor: [1.0, 1.1]\n"
+        "  agreement.reserve.opening: [0, 500000]\n"
+        "metrics: [mean, p95, prob_exceeds]\n"
+    )
     out = tmp_path / "out"
     res = CliRunner().invoke(cli, ["sweep", str(spec), "--out", str(out)])
     assert res.exit_code == 0, res.output
@@ -126,7 +147,7 @@ def test_cli_sweep_end_to_end_and_resume(cli, tmp_path):
 
 
 def test_cli_sweep_example_file_is_valid(cli):
-    model, spec = sweep_mod.load_sweep(ROOT / "configs" / "sweep_contributions.yaml")
+    _model, spec = sweep_mod.load_sweep(ROOT / "configs" / "sweep_contributions.yaml")
     assert spec.grid and len(expand_points(spec.grid)) == 36
 
 

@@ -26,8 +26,9 @@ def test_validate_good_and_bad(tmp_path: Path) -> None:
     ok = invoke("validate", EXAMPLE)
     assert ok.exit_code == 0 and "valid" in ok.output
     bad = tmp_path / "bad.yaml"
-    bad.write_text(Path(EXAMPLE).read_text().replace("cv: 0.6", "cv: -0.6")
-                   .replace("host: true", "hots: true"))
+    bad.write_text(
+        Path(EXAMPLE).read_text().replace("cv: 0.6", "cv: -0.6").replace("host: true", "hots: true")
+    )
     result = invoke("validate", str(bad))
     assert result.exit_code == 2
     assert "Error: 2 problems:" in result.output
@@ -42,12 +43,28 @@ def test_run_writes_the_documented_files(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     assert "council" in result.output and "P95 (VaR)" in result.output
     files = {p.name for p in out.iterdir()}
-    assert {"summary.csv", "by_year.csv", "pool_by_year.csv", "manifest.json",
-            "config.json"} <= files
+    assert {
+        "summary.csv",
+        "by_year.csv",
+        "pool_by_year.csv",
+        "manifest.json",
+        "config.json",
+    } <= files
     assert "per_simulation.parquet" in files or "per_simulation.csv" in files
     summary = pd.read_csv(out / "summary.csv", encoding="utf-8-sig")
     assert list(summary["partner"]) == ["council", "icb", "pool"]
-    for col in ("mean", "sd", "p5", "p50", "p95", "p99", "tvar95", "tvar99", "prob_pays", "mean_se"):
+    for col in (
+        "mean",
+        "sd",
+        "p5",
+        "p50",
+        "p95",
+        "p99",
+        "tvar95",
+        "tvar99",
+        "prob_pays",
+        "mean_se",
+    ):
         assert col in summary.columns
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["seed"] == 7 and manifest["n_sims"] == 3000
@@ -73,19 +90,40 @@ def test_run_refuses_a_non_empty_folder_unless_forced(tmp_path: Path) -> None:
 
 def test_set_overrides_are_applied_recorded_and_validated(tmp_path: Path) -> None:
     out = tmp_path / "o"
-    result = invoke("run", EXAMPLE, "--sims", "200", "--out", str(out), "--quiet",
-                    "--set", "simulation.years=3", "--set", "agreement.reserve.cap=5e5")
+    result = invoke(
+        "run",
+        EXAMPLE,
+        "--sims",
+        "200",
+        "--out",
+        str(out),
+        "--quiet",
+        "--set",
+        "simulation.years=3",
+        "--set",
+        "agreement.reserve.cap=5e5",
+    )
     assert result.exit_code == 0
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["overrides"] == ["simulation.years=3", "agreement.reserve.cap=5e5"]
     assert len(pd.read_csv(out / "pool_by_year.csv")) == 3
-    bad = invoke("run", EXAMPLE, "--sims", "200", "--out", str(tmp_path / "b"),
-                 "--set", "agreement.reserve.cap=-1")
+    bad = invoke(
+        "run",
+        EXAMPLE,
+        "--sims",
+        "200",
+        "--out",
+        str(tmp_path / "b"),
+        "--set",
+        "agreement.reserve.cap=-1",
+    )
     assert bad.exit_code == 2 and "agreement.reserve.cap" in bad.output
     assert not (tmp_path / "b").exists()
 
 
-def test_interrupted_write_leaves_no_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_interrupted_write_leaves_no_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import riskshare.report.files as files
 
     def boom(*args, **kwargs):
@@ -118,8 +156,9 @@ def test_installed_entry_point_exit_codes(tmp_path: Path) -> None:
 
 def test_run_with_report_and_excel(tmp_path: Path) -> None:
     out = tmp_path / "full"
-    result = invoke("run", EXAMPLE, "--sims", "2000", "--out", str(out), "--quiet",
-                    "--report", "--excel")
+    result = invoke(
+        "run", EXAMPLE, "--sims", "2000", "--out", str(out), "--quiet", "--report", "--excel"
+    )
     assert result.exit_code == 0, result.output
     assert (out / "report.html").stat().st_size > 10_000
     assert (out / "results.xlsx").stat().st_size > 5_000

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
+from pydantic import ValidationError
 
 import riskshare as rs
 from riskshare.config import json_schema_text
@@ -46,7 +47,7 @@ def test_good_config_loads_into_frozen_model(tmp_path: Path) -> None:
     model = rs.load_config(write(tmp_path, GOOD))
     assert model.partner_ids == ["nhs", "council"]
     assert model.host == "council"
-    with pytest.raises(Exception):  # frozen
+    with pytest.raises(ValidationError):  # frozen
         model.name = "x"  # type: ignore[misc]
     sched = model.contribution_schedule()
     assert sched[:, 0] == pytest.approx([1e6, 1.03e6, 1.0609e6])
@@ -56,8 +57,11 @@ def test_good_config_loads_into_frozen_model(tmp_path: Path) -> None:
 
 
 def test_every_error_is_reported_at_once_with_file_line_and_field(tmp_path: Path) -> None:
-    bad = GOOD.replace("cv: 0.6", "cv: -0.6").replace("host: true", "hots: true").replace(
-        "nhs: 0.6, council: 0.4", "nhs: 0.6, council: 0.3")
+    bad = (
+        GOOD.replace("cv: 0.6", "cv: -0.6")
+        .replace("host: true", "hots: true")
+        .replace("nhs: 0.6, council: 0.4", "nhs: 0.6, council: 0.3")
+    )
     path = write(tmp_path, bad)
     with pytest.raises(ConfigError) as info:
         rs.load_config(path)
@@ -66,7 +70,10 @@ def test_every_error_is_reported_at_once_with_file_line_and_field(tmp_path: Path
     assert all(line.startswith(f"{path}: line ") for line in lines)
     text = str(info.value)
     assert "partners[1].hots: unknown field 'hots' (did you mean 'host'?)" in text
-    assert "client_groups[0].spend.cost.cv: input should be greater than or equal to 0 (got -0.6)" in text
+    assert (
+        "client_groups[0].spend.cost.cv: input should be greater than or equal to 0 (got -0.6)"
+        in text
+    )
     assert "client_groups[1].commissioners: commissioning shares must sum to 1" in text
 
 
@@ -103,7 +110,7 @@ def test_unreadable_files(tmp_path: Path, text: str, message: str) -> None:
 def test_missing_file_and_wrong_suffix(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="file not found"):
         rs.load_config(tmp_path / "nope.yaml")
-    with pytest.raises(ConfigError, match="unknown file type '.txt'"):
+    with pytest.raises(ConfigError, match=r"unknown file type '\.txt'"):
         rs.load_config(write(tmp_path, GOOD, "c.txt"))
 
 
@@ -134,12 +141,20 @@ years = 2
 
 def test_overrides_are_validated_like_the_file(tmp_path: Path) -> None:
     path = write(tmp_path, GOOD)
-    model = rs.load_config(path, ["simulation.years=2", "client_groups[1].spend.cv=0.2",
-                                  "agreement.overspend.key={nhs: 0.5, council: 0.5}"])
+    model = rs.load_config(
+        path,
+        [
+            "simulation.years=2",
+            "client_groups[1].spend.cv=0.2",
+            "agreement.overspend.key={nhs: 0.5, council: 0.5}",
+        ],
+    )
     assert model.simulation.years == 2
     assert model.client_groups[1].spend.cv == 0.2
     assert model.agreement.overspend.key == {"nhs": 0.5, "council": 0.5}
-    with pytest.raises(ConfigError, match=r"simulation.years: input should be greater than or equal to 1"):
+    with pytest.raises(
+        ConfigError, match=r"simulation.years: input should be greater than or equal to 1"
+    ):
         rs.load_config(path, ["simulation.years=0"])
     with pytest.raises(ConfigError, match=r"--set #1: 'nonsense' is not of the form"):
         rs.load_config(path, ["nonsense"])

@@ -16,10 +16,18 @@ def one_group_model(mean: float, cv: float, budget: float, shares=(0.3, 0.7), **
     """One year, one lognormal aggregate group, two partners, fixed contributions."""
     data = {
         "partners": [{"id": "a"}, {"id": "b", "host": True}],
-        "client_groups": [{
-            "id": "g", "commissioners": "b",
-            "spend": {"model": "aggregate", "distribution": "lognormal", "mean": mean, "cv": cv},
-        }],
+        "client_groups": [
+            {
+                "id": "g",
+                "commissioners": "b",
+                "spend": {
+                    "model": "aggregate",
+                    "distribution": "lognormal",
+                    "mean": mean,
+                    "cv": cv,
+                },
+            }
+        ],
         "contributions": {
             "a": {"kind": "schedule", "amounts": [budget * shares[0]]},
             "b": {"kind": "schedule", "amounts": [budget * shares[1]]},
@@ -59,8 +67,10 @@ def test_benchmark_partner_means_match_analytic_values(benchmark_model) -> None:
     # shared/reference/benchmark-scenario.md §5: exact E and s.d. of net_p.
     result = rs.simulate(benchmark_model, n_sims=100_000, seed=5)
     summary = result.summary()
-    for partner, mean, sd in (("nhs", 2_240_016.26, 1_708_833.07),
-                              ("council", 5_280_038.32, 4_027_963.66)):
+    for partner, mean, sd in (
+        ("nhs", 2_240_016.26, 1_708_833.07),
+        ("council", 5_280_038.32, 4_027_963.66),
+    ):
         row = summary.loc[partner]
         assert abs(row["mean"] - mean) < 5 * row["mean_se"]
         assert row["sd"] == pytest.approx(sd, rel=0.02)
@@ -107,9 +117,25 @@ def test_summary_tables_have_the_documented_shape(example_model) -> None:
     result = rs.simulate(example_model, n_sims=4000, seed=1)
     summary = result.summary()
     assert list(summary.index) == ["council", "icb", "pool"]
-    for col in ("mean", "sd", "p5", "p50", "p95", "p99", "var95", "tvar95", "var99", "tvar99",
-                "prob_pays", "prob_call_any_year", "mean_se", "prob_pays_se",
-                "threshold", "prob_exceeds", "prob_exceeds_se"):
+    for col in (
+        "mean",
+        "sd",
+        "p5",
+        "p50",
+        "p95",
+        "p99",
+        "var95",
+        "tvar95",
+        "var99",
+        "tvar99",
+        "prob_pays",
+        "prob_call_any_year",
+        "mean_se",
+        "prob_pays_se",
+        "threshold",
+        "prob_exceeds",
+        "prob_exceeds_se",
+    ):
         assert col in summary.columns
     assert summary.loc["council", "threshold"] == 2_000_000
     assert np.isnan(summary.loc["pool", "prob_exceeds"])
@@ -120,7 +146,8 @@ def test_summary_tables_have_the_documented_shape(example_model) -> None:
     assert by_year.index.names == ["partner", "year"]
     assert len(by_year) == 3 * 5
     assert by_year.loc[("council", "2026/27"), "mean"] == pytest.approx(
-        result.net_by_year[:, 0, 0].mean())
+        result.net_by_year[:, 0, 0].mean()
+    )
     pool = result.pool_by_year()
     assert list(pool.index) == ["2026/27", "2027/28", "2028/29", "2029/30", "2030/31"]
     assert pool["prob_overspend"].between(0, 1).all()

@@ -14,11 +14,28 @@ from riskshare.testing.strategies import models, spend_arrays
 
 SIMS = 3
 FLOWS = (
-    "contribution", "holdback_released", "holdback_retained", "overspend_call",
-    "underspend_refund", "final_distribution", "income_shortfall", "partner_integration_cost",
-    "partner_integration_savings", "spend", "charging_income", "integration_cost",
-    "integration_savings", "uncommitted_spend", "nonrecurrent_spend", "reserve_draw",
-    "reserve_topup", "reserve_release", "unfunded", "mitigation", "reserve", "net",
+    "contribution",
+    "holdback_released",
+    "holdback_retained",
+    "overspend_call",
+    "underspend_refund",
+    "final_distribution",
+    "income_shortfall",
+    "partner_integration_cost",
+    "partner_integration_savings",
+    "spend",
+    "charging_income",
+    "integration_cost",
+    "integration_savings",
+    "uncommitted_spend",
+    "nonrecurrent_spend",
+    "reserve_draw",
+    "reserve_topup",
+    "reserve_release",
+    "unfunded",
+    "mitigation",
+    "reserve",
+    "net",
 )
 
 
@@ -45,13 +62,18 @@ def test_settle_matches_reference(case) -> None:
     ledger = engine_ledger(model, spend, income, metrics=metrics, savings=sav)
     check_balance(ledger, allow_deficit=True)
     for i in range(SIMS):
-        ref = reference_settle(model, spend[i], income[i],
-                               metrics={"nea": metric[i]} if metrics else None,
-                               savings=None if sav is None else sav[i])
+        ref = reference_settle(
+            model,
+            spend[i],
+            income[i],
+            metrics={"nea": metric[i]} if metrics else None,
+            savings=None if sav is None else sav[i],
+        )
         np.testing.assert_allclose(reference_imbalance(ref), 0.0, atol=1e-5)
         for name in FLOWS:
             got, want = engine_view(ledger, name, i), ref[name]
             if got.ndim == want.ndim + 1:
                 got = got.sum(axis=-1)
-            np.testing.assert_allclose(got, want, rtol=1e-9, atol=1e-6,
-                                       err_msg=f"simulation {i}: flow {name!r}")
+            np.testing.assert_allclose(
+                got, want, rtol=1e-9, atol=1e-6, err_msg=f"simulation {i}: flow {name!r}"
+            )

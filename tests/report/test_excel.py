@@ -34,8 +34,14 @@ def _table(ws, header_row):
 
 
 def test_sheets(workbook):
-    assert workbook.sheetnames == ["Summary", "By year", "Pool by year", "Percentiles",
-                                   "Assumptions", "About"]
+    assert workbook.sheetnames == [
+        "Summary",
+        "By year",
+        "Pool by year",
+        "Percentiles",
+        "Assumptions",
+        "About",
+    ]
 
 
 def test_summary_numbers_equal_summary(result, workbook):
@@ -77,16 +83,16 @@ def test_by_year_and_pool_sheets_match(result, workbook):
 
 
 def test_percentiles_and_assumptions(result, workbook):
-    head, rows = _table(workbook["Percentiles"], 3)
+    _, rows = _table(workbook["Percentiles"], 3)
     p95 = next(r for r in rows if r[0] == pytest.approx(0.95))
     want = result.summary()["p95"]
     assert p95[1:] == pytest.approx(list(want), rel=1e-14)
     ws = workbook["Assumptions"]
-    head, rows = _table(ws, 3)
+    _head, rows = _table(ws, 3)
     sched = result.model.contribution_schedule()
     for t, row in enumerate(rows[: sched.shape[0]]):
         assert row[0] == result.years[t]
-        assert row[1:1 + sched.shape[1]] == pytest.approx(list(sched[t]), rel=1e-14)
+        assert row[1 : 1 + sched.shape[1]] == pytest.approx(list(sched[t]), rel=1e-14)
     text = " ".join(str(c) for r in ws.iter_rows(values_only=True) for c in r if c)
     for grp in result.model.client_groups:
         assert grp.label in text

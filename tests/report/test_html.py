@@ -18,8 +18,15 @@ from riskshare.report.html import money, percent, write_html
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 
 
 @pytest.fixture(scope="module")
@@ -30,8 +37,14 @@ def result():
 
 @pytest.fixture(scope="module")
 def report(result, tmp_path_factory):
-    comparison = pd.DataFrame({"agreement": ["no bands"] * 2, "partner": ["council", "icb"],
-                               "diff": [-1.5e5, 1.5e5], "se": [1e4, 1e4]})
+    comparison = pd.DataFrame(
+        {
+            "agreement": ["no bands"] * 2,
+            "partner": ["council", "icb"],
+            "diff": [-1.5e5, 1.5e5],
+            "se": [1e4, 1e4],
+        }
+    )
     path = tmp_path_factory.mktemp("html") / "report.html"
     return write_html(result, path, comparison=comparison, title="Test <report> & co")
 
@@ -84,8 +97,7 @@ def _parse(path: Path) -> _Cells:
 def test_key_figures_equal_summary(result, report):
     parsed = _parse(report)
     summary = result.summary()
-    key = {(c["data-partner"], c["data-measure"]): c for c in parsed.cells
-           if "data-year" not in c}
+    key = {(c["data-partner"], c["data-measure"]): c for c in parsed.cells if "data-year" not in c}
     checked = 0
     for pid in summary.index:
         for measure in ("mean", "p50", "p95", "tvar95", "p99", "prob_pays", "prob_call_any_year"):
@@ -96,15 +108,20 @@ def test_key_figures_equal_summary(result, report):
             assert cell["text"].strip() == shown
             checked += 1
     assert checked == 7 * len(summary.index)
-    assert float(key[("council", "prob_exceeds")]["data-value"]) == summary.loc["council",
-                                                                                "prob_exceeds"]
+    assert (
+        float(key[("council", "prob_exceeds")]["data-value"])
+        == summary.loc["council", "prob_exceeds"]
+    )
 
 
 def test_year_and_pool_tables_equal_results(result, report):
     parsed = _parse(report)
     by_year = result.by_year()
-    year_cells = {(c["data-partner"], c["data-year"], c["data-measure"]): float(c["data-value"])
-                  for c in parsed.cells if "data-year" in c}
+    year_cells = {
+        (c["data-partner"], c["data-year"], c["data-measure"]): float(c["data-value"])
+        for c in parsed.cells
+        if "data-year" in c
+    }
     for (pid, year), row in by_year.iterrows():
         assert year_cells[(pid, year, "p95")] == row["p95"]
     for year, row in result.pool_by_year().iterrows():
@@ -124,9 +141,15 @@ def test_self_contained_escaped_and_complete(result, report):
         assert src.startswith("data:image/png;base64,")
         assert base64.b64decode(src.split(",", 1)[1])[:8] == b"\x89PNG\r\n\x1a\n"
     assert "@media print" in text
-    for needle in (str(result.seed), result.manifest["config_sha256"], rs.__version__,
-                   "Learning disability", "Integrated Care Board", "in proportion to contributions",
-                   "2,000"):
+    for needle in (
+        str(result.seed),
+        result.manifest["config_sha256"],
+        rs.__version__,
+        "Learning disability",
+        "Integrated Care Board",
+        "in proportion to contributions",
+        "2,000",
+    ):
         assert needle in text, needle
 
 
@@ -149,7 +172,8 @@ def test_report_in_headless_chromium(result, report, tmp_path):
             cells = page.eval_on_selector_all(
                 "table.key-figures td[data-measure]",
                 "els => els.map(e => [e.dataset.partner, e.dataset.measure, e.dataset.value,"
-                " e.textContent.trim()])")
+                " e.textContent.trim()])",
+            )
             page.screenshot(path=str(tmp_path / "report.png"), full_page=True)
             page.emulate_media(media="print")
             page.screenshot(path=str(tmp_path / "report-print.png"))
@@ -183,9 +207,11 @@ def test_cli_report_regenerates_from_a_result_folder(result, tmp_path):
     assert res.exit_code == 0, res.output
     assert out.is_file() and (out.parent / "results.xlsx").is_file()
     parsed = _parse(out)
-    p95 = next(c for c in parsed.cells
-               if c["data-partner"] == "council" and c["data-measure"] == "p95"
-               and "data-year" not in c)
+    p95 = next(
+        c
+        for c in parsed.cells
+        if c["data-partner"] == "council" and c["data-measure"] == "p95" and "data-year" not in c
+    )
     assert float(p95["data-value"]) == result.summary().loc["council", "p95"]
     res = runner.invoke(app, ["report", str(folder)])
     assert res.exit_code == 0 and (folder / "report.html").is_file()

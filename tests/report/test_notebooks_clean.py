@@ -12,8 +12,11 @@ NOTEBOOKS = sorted((Path(__file__).resolve().parents[2] / "notebooks").glob("*.i
 
 def test_there_are_notebooks():
     names = {p.name for p in NOTEBOOKS}
-    assert {"01_quickstart.ipynb", "02_comparing_rules.ipynb",
-            "03_contribution_levels.ipynb"} <= names
+    assert {
+        "01_quickstart.ipynb",
+        "02_comparing_rules.ipynb",
+        "03_contribution_levels.ipynb",
+    } <= names
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)

@@ -74,23 +74,32 @@ def test_charts_draw_into_a_given_axes(result):
 
 
 def test_comparison_and_sweep_take_plain_frames(tmp_path):
-    comp = pd.DataFrame({
-        "agreement": ["host first 2 %", "host first 2 %", "no reserve", "no reserve"],
-        "partner": ["council", "icb", "council", "icb"],
-        "diff": [250_000.0, -250_000.0, 80_000.0, 40_000.0],
-        "se": [12_000.0, 12_000.0, 5_000.0, 4_000.0],
-    })
-    sweep = pd.DataFrame({
-        "contribution": [10e6, 11e6, 12e6] * 2,
-        "p95": [5e6, 3.5e6, 2e6, 4e6, 3e6, 1.5e6],
-        "p95_se": [4e4] * 6,
-        "partner": ["council"] * 3 + ["icb"] * 3,
-    })
+    comp = pd.DataFrame(
+        {
+            "agreement": ["host first 2 %", "host first 2 %", "no reserve", "no reserve"],
+            "partner": ["council", "icb", "council", "icb"],
+            "diff": [250_000.0, -250_000.0, 80_000.0, 40_000.0],
+            "se": [12_000.0, 12_000.0, 5_000.0, 4_000.0],
+        }
+    )
+    sweep = pd.DataFrame(
+        {
+            "contribution": [10e6, 11e6, 12e6] * 2,
+            "p95": [5e6, 3.5e6, 2e6, 4e6, 3e6, 1.5e6],
+            "p95_se": [4e4] * 6,
+            "partner": ["council"] * 3 + ["icb"] * 3,
+        }
+    )
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         _render(plots.comparison(comp), tmp_path, "comparison")
-        _render(plots.sweep(sweep, "contribution", "p95", se="p95_se",
-                            appetite={"council": 2e6, "icb": 2e6}), tmp_path, "sweep")
+        _render(
+            plots.sweep(
+                sweep, "contribution", "p95", se="p95_se", appetite={"council": 2e6, "icb": 2e6}
+            ),
+            tmp_path,
+            "sweep",
+        )
         _render(plots.sweep(sweep, "contribution", "p95", appetite=2e6), tmp_path, "sweep1")
     with pytest.raises(ValueError, match="lacks column"):
         plots.comparison(comp.drop(columns="se"))
@@ -98,10 +107,19 @@ def test_comparison_and_sweep_take_plain_frames(tmp_path):
         plots.sweep(sweep, "value", "p95")
 
 
-@pytest.mark.parametrize(("x", "text"), [
-    (0, "£0"), (950, "£950"), (1500, "£1.5k"), (250_000, "£250k"), (2_000_000, "£2m"),
-    (-1_250_000, "-£1.25m"), (3.2e9, "£3.2bn"), (float("nan"), ""),
-])
+@pytest.mark.parametrize(
+    ("x", "text"),
+    [
+        (0, "£0"),
+        (950, "£950"),
+        (1500, "£1.5k"),
+        (250_000, "£250k"),
+        (2_000_000, "£2m"),
+        (-1_250_000, "-£1.25m"),
+        (3.2e9, "£3.2bn"),
+        (float("nan"), ""),
+    ],
+)
 def test_money_format(x, text):
     assert plots.format_money(x) == text
 
@@ -110,6 +128,5 @@ def test_report_package_does_not_import_matplotlib():
     import subprocess
     import sys
 
-    code = ("import sys, riskshare.report; "
-            "sys.exit(1 if 'matplotlib' in sys.modules else 0)")
+    code = "import sys, riskshare.report; sys.exit(1 if 'matplotlib' in sys.modules else 0)"
     assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0

@@ -1,4 +1,4 @@
-"""Published rules reproduced exactly: the ACA §1342 risk corridor and MSSP one-sided shared savings.
+"""Published rules reproduced exactly: the ACA §1342 corridor and MSSP one-sided shared savings.
 
 Each is configured as an agreement (``configs/presets``) and settled on a grid
 of deterministic spend; the payments are compared with the published formula
@@ -36,13 +36,15 @@ def aca_payment_to_plan(A: float, T: float) -> float:
 def mssp_shared_savings(E: float, B: float, msr=0.02, sr=0.5, ppl=0.10) -> float:
     """MSSP one-sided: shared = min(SR·G, PPL·B) if G/B >= MSR (first dollar), else 0."""
     G = B - E
-    return min(sr * G, ppl * B) if G / B >= msr else 0.0
+    return min(sr * G, ppl * B) if msr <= G / B else 0.0
 
 
 ACA_T = 50e6
 ACA_GRID = np.round(ACA_T * np.linspace(0.80, 1.20, 81), 2)  # every 0.5 % of the target
 MSSP_B = 100e6
-MSSP_GRID = np.round(MSSP_B * np.concatenate([np.linspace(0.70, 1.10, 81), [0.98, 0.9801, 0.7999]]), 2)
+MSSP_GRID = np.round(
+    MSSP_B * np.concatenate([np.linspace(0.70, 1.10, 81), [0.98, 0.9801, 0.7999]]), 2
+)
 
 
 def _grid_spend(model, grid):
@@ -87,7 +89,10 @@ def test_mssp_engine():
         np.testing.assert_allclose(-ledger.net()[:, t, aco], want, atol=1e-6)
 
 
-@pytest.mark.parametrize("E, shared", [(98.1e6, 0.0), (98e6, 1e6), (97.9e6, 1.05e6), (90e6, 5e6), (70e6, 10e6), (101e6, 0.0)])
+@pytest.mark.parametrize(
+    "E, shared",
+    [(98.1e6, 0.0), (98e6, 1e6), (97.9e6, 1.05e6), (90e6, 5e6), (70e6, 10e6), (101e6, 0.0)],
+)
 def test_mssp_spot_values(E, shared):
     # MSR 2 % of £100m: saving £2m is just enough and shares from the first pound (£1m);
     # saving £30m would share £15m but the 10 % limit caps it at £10m.

@@ -24,38 +24,88 @@ N = 20
 
 CLAUSES = {
     "proportional_cumulative": {"weights": "cumulative"},
-    "fixed_host_commissioners": {"overspend": {"key": {"council": 0.7, "icb": 0.3}},
-                                 "underspend": {"key": "commissioners"}},
-    "own_with_reserve": {"overspend": {"key": "own"}, "underspend": {"key": "own"},
-                         "reserve": {"opening": 500000}},
+    "fixed_host_commissioners": {
+        "overspend": {"key": {"council": 0.7, "icb": 0.3}},
+        "underspend": {"key": "commissioners"},
+    },
+    "own_with_reserve": {
+        "overspend": {"key": "own"},
+        "underspend": {"key": "own"},
+        "reserve": {"opening": 500000},
+    },
     "aligned": {"arrangement": "aligned"},
-    "tower_pounds": {"overspend": {"basis": "amount", "key": "proportional", "bands": [
-        {"upto": 250000, "key": "host"}, {"upto": 1000000, "key": {"council": 0.5, "icb": 0.5}}]}},
-    "reserve_everything": {"reserve": {"opening": 250000, "top_slice": 0.01, "top_slice_years": "first",
-                                       "cap": 800000, "exclude_groups": ["community_equipment"],
-                                       "final_key": "host"}},
-    "thresholds": {"threshold_overspend": {"rate": 0.01, "below_key": "host"},
-                   "threshold_underspend": {"rate": 0.02, "first_dollar": True,
-                                            "below_key": {"icb": 1.0}}},
+    "tower_pounds": {
+        "overspend": {
+            "basis": "amount",
+            "key": "proportional",
+            "bands": [
+                {"upto": 250000, "key": "host"},
+                {"upto": 1000000, "key": {"council": 0.5, "icb": 0.5}},
+            ],
+        }
+    },
+    "reserve_everything": {
+        "reserve": {
+            "opening": 250000,
+            "top_slice": 0.01,
+            "top_slice_years": "first",
+            "cap": 800000,
+            "exclude_groups": ["community_equipment"],
+            "final_key": "host",
+        }
+    },
+    "thresholds": {
+        "threshold_overspend": {"rate": 0.01, "below_key": "host"},
+        "threshold_underspend": {"rate": 0.02, "first_dollar": True, "below_key": {"icb": 1.0}},
+    },
     "profiles": {"group_keys": {"community_equipment": "host", "mental_health": "commissioners"}},
-    "no_offset_uncommitted_first": {"offset_groups": False, "uncommitted": 0.02,
-                                    "waterfall": ["uncommitted", "reserve"], "reserve": {}},
+    "no_offset_uncommitted_first": {
+        "offset_groups": False,
+        "uncommitted": 0.02,
+        "waterfall": ["uncommitted", "reserve"],
+        "reserve": {},
+    },
     "retain": {"underspend_disposition": "retain", "reserve": {"cap": 100000}},
     "nonrecurrent": {"underspend_disposition": "nonrecurrent"},
-    "caps": {"reserve": {}, "caps": [
-        {"partner": "council", "amount": 300000, "overflow": "icb"},
-        {"partner": "icb", "per": "agreement", "fraction": 0.02, "overflow": "reserve"},
-        {"partner": "council", "side": "underspend", "fraction": 0.01, "of": "budget", "overflow": "icb"},
-        {"partner": "icb", "fraction": 0.1, "of": "group_contribution", "group": "mental_health",
-         "overflow": "unfunded"}]},
-    "holdback": {"holdback": {"partner": "icb", "amount": 1000000, "metric": "nea", "target": 0.042}},
+    "caps": {
+        "reserve": {},
+        "caps": [
+            {"partner": "council", "amount": 300000, "overflow": "icb"},
+            {"partner": "icb", "per": "agreement", "fraction": 0.02, "overflow": "reserve"},
+            {
+                "partner": "council",
+                "side": "underspend",
+                "fraction": 0.01,
+                "of": "budget",
+                "overflow": "icb",
+            },
+            {
+                "partner": "icb",
+                "fraction": 0.1,
+                "of": "group_contribution",
+                "group": "mental_health",
+                "overflow": "unfunded",
+            },
+        ],
+    },
+    "holdback": {
+        "holdback": {"partner": "icb", "amount": 1000000, "metric": "nea", "target": 0.042}
+    },
     "trigger": {"trigger": {"threshold": 0.01, "mitigation": 0.5, "month": 6}},
-    "exit": {"reserve": {"opening": 300000},
-             "exit": {"limits": {"council": 500000, "icb": 500000}, "notice_years": 1}},
+    "exit": {
+        "reserve": {"opening": 300000},
+        "exit": {"limits": {"council": 500000, "icb": 500000}, "notice_years": 1},
+    },
     "charging_net": {"charging": {"pooling": "net", "bearer": "council"}},
-    "integration": {"integration": {"setup_costs": [{"year": 0, "amount": 400000},
-                                                    {"year": 1, "amount": 200000, "charged_to": "icb"}],
-                                    "savings_to": "council"}},
+    "integration": {
+        "integration": {
+            "setup_costs": [
+                {"year": 0, "amount": 400000},
+                {"year": 1, "amount": 200000, "charged_to": "icb"},
+            ],
+            "savings_to": "council",
+        }
+    },
     "integration_pool": {"integration": {"savings_to": "pool"}},
 }
 
@@ -66,8 +116,12 @@ def _base_data() -> dict:
     data["client_groups"][3]["charging"] = {"rate": 0.16, "cv": 0.1}
     data["client_groups"][0]["charging"] = {"rate": 0.03, "cv": 0.1}
     data["performance"] = [{"id": "nea", "mean": 0.01, "sd": 0.03}]
-    data["integration_savings"] = {"amount": 500000, "ramp": [0, 0.25, 0.5, 1, 1],
-                                   "probability_none": 0.3, "cv": 0.5}
+    data["integration_savings"] = {
+        "amount": 500000,
+        "ramp": [0, 0.25, 0.5, 1, 1],
+        "probability_none": 0.3,
+        "cv": 0.5,
+    }
     return data
 
 
@@ -75,10 +129,12 @@ def _case_list():
     for path in sorted(PRESETS.glob("*.yaml")):
         yield pytest.param(lambda p=path: load_config(p), id=f"preset-{path.stem}")
     for name, agreement in CLAUSES.items():
+
         def make(a=agreement):
             data = _base_data()
             data["agreement"] = a
             return Model.model_validate(data)
+
         yield pytest.param(make, id=name)
 
 
@@ -116,6 +172,11 @@ def test_rule_contract(make) -> None:
     for i in range(N):
         one = settle(model, paths.take([i]), contributions=contributions)
         for name in set(ledger.partner_flows) | set(ledger.pool_flows):
-            np.testing.assert_allclose(one.flow(name)[0], ledger.flow(name)[i], rtol=1e-12,
-                                       atol=1e-6, err_msg=f"simulation {i}: flow {name!r}")
+            np.testing.assert_allclose(
+                one.flow(name)[0],
+                ledger.flow(name)[i],
+                rtol=1e-12,
+                atol=1e-6,
+                err_msg=f"simulation {i}: flow {name!r}",
+            )
         np.testing.assert_allclose(one.reserve[0], ledger.reserve[i], rtol=1e-12, atol=1e-6)

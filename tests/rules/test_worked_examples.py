@@ -46,365 +46,615 @@ class Example:
     extra: dict[str, Any] = field(default_factory=dict)
 
     def model(self):
-        return fixed_model([C, I], self.groups, self.contributions, self.agreement,
-                           host=self.host, charging=self.charging, **self.extra)
+        return fixed_model(
+            [C, I],
+            self.groups,
+            self.contributions,
+            self.agreement,
+            host=self.host,
+            charging=self.charging,
+            **self.extra,
+        )
 
 
 EXAMPLES = [
     # ------------------------------------------------------------------ keys
     # Budget B = 11 + 9 = 20. Year 0 spend 12 + 9 = 21: V = +1, shared 11:9 ->
     # council 0.55, icb 0.45. Year 1 spend 10 + 8 = 18: V = -2 -> refunds 1.1, 0.9.
-    Example("key_proportional",
-            {"a": (C, [12 * m, 10 * m]), "b": (I, [9 * m, 8 * m])},
-            {C: [11 * m, 11 * m], I: [9 * m, 9 * m]},
-            {"overspend_call": [[0.55 * m, 0.45 * m], [0, 0]],
-             "underspend_refund": [[0, 0], [1.1 * m, 0.9 * m]],
-             "net": [[0.55 * m, 0.45 * m], [-1.1 * m, -0.9 * m]],
-             "spend": [21 * m, 18 * m]}),
+    Example(
+        "key_proportional",
+        {"a": (C, [12 * m, 10 * m]), "b": (I, [9 * m, 8 * m])},
+        {C: [11 * m, 11 * m], I: [9 * m, 9 * m]},
+        {
+            "overspend_call": [[0.55 * m, 0.45 * m], [0, 0]],
+            "underspend_refund": [[0, 0], [1.1 * m, 0.9 * m]],
+            "net": [[0.55 * m, 0.45 * m], [-1.1 * m, -0.9 * m]],
+            "spend": [21 * m, 18 * m],
+        },
+    ),
     # weights: cumulative. Year 1 contributions 10:10 but cumulative 21:19 (11+10 : 9+10).
     # Year 1: B = 20, spend 24 -> V = 4 -> council 4*21/40 = 2.1, icb 1.9.
-    Example("key_proportional_cumulative",
-            {"a": (C, [11 * m, 12 * m]), "b": (I, [9 * m, 12 * m])},
-            {C: [11 * m, 10 * m], I: [9 * m, 10 * m]},
-            {"overspend_call": [[0, 0], [2.1 * m, 1.9 * m]]},
-            agreement={"weights": "cumulative"}),
+    Example(
+        "key_proportional_cumulative",
+        {"a": (C, [11 * m, 12 * m]), "b": (I, [9 * m, 12 * m])},
+        {C: [11 * m, 10 * m], I: [9 * m, 10 * m]},
+        {"overspend_call": [[0, 0], [2.1 * m, 1.9 * m]]},
+        agreement={"weights": "cumulative"},
+    ),
     # Fixed shares 60/40: V = +1 -> 0.6, 0.4 (contributions 10:10 do not matter).
-    Example("key_fixed",
-            {"a": (C, [11 * m]), "b": (I, [10 * m])}, {C: [10 * m], I: [10 * m]},
-            {"overspend_call": [[0.6 * m, 0.4 * m]]},
-            agreement={"overspend": {"key": {C: 0.6, I: 0.4}}}),
+    Example(
+        "key_fixed",
+        {"a": (C, [11 * m]), "b": (I, [10 * m])},
+        {C: [10 * m], I: [10 * m]},
+        {"overspend_call": [[0.6 * m, 0.4 * m]]},
+        agreement={"overspend": {"key": {C: 0.6, I: 0.4}}},
+    ),
     # Host (icb marked host) bears all: V = +1 -> icb 1.
-    Example("key_host",
-            {"a": (C, [11 * m]), "b": (I, [10 * m])}, {C: [10 * m], I: [10 * m]},
-            {"overspend_call": [[0, 1 * m]]},
-            agreement={"overspend": {"key": "host"}}, host=I),
+    Example(
+        "key_host",
+        {"a": (C, [11 * m]), "b": (I, [10 * m])},
+        {C: [10 * m], I: [10 * m]},
+        {"overspend_call": [[0, 1 * m]]},
+        agreement={"overspend": {"key": "host"}},
+        host=I,
+    ),
     # Commissioners: council commissions a (12) and half of b (9): 12 + 4.5 = 16.5 of 21;
     # icb 4.5 of 21. V = +1 -> council 16.5/21 = 0.785714..., icb 4.5/21 = 0.214285...
-    Example("key_commissioners",
-            {"a": (C, [12 * m]), "b": ({C: 0.5, I: 0.5}, [9 * m])}, {C: [11 * m], I: [9 * m]},
-            {"overspend_call": [[16.5 / 21 * m, 4.5 / 21 * m]]},
-            agreement={"overspend": {"key": "commissioners"}}),
+    Example(
+        "key_commissioners",
+        {"a": (C, [12 * m]), "b": ({C: 0.5, I: 0.5}, [9 * m])},
+        {C: [11 * m], I: [9 * m]},
+        {"overspend_call": [[16.5 / 21 * m, 4.5 / 21 * m]]},
+        agreement={"overspend": {"key": "commissioners"}},
+    ),
     # Own: group budgets by expected cost 11 and 9 (B = 20); actual 12 and 8.5:
     # V_a = +1 (council), V_b = -0.5 (icb); V = +0.5 >= 0 so 'own' (overspend side)
     # applies: council pays its 1, icb gets its 0.5 back.
-    Example("key_own",
-            {"a": (C, [11 * m]), "b": (I, [9 * m])}, {C: [11 * m], I: [9 * m]},
-            {"overspend_call": [[1 * m, 0]], "underspend_refund": [[0, 0.5 * m]]},
-            agreement={"overspend": {"key": "own"}}, spend=[[12 * m, 8.5 * m]]),
+    Example(
+        "key_own",
+        {"a": (C, [11 * m]), "b": (I, [9 * m])},
+        {C: [11 * m], I: [9 * m]},
+        {"overspend_call": [[1 * m, 0]], "underspend_refund": [[0, 0.5 * m]]},
+        agreement={"overspend": {"key": "own"}},
+        spend=[[12 * m, 8.5 * m]],
+    ),
     # Own with a reserve: opening 0.2 meets 0.2 of V = 0.5 (a = 0.2), shared back by
     # the final key (proportional 11:9): council 1 - 0.11 = 0.89, icb -0.5 - 0.09 = -0.59.
-    Example("key_own_with_reserve",
-            {"a": (C, [11 * m]), "b": (I, [9 * m])}, {C: [11 * m], I: [9 * m]},
-            {"overspend_call": [[0.89 * m, 0]], "underspend_refund": [[0, 0.59 * m]],
-             "reserve_draw": [0.2 * m], "reserve": [0]},
-            agreement={"overspend": {"key": "own"}, "reserve": {"opening": 0.2 * m}},
-            spend=[[12 * m, 8.5 * m]]),
+    Example(
+        "key_own_with_reserve",
+        {"a": (C, [11 * m]), "b": (I, [9 * m])},
+        {C: [11 * m], I: [9 * m]},
+        {
+            "overspend_call": [[0.89 * m, 0]],
+            "underspend_refund": [[0, 0.59 * m]],
+            "reserve_draw": [0.2 * m],
+            "reserve": [0],
+        },
+        agreement={"overspend": {"key": "own"}, "reserve": {"opening": 0.2 * m}},
+        spend=[[12 * m, 8.5 * m]],
+    ),
     # ------------------------------------------------------------------ aligned budgets
     # Each partner exactly its own variance: council V_a = 12 - 11 = +1, icb V_b = 8.5 - 9 = -0.5.
-    Example("aligned",
-            {"a": (C, [11 * m]), "b": (I, [9 * m])}, {C: [11 * m], I: [9 * m]},
-            {"overspend_call": [[1 * m, 0]], "underspend_refund": [[0, 0.5 * m]],
-             "net": [[1 * m, -0.5 * m]]},
-            agreement={"arrangement": "aligned"}, spend=[[12 * m, 8.5 * m]]),
+    Example(
+        "aligned",
+        {"a": (C, [11 * m]), "b": (I, [9 * m])},
+        {C: [11 * m], I: [9 * m]},
+        {
+            "overspend_call": [[1 * m, 0]],
+            "underspend_refund": [[0, 0.5 * m]],
+            "net": [[1 * m, -0.5 * m]],
+        },
+        agreement={"arrangement": "aligned"},
+        spend=[[12 * m, 8.5 * m]],
+    ),
     # ------------------------------------------------------------------ towers
     # B = 20 (12:8, weights 0.6/0.4). V = 1.5 (7.5 %). Host (council) first 2 % = 0.4;
     # 50/50 from 2 % to 5 % (0.4..1.0): 0.3 each; beyond 1.0: 0.5 proportional 0.3/0.2.
     # Council 0.4 + 0.3 + 0.3 = 1.0, icb 0.3 + 0.2 = 0.5.
-    Example("tower_budget_fractions",
-            {"a": (C, [12.9 * m]), "b": (I, [8.6 * m])}, {C: [12 * m], I: [8 * m]},
-            {"overspend_call": [[1.0 * m, 0.5 * m]]},
-            agreement={"overspend": {"basis": "budget", "key": "proportional", "bands": [
-                {"upto": 0.02, "key": "host"}, {"upto": 0.05, "key": {C: 0.5, I: 0.5}}]}}),
+    Example(
+        "tower_budget_fractions",
+        {"a": (C, [12.9 * m]), "b": (I, [8.6 * m])},
+        {C: [12 * m], I: [8 * m]},
+        {"overspend_call": [[1.0 * m, 0.5 * m]]},
+        agreement={
+            "overspend": {
+                "basis": "budget",
+                "key": "proportional",
+                "bands": [{"upto": 0.02, "key": "host"}, {"upto": 0.05, "key": {C: 0.5, I: 0.5}}],
+            }
+        },
+    ),
     # Bands in £: host first 0.25; 50/50 from 0.25 to 0.75; beyond, 20/80.
     # V = 1: council 0.25 + 0.25 + 0.05 = 0.55, icb 0.25 + 0.2 = 0.45.
-    Example("tower_pounds",
-            {"a": (C, [11 * m]), "b": (I, [10 * m])}, {C: [10 * m], I: [10 * m]},
-            {"overspend_call": [[0.55 * m, 0.45 * m]]},
-            agreement={"overspend": {"basis": "amount", "key": {C: 0.2, I: 0.8}, "bands": [
-                {"upto": 250_000, "key": "host"}, {"upto": 750_000, "key": {C: 0.5, I: 0.5}}]}}),
+    Example(
+        "tower_pounds",
+        {"a": (C, [11 * m]), "b": (I, [10 * m])},
+        {C: [10 * m], I: [10 * m]},
+        {"overspend_call": [[0.55 * m, 0.45 * m]]},
+        agreement={
+            "overspend": {
+                "basis": "amount",
+                "key": {C: 0.2, I: 0.8},
+                "bands": [
+                    {"upto": 250_000, "key": "host"},
+                    {"upto": 750_000, "key": {C: 0.5, I: 0.5}},
+                ],
+            }
+        },
+    ),
     # ------------------------------------------------------------------ reserve
     # Opening 0.5. Year 0 V = +1: draw 0.5, the other 0.5 shared 12:8 -> 0.3, 0.2.
     # Year 1 V = -0.3: carried into the reserve (no cap): balance 0.3, paid out at the
     # end by the final key (proportional 12:8): 0.18, 0.12.
-    Example("reserve_opening",
-            {"a": (C, [12.6 * m, 11.82 * m]), "b": (I, [8.4 * m, 7.88 * m])},
-            {C: [12 * m, 12 * m], I: [8 * m, 8 * m]},
-            {"reserve_draw": [0.5 * m, 0], "reserve_topup": [0, 0.3 * m],
-             "overspend_call": [[0.3 * m, 0.2 * m], [0, 0]],
-             "underspend_refund": [[0, 0], [0, 0]],
-             "final_distribution": [[0, 0], [0.18 * m, 0.12 * m]],
-             "reserve_release": [0, 0.3 * m], "reserve": [0, 0]},
-            agreement={"reserve": {"opening": 0.5 * m}}),
+    Example(
+        "reserve_opening",
+        {"a": (C, [12.6 * m, 11.82 * m]), "b": (I, [8.4 * m, 7.88 * m])},
+        {C: [12 * m, 12 * m], I: [8 * m, 8 * m]},
+        {
+            "reserve_draw": [0.5 * m, 0],
+            "reserve_topup": [0, 0.3 * m],
+            "overspend_call": [[0.3 * m, 0.2 * m], [0, 0]],
+            "underspend_refund": [[0, 0], [0, 0]],
+            "final_distribution": [[0, 0], [0.18 * m, 0.12 * m]],
+            "reserve_release": [0, 0.3 * m],
+            "reserve": [0, 0],
+        },
+        agreement={"reserve": {"opening": 0.5 * m}},
+    ),
     # Top-slice 2 % in the first year only: 0.24 + 0.16 = 0.4 into the reserve, B = 19.6.
     # Year 0 spend 20.1: V = 0.5: draw 0.4, 0.1 shared 0.06/0.04. Year 1 B = 20, spend
     # 19.8: V = -0.2 carried forward; at the end 0.2 paid out 0.12/0.08.
-    Example("reserve_top_slice_first",
-            {"a": (C, [12.06 * m, 11.88 * m]), "b": (I, [8.04 * m, 7.92 * m])},
-            {C: [12 * m, 12 * m], I: [8 * m, 8 * m]},
-            {"reserve_topup": [0.4 * m, 0.2 * m], "reserve_draw": [0.4 * m, 0],
-             "overspend_call": [[0.06 * m, 0.04 * m], [0, 0]],
-             "final_distribution": [[0, 0], [0.12 * m, 0.08 * m]], "reserve": [0, 0]},
-            agreement={"reserve": {"top_slice": 0.02, "top_slice_years": "first"}}),
+    Example(
+        "reserve_top_slice_first",
+        {"a": (C, [12.06 * m, 11.88 * m]), "b": (I, [8.04 * m, 7.92 * m])},
+        {C: [12 * m, 12 * m], I: [8 * m, 8 * m]},
+        {
+            "reserve_topup": [0.4 * m, 0.2 * m],
+            "reserve_draw": [0.4 * m, 0],
+            "overspend_call": [[0.06 * m, 0.04 * m], [0, 0]],
+            "final_distribution": [[0, 0], [0.12 * m, 0.08 * m]],
+            "reserve": [0, 0],
+        },
+        agreement={"reserve": {"top_slice": 0.02, "top_slice_years": "first"}},
+    ),
     # Top-slice every year: year 1 also puts 0.4 in (B = 19.6); spend 19.8: V = +0.2 drawn
     # from the 0.4; 0.2 left, paid out 0.12/0.08.
-    Example("reserve_top_slice_every",
-            {"a": (C, [12.06 * m, 11.88 * m]), "b": (I, [8.04 * m, 7.92 * m])},
-            {C: [12 * m, 12 * m], I: [8 * m, 8 * m]},
-            {"reserve_topup": [0.4 * m, 0.4 * m], "reserve_draw": [0.4 * m, 0.2 * m],
-             "overspend_call": [[0.06 * m, 0.04 * m], [0, 0]],
-             "final_distribution": [[0, 0], [0.12 * m, 0.08 * m]], "reserve": [0, 0]},
-            agreement={"reserve": {"top_slice": 0.02, "top_slice_years": "every"}}),
+    Example(
+        "reserve_top_slice_every",
+        {"a": (C, [12.06 * m, 11.88 * m]), "b": (I, [8.04 * m, 7.92 * m])},
+        {C: [12 * m, 12 * m], I: [8 * m, 8 * m]},
+        {
+            "reserve_topup": [0.4 * m, 0.4 * m],
+            "reserve_draw": [0.4 * m, 0.2 * m],
+            "overspend_call": [[0.06 * m, 0.04 * m], [0, 0]],
+            "final_distribution": [[0, 0], [0.12 * m, 0.08 * m]],
+            "reserve": [0, 0],
+        },
+        agreement={"reserve": {"top_slice": 0.02, "top_slice_years": "every"}},
+    ),
     # Carry-forward cap 0.25. Year 0 V = -1: 0.25 carried, 0.75 returned 0.45/0.3.
     # Year 1 V = -0.5: the reserve is full, all returned 0.3/0.2. End: 0.25 out 0.15/0.1.
-    Example("reserve_carry_forward_cap",
-            {"a": (C, [11.4 * m, 11.7 * m]), "b": (I, [7.6 * m, 7.8 * m])},
-            {C: [12 * m, 12 * m], I: [8 * m, 8 * m]},
-            {"reserve_topup": [0.25 * m, 0], "underspend_refund": [[0.45 * m, 0.3 * m], [0.3 * m, 0.2 * m]],
-             "final_distribution": [[0, 0], [0.15 * m, 0.1 * m]], "reserve": [0.25 * m, 0]},
-            agreement={"reserve": {"cap": 0.25 * m}}),
+    Example(
+        "reserve_carry_forward_cap",
+        {"a": (C, [11.4 * m, 11.7 * m]), "b": (I, [7.6 * m, 7.8 * m])},
+        {C: [12 * m, 12 * m], I: [8 * m, 8 * m]},
+        {
+            "reserve_topup": [0.25 * m, 0],
+            "underspend_refund": [[0.45 * m, 0.3 * m], [0.3 * m, 0.2 * m]],
+            "final_distribution": [[0, 0], [0.15 * m, 0.1 * m]],
+            "reserve": [0.25 * m, 0],
+        },
+        agreement={"reserve": {"cap": 0.25 * m}},
+    ),
     # exclude_groups: group a is a ring-fenced grant. Budgets 10/10; spend a 9 (V_a = -1),
     # b 9.5 (V_b = -0.5): V = -1.5, but only b's 0.5 may be carried forward.
     # 0.5 into the reserve, 1.0 returned 0.5/0.5; at the end 0.5 out 0.25/0.25.
-    Example("reserve_exclude_groups",
-            {"a": (C, [10 * m]), "b": (I, [10 * m])}, {C: [10 * m], I: [10 * m]},
-            {"reserve_topup": [0.5 * m], "underspend_refund": [[0.5 * m, 0.5 * m]],
-             "final_distribution": [[0.25 * m, 0.25 * m]], "reserve_release": [0.5 * m]},
-            agreement={"reserve": {"exclude_groups": ["a"]}}, spend=[[9 * m, 9.5 * m]]),
+    Example(
+        "reserve_exclude_groups",
+        {"a": (C, [10 * m]), "b": (I, [10 * m])},
+        {C: [10 * m], I: [10 * m]},
+        {
+            "reserve_topup": [0.5 * m],
+            "underspend_refund": [[0.5 * m, 0.5 * m]],
+            "final_distribution": [[0.25 * m, 0.25 * m]],
+            "reserve_release": [0.5 * m],
+        },
+        agreement={"reserve": {"exclude_groups": ["a"]}},
+        spend=[[9 * m, 9.5 * m]],
+    ),
     # Final key 70/30: opening 1, no variance; at the end 1 paid out 0.7/0.3.
-    Example("reserve_final_key",
-            {"a": (C, [10 * m]), "b": (I, [10 * m])}, {C: [10 * m], I: [10 * m]},
-            {"final_distribution": [[0.7 * m, 0.3 * m]], "reserve_release": [1 * m],
-             "net": [[-0.7 * m, -0.3 * m]]},
-            agreement={"reserve": {"opening": 1 * m, "final_key": {C: 0.7, I: 0.3}}}),
+    Example(
+        "reserve_final_key",
+        {"a": (C, [10 * m]), "b": (I, [10 * m])},
+        {C: [10 * m], I: [10 * m]},
+        {
+            "final_distribution": [[0.7 * m, 0.3 * m]],
+            "reserve_release": [1 * m],
+            "net": [[-0.7 * m, -0.3 * m]],
+        },
+        agreement={"reserve": {"opening": 1 * m, "final_key": {C: 0.7, I: 0.3}}},
+    ),
     # ------------------------------------------------------------------ thresholds
     # Dead band: host (council) absorbs the first 2 % (0.4 of B = 20); proportional 12:8 beyond.
     # Year 0 V = 1: council 0.4 + 0.36 = 0.76, icb 0.24. Year 1 V = 0.3 <= 0.4: all council.
-    Example("threshold_dead_band",
-            {"a": (C, [12.6 * m, 12.18 * m]), "b": (I, [8.4 * m, 8.12 * m])},
-            {C: [12 * m, 12 * m], I: [8 * m, 8 * m]},
-            {"overspend_call": [[0.76 * m, 0.24 * m], [0.3 * m, 0]]},
-            agreement={"threshold_overspend": {"rate": 0.02, "below_key": "host"}}),
+    Example(
+        "threshold_dead_band",
+        {"a": (C, [12.6 * m, 12.18 * m]), "b": (I, [8.4 * m, 8.12 * m])},
+        {C: [12 * m, 12 * m], I: [8 * m, 8 * m]},
+        {"overspend_call": [[0.76 * m, 0.24 * m], [0.3 * m, 0]]},
+        agreement={"threshold_overspend": {"rate": 0.02, "below_key": "host"}},
+    ),
     # First dollar (underspend): 2 % of B = 20 is 0.4. Year 0 V = -1 > 0.4: the whole 1
     # shared 50/50. Year 1 V = -0.3 <= 0.4: all to the below key (icb).
-    Example("threshold_first_dollar",
-            {"a": (C, [9.5 * m, 9.85 * m]), "b": (I, [9.5 * m, 9.85 * m])},
-            {C: [10 * m, 10 * m], I: [10 * m, 10 * m]},
-            {"underspend_refund": [[0.5 * m, 0.5 * m], [0, 0.3 * m]]},
-            agreement={"threshold_underspend": {"rate": 0.02, "first_dollar": True,
-                                                "below_key": {I: 1.0}},
-                       "underspend": {"key": {C: 0.5, I: 0.5}}}),
+    Example(
+        "threshold_first_dollar",
+        {"a": (C, [9.5 * m, 9.85 * m]), "b": (I, [9.5 * m, 9.85 * m])},
+        {C: [10 * m, 10 * m], I: [10 * m, 10 * m]},
+        {"underspend_refund": [[0.5 * m, 0.5 * m], [0, 0.3 * m]]},
+        agreement={
+            "threshold_underspend": {"rate": 0.02, "first_dollar": True, "below_key": {I: 1.0}},
+            "underspend": {"key": {C: 0.5, I: 0.5}},
+        },
+    ),
     # ------------------------------------------------------------------ group profiles
     # Group a (equipment, a fixed line) keyed 'host': the host council keeps its variance.
     # Budgets by expected cost 5 and 15 (B = 20). Spend a 5.2 (V_a = 0.2, council),
     # b 15.8 (V_b = 0.8, proportional 12:8 -> 0.48/0.32). Council 0.68, icb 0.32.
-    Example("profile_host_fixed_line",
-            {"a": (I, [5 * m]), "b": ({C: 0.5, I: 0.5}, [15 * m])}, {C: [12 * m], I: [8 * m]},
-            {"overspend_call": [[0.68 * m, 0.32 * m]]},
-            agreement={"group_keys": {"a": "host"}}, spend=[[5.2 * m, 15.8 * m]]),
+    Example(
+        "profile_host_fixed_line",
+        {"a": (I, [5 * m]), "b": ({C: 0.5, I: 0.5}, [15 * m])},
+        {C: [12 * m], I: [8 * m]},
+        {"overspend_call": [[0.68 * m, 0.32 * m]]},
+        agreement={"group_keys": {"a": "host"}},
+        spend=[[5.2 * m, 15.8 * m]],
+    ),
     # Group b jointly commissioned 30/70 keyed 'commissioners': V_b = +1 -> 0.3/0.7;
     # group a pooled: V_a = 0.
-    Example("profile_commissioners",
-            {"a": (C, [10 * m]), "b": ({C: 0.3, I: 0.7}, [10 * m])}, {C: [10 * m], I: [10 * m]},
-            {"overspend_call": [[0.3 * m, 0.7 * m]]},
-            agreement={"group_keys": {"b": "commissioners"}}, spend=[[10 * m, 11 * m]]),
+    Example(
+        "profile_commissioners",
+        {"a": (C, [10 * m]), "b": ({C: 0.3, I: 0.7}, [10 * m])},
+        {C: [10 * m], I: [10 * m]},
+        {"overspend_call": [[0.3 * m, 0.7 * m]]},
+        agreement={"group_keys": {"b": "commissioners"}},
+        spend=[[10 * m, 11 * m]],
+    ),
     # ------------------------------------------------------------------ offset_groups
     # offset_groups false: V_a = +1, V_b = -0.6, reserve opening 0.5. O = 1, Q = 0.6
     # (nothing netted). Draw 0.5 (O = 0.5), shared 0.25/0.25 as calls. b's own
     # underspend 0.6 is carried into the reserve (no cap): reserve 0.5 - 0.5 + 0.6 = 0.6,
     # paid out at the end 0.3/0.3. Net -0.05 each. (With offset, V = 0.4 would all be
     # drawn from the reserve.)
-    Example("offset_groups_false",
-            {"a": (C, [10 * m]), "b": (I, [10 * m])}, {C: [10 * m], I: [10 * m]},
-            {"reserve_draw": [0.5 * m], "underspend_refund": [[0, 0]],
-             "overspend_call": [[0.25 * m, 0.25 * m]], "reserve_topup": [0.6 * m],
-             "final_distribution": [[0.3 * m, 0.3 * m]]},
-            agreement={"offset_groups": False, "reserve": {"opening": 0.5 * m}},
-            spend=[[11 * m, 9.4 * m]]),
+    Example(
+        "offset_groups_false",
+        {"a": (C, [10 * m]), "b": (I, [10 * m])},
+        {C: [10 * m], I: [10 * m]},
+        {
+            "reserve_draw": [0.5 * m],
+            "underspend_refund": [[0, 0]],
+            "overspend_call": [[0.25 * m, 0.25 * m]],
+            "reserve_topup": [0.6 * m],
+            "final_distribution": [[0.3 * m, 0.3 * m]],
+        },
+        agreement={"offset_groups": False, "reserve": {"opening": 0.5 * m}},
+        spend=[[11 * m, 9.4 * m]],
+    ),
     # ------------------------------------------------------------------ waterfall
     # Uncommitted 5 % of B = 20: U = 1 held back, group budgets 19 (9.5 each). Spend
     # 19.8: V = 0.8. Reserve first: draw 0.5 (all of it), release 0.3 of U; the partners
     # pay nothing; the pool spends 0.7 of U.
-    Example("waterfall_reserve_first",
-            {"a": (C, [10 * m]), "b": (I, [10 * m])}, {C: [10 * m], I: [10 * m]},
-            {"reserve_draw": [0.5 * m], "uncommitted_spend": [0.7 * m],
-             "overspend_call": [[0, 0]], "reserve_release": [0]},
-            agreement={"uncommitted": 0.05, "reserve": {"opening": 0.5 * m}},
-            spend=[[9.9 * m, 9.9 * m]]),
+    Example(
+        "waterfall_reserve_first",
+        {"a": (C, [10 * m]), "b": (I, [10 * m])},
+        {C: [10 * m], I: [10 * m]},
+        {
+            "reserve_draw": [0.5 * m],
+            "uncommitted_spend": [0.7 * m],
+            "overspend_call": [[0, 0]],
+            "reserve_release": [0],
+        },
+        agreement={"uncommitted": 0.05, "reserve": {"opening": 0.5 * m}},
+        spend=[[9.9 * m, 9.9 * m]],
+    ),
     # Uncommitted first: release 0.8 (of 1), no draw; the pool spends 0.2 of U; the 0.5
     # reserve is paid out at the end 0.25/0.25.
-    Example("waterfall_uncommitted_first",
-            {"a": (C, [10 * m]), "b": (I, [10 * m])}, {C: [10 * m], I: [10 * m]},
-            {"reserve_draw": [0], "uncommitted_spend": [0.2 * m],
-             "overspend_call": [[0, 0]], "final_distribution": [[0.25 * m, 0.25 * m]]},
-            agreement={"uncommitted": 0.05, "reserve": {"opening": 0.5 * m},
-                       "waterfall": ["uncommitted", "reserve"]},
-            spend=[[9.9 * m, 9.9 * m]]),
+    Example(
+        "waterfall_uncommitted_first",
+        {"a": (C, [10 * m]), "b": (I, [10 * m])},
+        {C: [10 * m], I: [10 * m]},
+        {
+            "reserve_draw": [0],
+            "uncommitted_spend": [0.2 * m],
+            "overspend_call": [[0, 0]],
+            "final_distribution": [[0.25 * m, 0.25 * m]],
+        },
+        agreement={
+            "uncommitted": 0.05,
+            "reserve": {"opening": 0.5 * m},
+            "waterfall": ["uncommitted", "reserve"],
+        },
+        spend=[[9.9 * m, 9.9 * m]],
+    ),
     # ------------------------------------------------------------------ underspend dispositions
     # retain: V = -1, carry-forward cap 0.2 -> 0.2 carried; the other 0.8 retained too
     # (the cap does not apply): top-up 1.0, paid out at the end 0.5/0.5; no refund.
-    Example("underspend_retain",
-            {"a": (C, [10 * m]), "b": (I, [10 * m])}, {C: [10 * m], I: [10 * m]},
-            {"reserve_topup": [1 * m], "underspend_refund": [[0, 0]],
-             "final_distribution": [[0.5 * m, 0.5 * m]], "reserve": [0]},
-            agreement={"underspend_disposition": "retain", "reserve": {"cap": 0.2 * m}},
-            spend=[[9.5 * m, 9.5 * m]]),
+    Example(
+        "underspend_retain",
+        {"a": (C, [10 * m]), "b": (I, [10 * m])},
+        {C: [10 * m], I: [10 * m]},
+        {
+            "reserve_topup": [1 * m],
+            "underspend_refund": [[0, 0]],
+            "final_distribution": [[0.5 * m, 0.5 * m]],
+            "reserve": [0],
+        },
+        agreement={"underspend_disposition": "retain", "reserve": {"cap": 0.2 * m}},
+        spend=[[9.5 * m, 9.5 * m]],
+    ),
     # nonrecurrent: 0.2 carried (cap), 0.8 spent on one-off items; no refund.
-    Example("underspend_nonrecurrent",
-            {"a": (C, [10 * m]), "b": (I, [10 * m])}, {C: [10 * m], I: [10 * m]},
-            {"reserve_topup": [0.2 * m], "nonrecurrent_spend": [0.8 * m],
-             "underspend_refund": [[0, 0]], "final_distribution": [[0.1 * m, 0.1 * m]]},
-            agreement={"underspend_disposition": "nonrecurrent", "reserve": {"cap": 0.2 * m}},
-            spend=[[9.5 * m, 9.5 * m]]),
+    Example(
+        "underspend_nonrecurrent",
+        {"a": (C, [10 * m]), "b": (I, [10 * m])},
+        {C: [10 * m], I: [10 * m]},
+        {
+            "reserve_topup": [0.2 * m],
+            "nonrecurrent_spend": [0.8 * m],
+            "underspend_refund": [[0, 0]],
+            "final_distribution": [[0.1 * m, 0.1 * m]],
+        },
+        agreement={"underspend_disposition": "nonrecurrent", "reserve": {"cap": 0.2 * m}},
+        spend=[[9.5 * m, 9.5 * m]],
+    ),
     # return (the default) without a reserve: V = -1 returned 0.5/0.5.
-    Example("underspend_return",
-            {"a": (C, [10 * m]), "b": (I, [10 * m])}, {C: [10 * m], I: [10 * m]},
-            {"underspend_refund": [[0.5 * m, 0.5 * m]], "nonrecurrent_spend": [0]},
-            spend=[[9.5 * m, 9.5 * m]]),
+    Example(
+        "underspend_return",
+        {"a": (C, [10 * m]), "b": (I, [10 * m])},
+        {C: [10 * m], I: [10 * m]},
+        {"underspend_refund": [[0.5 * m, 0.5 * m]], "nonrecurrent_spend": [0]},
+        spend=[[9.5 * m, 9.5 * m]],
+    ),
     # ------------------------------------------------------------------ caps
     # £ cap per year: council's overspend share 1.5 * 0.6 = 0.9 capped at 0.5; 0.4 to icb.
-    Example("cap_amount_year_to_partner",
-            {"a": (C, [12.9 * m]), "b": (I, [8.6 * m])}, {C: [12 * m], I: [8 * m]},
-            {"overspend_call": [[0.5 * m, 1.0 * m]]},
-            agreement={"caps": [{"partner": C, "amount": 0.5 * m, "overflow": I}]}),
+    Example(
+        "cap_amount_year_to_partner",
+        {"a": (C, [12.9 * m]), "b": (I, [8.6 * m])},
+        {C: [12 * m], I: [8 * m]},
+        {"overspend_call": [[0.5 * m, 1.0 * m]]},
+        agreement={"caps": [{"partner": C, "amount": 0.5 * m, "overflow": I}]},
+    ),
     # 5 % of council's contribution (0.6): V = 2 -> 1.2 capped at 0.6; 0.6 unfunded.
-    Example("cap_fraction_contribution_unfunded",
-            {"a": (C, [13.2 * m]), "b": (I, [8.8 * m])}, {C: [12 * m], I: [8 * m]},
-            {"overspend_call": [[0.6 * m, 0.8 * m]], "unfunded": [0.6 * m]},
-            agreement={"caps": [{"partner": C, "fraction": 0.05, "of": "contribution",
-                                 "overflow": "unfunded"}]}),
+    Example(
+        "cap_fraction_contribution_unfunded",
+        {"a": (C, [13.2 * m]), "b": (I, [8.8 * m])},
+        {C: [12 * m], I: [8 * m]},
+        {"overspend_call": [[0.6 * m, 0.8 * m]], "unfunded": [0.6 * m]},
+        agreement={
+            "caps": [{"partner": C, "fraction": 0.05, "of": "contribution", "overflow": "unfunded"}]
+        },
+    ),
     # 3 % of the budget (0.6): V = 1.5 -> 0.9 capped at 0.6; 0.3 to icb (0.6 + 0.3).
-    Example("cap_fraction_budget",
-            {"a": (C, [12.9 * m]), "b": (I, [8.6 * m])}, {C: [12 * m], I: [8 * m]},
-            {"overspend_call": [[0.6 * m, 0.9 * m]]},
-            agreement={"caps": [{"partner": C, "fraction": 0.03, "of": "budget", "overflow": I}]}),
+    Example(
+        "cap_fraction_budget",
+        {"a": (C, [12.9 * m]), "b": (I, [8.6 * m])},
+        {C: [12 * m], I: [8 * m]},
+        {"overspend_call": [[0.6 * m, 0.9 * m]]},
+        agreement={"caps": [{"partner": C, "fraction": 0.03, "of": "budget", "overflow": I}]},
+    ),
     # 10 % of council's contribution to joint group a: budgets 8 and 12 (B = 20), council's
     # part of a is 0.5 * 8 = 4 -> cap 0.4. V = 1.5 -> 0.9 capped at 0.4; 0.5 to icb (1.1).
-    Example("cap_group_contribution",
-            {"a": ({C: 0.5, I: 0.5}, [8 * m]), "b": (I, [12 * m])}, {C: [12 * m], I: [8 * m]},
-            {"overspend_call": [[0.4 * m, 1.1 * m]]},
-            agreement={"caps": [{"partner": C, "fraction": 0.1, "of": "group_contribution",
-                                 "group": "a", "overflow": I}]},
-            spend=[[8.6 * m, 12.9 * m]]),
+    Example(
+        "cap_group_contribution",
+        {"a": ({C: 0.5, I: 0.5}, [8 * m]), "b": (I, [12 * m])},
+        {C: [12 * m], I: [8 * m]},
+        {"overspend_call": [[0.4 * m, 1.1 * m]]},
+        agreement={
+            "caps": [
+                {
+                    "partner": C,
+                    "fraction": 0.1,
+                    "of": "group_contribution",
+                    "group": "a",
+                    "overflow": I,
+                }
+            ]
+        },
+        spend=[[8.6 * m, 12.9 * m]],
+    ),
     # £1 cap over the agreement, overflow to the reserve. V = 1.5 both years, 0.9 to
     # council each year. Year 0: 0.9 (0.1 of the cap left). Year 1: 0.1, the other 0.8
     # drawn from the reserve, which goes 0.8 into deficit; at the end the deficit is paid
     # by the final key 12:8: final_distribution -0.48/-0.32.
-    Example("cap_amount_agreement_to_reserve",
-            {"a": (C, [12.9 * m, 12.9 * m]), "b": (I, [8.6 * m, 8.6 * m])},
-            {C: [12 * m, 12 * m], I: [8 * m, 8 * m]},
-            {"overspend_call": [[0.9 * m, 0.6 * m], [0.1 * m, 0.6 * m]],
-             "reserve_draw": [0, 0.8 * m], "reserve_release": [0, -0.8 * m], "reserve": [0, 0],
-             "final_distribution": [[0, 0], [-0.48 * m, -0.32 * m]],
-             "net": [[0.9 * m, 0.6 * m], [0.58 * m, 0.92 * m]]},
-            agreement={"reserve": {}, "caps": [{"partner": C, "per": "agreement",
-                                                "amount": 1 * m, "overflow": "reserve"}]}),
+    Example(
+        "cap_amount_agreement_to_reserve",
+        {"a": (C, [12.9 * m, 12.9 * m]), "b": (I, [8.6 * m, 8.6 * m])},
+        {C: [12 * m, 12 * m], I: [8 * m, 8 * m]},
+        {
+            "overspend_call": [[0.9 * m, 0.6 * m], [0.1 * m, 0.6 * m]],
+            "reserve_draw": [0, 0.8 * m],
+            "reserve_release": [0, -0.8 * m],
+            "reserve": [0, 0],
+            "final_distribution": [[0, 0], [-0.48 * m, -0.32 * m]],
+            "net": [[0.9 * m, 0.6 * m], [0.58 * m, 0.92 * m]],
+        },
+        agreement={
+            "reserve": {},
+            "caps": [{"partner": C, "per": "agreement", "amount": 1 * m, "overflow": "reserve"}],
+        },
+    ),
     # 10 % of contributions over the agreement: limit 1.2 after year 0, 2.4 after year 1.
     # Year 0 V = 1.5: council 0.9. Year 1 V = 3: council 1.8, allowed 2.4 - 0.9 = 1.5,
     # 0.3 to icb (1.2 + 0.3 = 1.5).
-    Example("cap_fraction_agreement",
-            {"a": (C, [12.9 * m, 13.8 * m]), "b": (I, [8.6 * m, 9.2 * m])},
-            {C: [12 * m, 12 * m], I: [8 * m, 8 * m]},
-            {"overspend_call": [[0.9 * m, 0.6 * m], [1.5 * m, 1.5 * m]]},
-            agreement={"caps": [{"partner": C, "per": "agreement", "fraction": 0.1,
-                                 "overflow": I}]}),
+    Example(
+        "cap_fraction_agreement",
+        {"a": (C, [12.9 * m, 13.8 * m]), "b": (I, [8.6 * m, 9.2 * m])},
+        {C: [12 * m, 12 * m], I: [8 * m, 8 * m]},
+        {"overspend_call": [[0.9 * m, 0.6 * m], [1.5 * m, 1.5 * m]]},
+        agreement={"caps": [{"partner": C, "per": "agreement", "fraction": 0.1, "overflow": I}]},
+    ),
     # Underspend cap: council's gain 0.6 of V = -1 capped at 0.3; 0.3 more to icb (0.7).
-    Example("cap_underspend_to_partner",
-            {"a": (C, [11.4 * m]), "b": (I, [7.6 * m])}, {C: [12 * m], I: [8 * m]},
-            {"underspend_refund": [[0.3 * m, 0.7 * m]]},
-            agreement={"caps": [{"partner": C, "side": "underspend", "amount": 0.3 * m,
-                                 "overflow": I}]}),
+    Example(
+        "cap_underspend_to_partner",
+        {"a": (C, [11.4 * m]), "b": (I, [7.6 * m])},
+        {C: [12 * m], I: [8 * m]},
+        {"underspend_refund": [[0.3 * m, 0.7 * m]]},
+        agreement={
+            "caps": [{"partner": C, "side": "underspend", "amount": 0.3 * m, "overflow": I}]
+        },
+    ),
     # Underspend cap overflowing into the reserve (no carry-forward): council's gain 0.6
     # capped at 0.3; 0.3 into the reserve, paid out at the end 12:8 -> 0.18/0.12.
-    Example("cap_underspend_to_reserve",
-            {"a": (C, [11.4 * m]), "b": (I, [7.6 * m])}, {C: [12 * m], I: [8 * m]},
-            {"underspend_refund": [[0.3 * m, 0.4 * m]], "reserve_topup": [0.3 * m],
-             "final_distribution": [[0.18 * m, 0.12 * m]]},
-            agreement={"reserve": {"carry_forward": False},
-                       "caps": [{"partner": C, "side": "underspend", "amount": 0.3 * m,
-                                 "overflow": "reserve"}]}),
+    Example(
+        "cap_underspend_to_reserve",
+        {"a": (C, [11.4 * m]), "b": (I, [7.6 * m])},
+        {C: [12 * m], I: [8 * m]},
+        {
+            "underspend_refund": [[0.3 * m, 0.4 * m]],
+            "reserve_topup": [0.3 * m],
+            "final_distribution": [[0.18 * m, 0.12 * m]],
+        },
+        agreement={
+            "reserve": {"carry_forward": False},
+            "caps": [
+                {"partner": C, "side": "underspend", "amount": 0.3 * m, "overflow": "reserve"}
+            ],
+        },
+    ),
     # ------------------------------------------------------------------ holdback
     # The icb holds back H = 2.8 against a 4.2 % NEA reduction target; achieved 2.1 %
     # (metric mean, sd 0): released 2.8 * 2.1/4.2 = 1.4 to the pool, 1.4 retained for
     # the acute provider. Contributions 14 + 26 = 40 (icb pays 23.2 in); B = 40 - 2.8 +
     # 1.4 = 38.6. Spend 39.6: V = 1 shared 14:26 -> 0.35/0.65.
-    Example("holdback",
-            {"a": (C, [14 * m]), "b": (I, [25.6 * m])}, {C: [14 * m], I: [26 * m]},
-            {"contribution": [[14 * m, 23.2 * m]], "holdback_released": [1.4 * m],
-             "holdback_retained": [1.4 * m], "overspend_call": [[0.35 * m, 0.65 * m]]},
-            agreement={"holdback": {"partner": I, "amount": 2.8 * m, "metric": "nea",
-                                    "target": 0.042}},
-            extra={"performance": [{"id": "nea", "mean": 0.021, "sd": 0.0}]}),
+    Example(
+        "holdback",
+        {"a": (C, [14 * m]), "b": (I, [25.6 * m])},
+        {C: [14 * m], I: [26 * m]},
+        {
+            "contribution": [[14 * m, 23.2 * m]],
+            "holdback_released": [1.4 * m],
+            "holdback_retained": [1.4 * m],
+            "overspend_call": [[0.35 * m, 0.65 * m]],
+        },
+        agreement={"holdback": {"partner": I, "amount": 2.8 * m, "metric": "nea", "target": 0.042}},
+        extra={"performance": [{"id": "nea", "mean": 0.021, "sd": 0.0}]},
+    ),
     # ------------------------------------------------------------------ trigger
     # B = 20; spend 21: V0 = 1 > 2 % (0.4): mitigate 50 % of the second half's overspend:
     # M = 0.5 * 1 * 6/12 = 0.25. Spend after action 20.75; V = 0.75 shared 12:8 -> 0.45/0.3.
-    Example("trigger",
-            {"a": (C, [12 * m]), "b": (I, [9 * m])}, {C: [12 * m], I: [8 * m]},
-            {"mitigation": [0.25 * m], "spend": [20.75 * m], "trigger_fired": [True],
-             "overspend_call": [[0.45 * m, 0.3 * m]]},
-            agreement={"trigger": {"threshold": 0.02, "mitigation": 0.5, "month": 6}}),
+    Example(
+        "trigger",
+        {"a": (C, [12 * m]), "b": (I, [9 * m])},
+        {C: [12 * m], I: [8 * m]},
+        {
+            "mitigation": [0.25 * m],
+            "spend": [20.75 * m],
+            "trigger_fired": [True],
+            "overspend_call": [[0.45 * m, 0.3 * m]],
+        },
+        agreement={"trigger": {"threshold": 0.02, "mitigation": 0.5, "month": 6}},
+    ),
     # ------------------------------------------------------------------ exit
     # Council's limit 0.5, one year's notice. Reserve opening 1. Year 0 V = 2.2: draw 1,
     # 1.2 shared 0.6/0.6: council's cumulative 0.6 > 0.5 -> notice; exit at the start of
     # year 2. Year 1 V = -0.4 carried into the reserve. Year 2: the 0.4 reserve is paid out
     # by the exit key (proportional) 0.2/0.2; aligned: council V_a = +0.3, icb V_b = -0.1.
     # Year 3 aligned, no variance. The ``exit`` extra marks the year the exit takes effect.
-    Example("exit_with_notice",
-            {"a": (C, [10 * m] * 4), "b": (I, [10 * m] * 4)},
-            {C: [10 * m] * 4, I: [10 * m] * 4},
-            {"overspend_call": [[0.6 * m, 0.6 * m], [0, 0], [0.3 * m, 0], [0, 0]],
-             "underspend_refund": [[0, 0], [0, 0], [0, 0.1 * m], [0, 0]],
-             "final_distribution": [[0, 0], [0, 0], [0.2 * m, 0.2 * m], [0, 0]],
-             "reserve_release": [0, 0, 0.4 * m, 0],
-             "net": [[0.6 * m, 0.6 * m], [0, 0], [0.1 * m, -0.3 * m], [0, 0]],
-             "exit": [False, False, True, False]},
-            agreement={"reserve": {"opening": 1 * m},
-                       "exit": {"limits": {C: 0.5 * m}, "notice_years": 1}},
-            spend=[[11.1 * m, 11.1 * m], [9.8 * m, 9.8 * m], [10.3 * m, 9.9 * m],
-                   [10 * m, 10 * m]]),
+    Example(
+        "exit_with_notice",
+        {"a": (C, [10 * m] * 4), "b": (I, [10 * m] * 4)},
+        {C: [10 * m] * 4, I: [10 * m] * 4},
+        {
+            "overspend_call": [[0.6 * m, 0.6 * m], [0, 0], [0.3 * m, 0], [0, 0]],
+            "underspend_refund": [[0, 0], [0, 0], [0, 0.1 * m], [0, 0]],
+            "final_distribution": [[0, 0], [0, 0], [0.2 * m, 0.2 * m], [0, 0]],
+            "reserve_release": [0, 0, 0.4 * m, 0],
+            "net": [[0.6 * m, 0.6 * m], [0, 0], [0.1 * m, -0.3 * m], [0, 0]],
+            "exit": [False, False, True, False],
+        },
+        agreement={
+            "reserve": {"opening": 1 * m},
+            "exit": {"limits": {C: 0.5 * m}, "notice_years": 1},
+        },
+        spend=[[11.1 * m, 11.1 * m], [9.8 * m, 9.8 * m], [10.3 * m, 9.9 * m], [10 * m, 10 * m]],
+    ),
     # ------------------------------------------------------------------ charging
     # Council group a charges clients 16 % of 10 = 1.6 expected, actual income 1.4.
     # Gross pooling: the pool receives 1.4; net spend 8.6 + 5 = 13.6 on B = 13.4: V = 0.2
     # shared 50/50 -> 0.1/0.1.
-    Example("charging_gross",
-            {"a": (C, [10 * m]), "b": (I, [5 * m])}, {C: [8.4 * m], I: [5 * m]},
-            {"charging_income": [1.4 * m], "income_shortfall": [[0, 0]],
-             "overspend_call": [[0.1 * m, 0.1 * m]]},
-            agreement={"overspend": {"key": {C: 0.5, I: 0.5}}},
-            charging={"a": 0.16}, income=[[1.4 * m, 0]]),
+    Example(
+        "charging_gross",
+        {"a": (C, [10 * m]), "b": (I, [5 * m])},
+        {C: [8.4 * m], I: [5 * m]},
+        {
+            "charging_income": [1.4 * m],
+            "income_shortfall": [[0, 0]],
+            "overspend_call": [[0.1 * m, 0.1 * m]],
+        },
+        agreement={"overspend": {"key": {C: 0.5, I: 0.5}}},
+        charging={"a": 0.16},
+        income=[[1.4 * m, 0]],
+    ),
     # Net pooling: the pool works at the expected 16 % (net spend 8.4 + 5 = B): V = 0; the
     # council (host, the bearer) pays the income shortfall 1.6 - 1.4 = 0.2.
-    Example("charging_net",
-            {"a": (C, [10 * m]), "b": (I, [5 * m])}, {C: [8.4 * m], I: [5 * m]},
-            {"charging_income": [1.4 * m], "income_shortfall": [[0.2 * m, 0]],
-             "overspend_call": [[0, 0]], "net": [[0.2 * m, 0]]},
-            agreement={"overspend": {"key": {C: 0.5, I: 0.5}}, "charging": {"pooling": "net"}},
-            charging={"a": 0.16}, income=[[1.4 * m, 0]]),
+    Example(
+        "charging_net",
+        {"a": (C, [10 * m]), "b": (I, [5 * m])},
+        {C: [8.4 * m], I: [5 * m]},
+        {
+            "charging_income": [1.4 * m],
+            "income_shortfall": [[0.2 * m, 0]],
+            "overspend_call": [[0, 0]],
+            "net": [[0.2 * m, 0]],
+        },
+        agreement={"overspend": {"key": {C: 0.5, I: 0.5}}, "charging": {"pooling": "net"}},
+        charging={"a": 0.16},
+        income=[[1.4 * m, 0]],
+    ),
     # ------------------------------------------------------------------ integration
     # Set-up cost 0.5 charged to the pool: V = 0.5 shared 50/50.
-    Example("integration_setup_pool",
-            {"a": (C, [10 * m]), "b": (I, [10 * m])}, {C: [10 * m], I: [10 * m]},
-            {"integration_cost": [0.5 * m], "overspend_call": [[0.25 * m, 0.25 * m]]},
-            agreement={"integration": {"setup_costs": [{"year": 0, "amount": 0.5 * m}]}}),
+    Example(
+        "integration_setup_pool",
+        {"a": (C, [10 * m]), "b": (I, [10 * m])},
+        {C: [10 * m], I: [10 * m]},
+        {"integration_cost": [0.5 * m], "overspend_call": [[0.25 * m, 0.25 * m]]},
+        agreement={"integration": {"setup_costs": [{"year": 0, "amount": 0.5 * m}]}},
+    ),
     # Set-up cost 0.5 charged to the icb: paid outside the pool, in its net position.
-    Example("integration_setup_partner",
-            {"a": (C, [10 * m]), "b": (I, [10 * m])}, {C: [10 * m], I: [10 * m]},
-            {"integration_cost": [0], "partner_integration_cost": [[0, 0.5 * m]],
-             "overspend_call": [[0, 0]], "net": [[0, 0.5 * m]]},
-            agreement={"integration": {"setup_costs": [
-                {"year": 0, "amount": 0.5 * m, "charged_to": I}]}}),
+    Example(
+        "integration_setup_partner",
+        {"a": (C, [10 * m]), "b": (I, [10 * m])},
+        {C: [10 * m], I: [10 * m]},
+        {
+            "integration_cost": [0],
+            "partner_integration_cost": [[0, 0.5 * m]],
+            "overspend_call": [[0, 0]],
+            "net": [[0, 0.5 * m]],
+        },
+        agreement={
+            "integration": {"setup_costs": [{"year": 0, "amount": 0.5 * m, "charged_to": I}]}
+        },
+    ),
     # Savings 1 a year ramping 50 % in year 0 (certain): 0.5 to the pool: V = -0.5,
     # refunds 0.25/0.25.
-    Example("integration_savings_pool",
-            {"a": (C, [10 * m]), "b": (I, [10 * m])}, {C: [10 * m], I: [10 * m]},
-            {"integration_savings": [0.5 * m], "underspend_refund": [[0.25 * m, 0.25 * m]]},
-            extra={"integration_savings": {"amount": 1 * m, "ramp": [0.5]}}),
+    Example(
+        "integration_savings_pool",
+        {"a": (C, [10 * m]), "b": (I, [10 * m])},
+        {C: [10 * m], I: [10 * m]},
+        {"integration_savings": [0.5 * m], "underspend_refund": [[0.25 * m, 0.25 * m]]},
+        extra={"integration_savings": {"amount": 1 * m, "ramp": [0.5]}},
+    ),
     # The same savings credited to the council: kept outside the pool.
-    Example("integration_savings_partner",
-            {"a": (C, [10 * m]), "b": (I, [10 * m])}, {C: [10 * m], I: [10 * m]},
-            {"integration_savings": [0], "partner_integration_savings": [[0.5 * m, 0]],
-             "underspend_refund": [[0, 0]], "net": [[-0.5 * m, 0]]},
-            agreement={"integration": {"savings_to": C}},
-            extra={"integration_savings": {"amount": 1 * m, "ramp": [0.5]}}),
+    Example(
+        "integration_savings_partner",
+        {"a": (C, [10 * m]), "b": (I, [10 * m])},
+        {C: [10 * m], I: [10 * m]},
+        {
+            "integration_savings": [0],
+            "partner_integration_savings": [[0.5 * m, 0]],
+            "underspend_refund": [[0, 0]],
+            "net": [[-0.5 * m, 0]],
+        },
+        agreement={"integration": {"savings_to": C}},
+        extra={"integration_savings": {"amount": 1 * m, "ramp": [0.5]}},
+    ),
 ]
 
 IDS = [e.id for e in EXAMPLES]
@@ -436,8 +686,11 @@ def test_reference(ex: Example) -> None:
 @pytest.mark.parametrize("ex", EXAMPLES, ids=IDS)
 def test_engine(ex: Example) -> None:
     model = ex.model()
-    spend = None if ex.spend is None and ex.income is None else (
-        ex.spend if ex.spend is not None else model.expected_spend())
+    spend = (
+        None
+        if ex.spend is None and ex.income is None
+        else (ex.spend if ex.spend is not None else model.expected_spend())
+    )
     ledger = engine_ledger(model, spend, ex.income)
     check_balance(ledger, allow_deficit=True)
     for name, want in ex.expected.items():
