@@ -617,9 +617,13 @@ def _check_year_major(
     gap = np.negative(pool_spend)
     for name, arr in flows.partner.items():
         d = FLOWS[name].direction
-        if d:
-            total = arr.sum(axis=1)
-            gap += total if d > 0 else -total
+        if not d:
+            continue
+        for p in range(arr.shape[1]):  # partner by partner: contiguous (years, sims) slices
+            if d > 0:
+                gap += arr[:, p]
+            else:
+                gap -= arr[:, p]
     for name, arr in flows.pool.items():
         d = FLOWS[name].direction
         if d > 0:

@@ -31,6 +31,7 @@ from riskshare._types import BoolArray, FloatArray
 from riskshare.config.model import Agreement, Model
 from riskshare.errors import InputError
 from riskshare.metrics import tvar
+from riskshare.run import Outcomes
 from riskshare.sampling import SpendPaths, sample, sample_block
 from riskshare.settle import Terms
 from riskshare.streams import BLOCK_SIZE, n_blocks, resolve_seed
@@ -44,7 +45,6 @@ __all__ = [
     "Comparison",
     "Outcome",
     "compare",
-    "concat_paths",
     "load_agreement",
     "outcome_of",
     "parse_statistic",
@@ -107,10 +107,12 @@ class Outcome:
     def empty(cls, n_sims: int, terms: Terms, appetite: Mapping[str, float]) -> Outcome:
         """Preallocated outcome arrays for ``n_sims`` simulations of ``terms``."""
         years, n_partners = terms.contributions.shape
+        # The storage layout of simulate()'s outcomes: filling a chunk is a contiguous copy.
+        store = Outcomes.empty(n_sims, n_sims, years, n_partners)
         return cls(
-            net=np.empty((n_sims, years, n_partners)),
-            called=np.empty((n_sims, years, n_partners), dtype=bool),
-            exhausted=np.empty((n_sims, years), dtype=bool),
+            net=store.net,
+            called=store.called,
+            exhausted=store.exhausted,
             contributions=np.array(terms.contributions),
             partner_ids=tuple(terms.partner_ids),
             appetite=dict(appetite),
@@ -226,30 +228,6 @@ def settle_outcome(
         sl = slice(start, min(start + chunk_sims, n))
         out.fill(sl, terms, paths.take(sl), check=check)
     return out
-
-
-def concat_paths(parts: Sequence[SpendPaths]) -> SpendPaths:
-    """Join consecutive blocks of spend paths along the simulation axis."""
-    if len(parts) == 1:
-        return parts[0]
-    first = parts[0]
-
-    def join(arrays: list[FloatArray]) -> FloatArray:
-        if all(a.ndim and a.size and not any(a.strides) for a in arrays):
-            return np.broadcast_to(
-                arrays[0].flat[0], (sum(a.shape[0] for a in arrays), *arrays[0].shape[1:])
-            )
-        return np.concatenate(arrays)
-
-    return SpendPaths(
-        np.concatenate([p.spend for p in parts]),
-        join([p.income for p in parts]),
-        first.group_ids,
-        first.years,
-        first.first_sim,
-        metrics={k: np.concatenate([p.metrics[k] for p in parts]) for k in first.metrics},
-        savings=join([p.savings for p in parts]),
-    )
 
 
 # --------------------------------------------------------------------------- spend key
@@ -675,7 +653,7 @@ def compare(
         start, stop = chunk.start * block_size, min(chunk.stop * block_size, n_sims)
         for names in by_spend.values():
             parts = [sample_block(alts[names[0]], seed, b, block_size=block_size) for b in chunk]
-            paths = concat_paths(parts)
+            paths = SpendPaths.concatenate(parts)
             if paths.n_sims > stop - start:
                 paths = paths.take(slice(0, stop - start))
             for name in names:

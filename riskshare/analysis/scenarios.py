@@ -34,52 +34,17 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from riskshare.config.load import format_loc, parse_override, validate_data
+from riskshare.config.load import get_path, parse_override, set_path, validate_data
 from riskshare.config.model import Model
 from riskshare.errors import ConfigError, InputError
 from riskshare.metrics import tvar
 from riskshare.run import Result, simulate
 
-__all__ = ["apply_changes", "get_path", "paired_compare", "stress"]
+__all__ = ["apply_changes", "paired_compare", "stress"]
 
 STEP_KEY = "add_step_change"
 #: Batches used for the standard error of a paired difference of P95 / TVaR95.
 BATCHES = 20
-
-
-def _path(key: str) -> list[str | int]:
-    try:
-        path, _ = parse_override(f"{key}=0")
-    except ValueError as exc:
-        raise InputError(f"'{key}' is not a dotted config path ({exc})") from None
-    return path
-
-
-def get_path(data: Any, key: str) -> Any:
-    """The value at a dotted path (``client_groups[0].spend.cost.cv``) of plain config data.
-
-    Raises
-    ------
-    riskshare.errors.InputError
-        If the path does not exist, naming the part that is missing.
-    """
-    node = data
-    path = _path(key)
-    for i, part in enumerate(path):
-        try:
-            node = node[part]
-        except (KeyError, IndexError, TypeError):
-            raise InputError(
-                f"'{key}': {format_loc(path[: i + 1])} does not exist in the config"
-            ) from None
-    return node
-
-
-def _set(data: Any, path: list[str | int], value: Any) -> None:
-    node = data
-    for part in path[:-1]:
-        node = node[part]
-    node[path[-1]] = value
 
 
 def _new_value(key: str, current: Any, change: Any) -> Any:
@@ -152,7 +117,7 @@ def apply_changes(model: Model, changes: Mapping[str, Any], *, source: str = "<c
             current = get_path(data, key)
         except InputError as exc:
             raise InputError(f"{source}: {exc}") from None
-        _set(data, _path(key), _new_value(key, current, change))
+        set_path(data, parse_override(f"{key}=0")[0], _new_value(key, current, change))
     try:
         return validate_data(data, source=source)
     except ConfigError:

@@ -38,7 +38,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from riskshare.analysis.scenarios import _columns, apply_changes, get_path, run_variant
+from riskshare.analysis.scenarios import _columns, apply_changes, run_variant
+from riskshare.config.load import get_path
 from riskshare.config.model import AggregateSpend, ClientsSpend, FixedSpend, Model
 from riskshare.errors import InputError
 from riskshare.streams import BLOCK_SIZE, resolve_seed

@@ -85,6 +85,11 @@ def format_summary(frame: Any) -> str:
             else:
                 cells.append(f"£{value / 1e3:,.0f}k")
         rows.append(cells)
+    return text_table(rows)
+
+
+def text_table(rows: list[list[str]]) -> str:
+    """Rows of cells as an aligned text table: header, a rule, then the rows."""
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     lines = [
         "  ".join(

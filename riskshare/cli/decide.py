@@ -12,7 +12,7 @@ from typing import Annotated
 import typer
 
 from riskshare.cli.app import ConfigArg, SetOpt, app, bad_input
-from riskshare.cli.commands import handles_errors
+from riskshare.cli.commands import handles_errors, text_table
 
 SimsOpt = Annotated[int | None, typer.Option("--sims", "-n", min=1, help="Number of simulations.")]
 SeedOpt = Annotated[int | None, typer.Option("--seed", min=0, help="Random seed.")]
@@ -28,18 +28,6 @@ def _money(v: float) -> str:
 
 def _pct(v: float) -> str:
     return "" if v != v else f"{100 * v:.1f}%"
-
-
-def _table(rows: list[list[str]]) -> str:
-    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    lines = [
-        "  ".join(
-            c.rjust(w) if i else c.ljust(w) for i, (c, w) in enumerate(zip(r, widths, strict=True))
-        )
-        for r in rows
-    ]
-    lines.insert(1, "-" * len(lines[0]))
-    return "\n".join(lines)
 
 
 def format_comparison(table, baseline: str) -> str:
@@ -64,7 +52,7 @@ def format_comparison(table, baseline: str) -> str:
                 text += f" ({sign}{fmt(abs(d))} ±{fmt(se)})"
             cells.append(text)
         rows.append(cells)
-    return _table(rows)
+    return text_table(rows)
 
 
 @app.command()
@@ -219,7 +207,7 @@ def sweep(
         f"{len(frame)} points, {int(frame['n_sims'].iloc[0]):,} simulations each, "
         f"in {elapsed:.1f} s"
     )
-    typer.echo(_table(rows))
+    typer.echo(text_table(rows))
     typer.echo(f"Results written to {out / 'sweep.csv'}")
 
 

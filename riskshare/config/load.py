@@ -22,14 +22,16 @@ from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 
 from riskshare.config.model import Model
-from riskshare.errors import ConfigError
+from riskshare.errors import ConfigError, InputError
 
 __all__ = [
     "apply_overrides",
     "format_loc",
+    "get_path",
     "load_config",
     "parse_override",
     "read_config_data",
+    "set_path",
     "validate_data",
     "with_changes",
 ]
@@ -171,7 +173,7 @@ def apply_overrides(
     for k, text in enumerate(overrides, start=1):
         try:
             path, value = parse_override(text)
-            _set_path(data, path, value)
+            set_path(data, path, value)
         except (ValueError, KeyError, IndexError, TypeError) as exc:
             problems.append((f"--set #{k}", str(exc.args[0]) if exc.args else str(exc)))
     if problems:
@@ -179,7 +181,34 @@ def apply_overrides(
     return data
 
 
-def _set_path(data: Any, path: list[str | int], value: Any) -> None:
+def get_path(data: Any, key: str) -> Any:
+    """The value at a dotted path (``client_groups[0].spend.cost.cv``) of plain config data.
+
+    Raises
+    ------
+    riskshare.errors.InputError
+        If the path is malformed or does not exist, naming the part that is missing.
+    """
+    try:
+        path, _ = parse_override(f"{key}=0")
+    except ValueError as exc:
+        raise InputError(f"'{key}' is not a dotted config path ({exc})") from None
+    node = data
+    for i, part in enumerate(path):
+        try:
+            node = node[part]
+        except (KeyError, IndexError, TypeError):
+            raise InputError(
+                f"'{key}': {format_loc(path[: i + 1])} does not exist in the config"
+            ) from None
+    return node
+
+
+def set_path(data: Any, path: list[str | int], value: Any) -> None:
+    """Set ``value`` at ``path`` (from :func:`parse_override`) in plain config data, in place.
+
+    Missing mappings on the way are created; list items must exist.
+    """
     node = data
     for i, part in enumerate(path[:-1]):
         nxt = path[i + 1]
@@ -393,5 +422,5 @@ def with_changes(model: BaseModel, changes: Mapping[str, Any]) -> Any:
     data = model.model_dump(mode="json", exclude_unset=False)
     for key, value in changes.items():
         path, _ = parse_override(f"{key}=0")
-        _set_path(data, path, json.loads(json.dumps(value)))
+        set_path(data, path, json.loads(json.dumps(value)))
     return validate_data(data, source="<changes>", model=type(model))
