@@ -398,7 +398,7 @@ def simulate(
     chunk_blocks: int = 2,
     workers: int | None = None,
     block_size: int = BLOCK_SIZE,
-    progress: ProgressCallback | None = None,
+    progress: ProgressCallback | bool | None = None,
     check: bool = True,
     keep_paths: int = 1 << 20,
 ) -> Result:
@@ -426,8 +426,9 @@ def simulate(
         Does not change the numbers.
     block_size : int
         Simulations per random-number block (part of the seed contract).
-    progress : callable, optional
-        Called as ``progress(done_sims, n_sims)`` after each chunk.
+    progress : callable or bool, optional
+        Called as ``progress(done_sims, n_sims)`` after each chunk; ``True``
+        shows a ``tqdm.auto`` bar (a widget in a notebook, text in a terminal).
     check : bool
         Check the ledger balances in every simulated year.
     keep_paths : int
@@ -448,6 +449,29 @@ def simulate(
     ['nhs', 'council', 'pool']
     """
     t_start = time.perf_counter()
+    if progress is True:
+        from tqdm.auto import tqdm
+
+        with tqdm(total=0, unit="sim", unit_scale=True, leave=False) as bar:
+
+            def update(done: int, total: int) -> None:
+                bar.total = total
+                bar.update(done - bar.n)
+
+            return simulate(
+                model,
+                n_sims,
+                seed,
+                agreement=agreement,
+                contributions=contributions,
+                chunk_blocks=chunk_blocks,
+                workers=workers,
+                block_size=block_size,
+                progress=update,
+                check=check,
+                keep_paths=keep_paths,
+            )
+    progress = progress or None
     n_sims = int(model.simulation.n_sims if n_sims is None else n_sims)
     if n_sims < 1:
         raise ValueError(f"n_sims must be >= 1, got {n_sims}")

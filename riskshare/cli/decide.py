@@ -55,6 +55,25 @@ def format_comparison(table, baseline: str) -> str:
     return text_table(rows)
 
 
+def _write_comparison_report(model, comparison, folder: Path, *, report: bool, excel: bool) -> None:
+    """The baseline's report and workbook, with the comparison in them."""
+    from riskshare.run import simulate
+
+    baseline = simulate(model, n_sims=comparison.n_sims, seed=comparison.seed)
+    table = comparison.table
+    if report:
+        from riskshare.report.html import write_html
+
+        diffs = table.drop(index=comparison.baseline, level=0)
+        frame = diffs[["mean_diff", "mean_diff_se"]].reset_index()
+        frame.columns = ["agreement", "partner", "diff", "se"]
+        write_html(baseline, folder / "report.html", comparison=frame)
+    if excel:
+        from riskshare.report.excel import write_excel
+
+        write_excel(baseline, folder / "results.xlsx", comparison=table)
+
+
 @app.command()
 @handles_errors
 def compare(
@@ -79,6 +98,12 @@ def compare(
     out: OutOpt = None,
     set_: SetOpt = None,
     force: ForceOpt = False,
+    report: Annotated[
+        bool, typer.Option("--report", help="Also write report.html (needs --out).")
+    ] = False,
+    excel: Annotated[
+        bool, typer.Option("--excel", help="Also write results.xlsx (needs --out).")
+    ] = False,
 ) -> None:
     """Compare agreements on the same simulated spend (paired differences to the config's own)."""
     from riskshare.analysis.comparison import compare as run_compare
@@ -88,6 +113,8 @@ def compare(
 
     t0 = time.perf_counter()
     agreements = [*(agreements or []), *(more or [])]
+    if (report or excel) and out is None:
+        bad_input("--report and --excel write into a results folder: give --out DIR")
     if not agreements:
         bad_input("give at least one agreement file: --agreements a.yaml [b.yaml ...]")
     model = load_config(config, set_ or ())
@@ -130,6 +157,8 @@ def compare(
                 + "\n",
                 encoding="utf-8",
             )
+            if report or excel:
+                _write_comparison_report(model, result, tmp, report=report, excel=excel)
         typer.echo(f"Results written to {out}")
 
 

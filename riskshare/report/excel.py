@@ -98,7 +98,9 @@ def _write_table(
     return ws
 
 
-def write_excel(result: Result, path: str | Path) -> Path:
+def write_excel(
+    result: Result, path: str | Path, *, comparison: pd.DataFrame | None = None
+) -> Path:
     """Write an Excel workbook of ``result`` to ``path``.
 
     Parameters
@@ -106,6 +108,9 @@ def write_excel(result: Result, path: str | Path) -> Path:
     result : Result
     path : str or pathlib.Path
         The ``.xlsx`` file (parent folders are created).
+    comparison : pandas.DataFrame, optional
+        The table of :func:`riskshare.compare` (``Comparison.table``): written
+        as a "Rules compared" sheet.
 
     Returns
     -------
@@ -191,6 +196,16 @@ def write_excel(result: Result, path: str | Path) -> Path:
         chart.set_x_axis({"name": "Financial year"})
         chart.set_size({"width": 640, "height": 360})
         ws.insert_chart(2, len(cols) + 1, chart)
+
+        if comparison is not None:
+            _write_table(
+                writer,
+                comparison.reset_index(),
+                "Rules compared",
+                formats,
+                title="Agreements compared on the same simulations: each metric, its paired "
+                "difference to the baseline (_diff) and that difference's standard error",
+            )
 
         # Pool by year
         _write_table(

@@ -164,3 +164,27 @@ def test_cli_compare_bad_agreement_exits_2(cli, tmp_path):
     assert res.exit_code == 2
     assert "oops.yaml" in res.output and "reserve.opening" in res.output
     assert "Traceback" not in res.output
+
+
+def test_compare_writes_report_and_workbook_with_the_comparison(tmp_path: Path) -> None:
+    import openpyxl
+
+    from riskshare.cli.app import app, register_commands
+
+    register_commands()
+    out = tmp_path / "cmp"
+    res = CliRunner().invoke(
+        app,
+        ["compare", "configs/section75_example.yaml", "--agreements",
+         "configs/agreements/aligned.yaml", "--sims", "3000", "--out", str(out),
+         "--report", "--excel"],
+    )
+    assert res.exit_code == 0, res.output
+    html = (out / "report.html").read_text()
+    assert "aligned" in html.lower()
+    book = openpyxl.load_workbook(out / "results.xlsx")
+    assert "Rules compared" in book.sheetnames
+    refused = CliRunner().invoke(
+        app, ["compare", "configs/section75_example.yaml", "--agreements",
+              "configs/agreements/aligned.yaml", "--report"])
+    assert refused.exit_code == 2 and "--out" in refused.output
