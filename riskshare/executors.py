@@ -15,12 +15,11 @@ do not depend on where or in which order the items ran.
 
 from __future__ import annotations
 
+import contextlib
 import os
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import as_completed as as_completed_threads
-
-import contextlib
-from collections.abc import Callable, Iterator, Sequence
 from typing import Any, TypeVar
 
 from riskshare.errors import InputError

@@ -175,9 +175,18 @@ def test_compare_writes_report_and_workbook_with_the_comparison(tmp_path: Path) 
     out = tmp_path / "cmp"
     res = CliRunner().invoke(
         app,
-        ["compare", "configs/section75_example.yaml", "--agreements",
-         "configs/agreements/aligned.yaml", "--sims", "3000", "--out", str(out),
-         "--report", "--excel"],
+        [
+            "compare",
+            "configs/section75_example.yaml",
+            "--agreements",
+            "configs/agreements/aligned.yaml",
+            "--sims",
+            "3000",
+            "--out",
+            str(out),
+            "--report",
+            "--excel",
+        ],
     )
     assert res.exit_code == 0, res.output
     html = (out / "report.html").read_text()
@@ -185,6 +194,13 @@ def test_compare_writes_report_and_workbook_with_the_comparison(tmp_path: Path) 
     book = openpyxl.load_workbook(out / "results.xlsx")
     assert "Rules compared" in book.sheetnames
     refused = CliRunner().invoke(
-        app, ["compare", "configs/section75_example.yaml", "--agreements",
-              "configs/agreements/aligned.yaml", "--report"])
+        app,
+        [
+            "compare",
+            "configs/section75_example.yaml",
+            "--agreements",
+            "configs/agreements/aligned.yaml",
+            "--report",
+        ],
+    )
     assert refused.exit_code == 2 and "--out" in refused.output

@@ -172,8 +172,14 @@ def test_manifest_records_provenance(benchmark_model) -> None:
 
 def test_progress_is_reported_up_to_the_total(benchmark_model) -> None:
     seen: list[tuple[int, int]] = []
-    rs.simulate(benchmark_model, n_sims=70_000, seed=1, block_size=8192,
-                progress=lambda done, total: seen.append((done, total)), workers=2)
+    rs.simulate(
+        benchmark_model,
+        n_sims=70_000,
+        seed=1,
+        block_size=8192,
+        progress=lambda done, total: seen.append((done, total)),
+        workers=2,
+    )
     assert seen[-1] == (70_000, 70_000)
     assert [d for d, _ in seen] == sorted(d for d, _ in seen)
     rs.simulate(benchmark_model, n_sims=1000, seed=1, progress=True)  # a tqdm bar, no error
