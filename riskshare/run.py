@@ -340,7 +340,7 @@ class Result:
         p_over = (o.variance > 0).mean(axis=0)
         p_ex = o.exhausted.mean(axis=0)
         p_ex_by = np.logical_or.accumulate(o.exhausted, axis=1).mean(axis=0)
-        q = np.quantile(o.reserve, [0.05, 0.5, 0.95], axis=0)
+        reserve = describe(o.reserve)  # quantiles as numpy.quantile, on threads
         return pd.DataFrame(
             {
                 "prob_overspend": p_over,
@@ -349,10 +349,10 @@ class Result:
                 "prob_reserve_exhausted_by": p_ex_by,
                 "prob_reserve_exhausted_by_se": np.sqrt(p_ex_by * (1 - p_ex_by) / n),
                 "variance_mean": o.variance.mean(axis=0),
-                "reserve_mean": o.reserve.mean(axis=0),
-                "reserve_p5": q[0],
-                "reserve_p50": q[1],
-                "reserve_p95": q[2],
+                "reserve_mean": reserve["mean"],
+                "reserve_p5": reserve["p5"],
+                "reserve_p50": reserve["p50"],
+                "reserve_p95": reserve["p95"],
             },
             index=pd.Index(self.years, name="year"),
         )

@@ -13,6 +13,7 @@ are in *units of the mean cost of one client* M, so that a per-simulation M
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -217,9 +218,10 @@ def poisson_pmf(k: IntArray, mean: float) -> FloatArray:
     k = np.asarray(k)
     if mean == 0:
         return (k == 0).astype(np.float64)
-    from scipy import special
-
-    return np.exp(special.xlogy(k, mean) - special.gammaln(k + 1) - mean)
+    # math.lgamma element by element: tables hold at most a few thousand
+    # counts, and this keeps SciPy out of the start-up of every run.
+    log_factorial = np.array([math.lgamma(float(j) + 1.0) for j in k.ravel()]).reshape(k.shape)
+    return np.exp(k * math.log(mean) - log_factorial - mean)
 
 
 def count_table(mean: float, dispersion: float | None = None) -> AliasTable | None:
