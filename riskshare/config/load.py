@@ -21,7 +21,7 @@ from pydantic import BaseModel, ValidationError
 from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 
-from riskshare.config.model import Model
+from riskshare.config.model import Model, reference_problems
 from riskshare.errors import ConfigError, InputError
 
 __all__ = [
@@ -278,7 +278,16 @@ def validate_data(
     except ValidationError as exc:
         problems = []
         seen = set()
-        for err in exc.errors(include_url=False):
+        errors = list(exc.errors(include_url=False))
+        if model is Model and not any(e["loc"] == () for e in errors):
+            # Field errors stop pydantic before the cross-field checks: run them
+            # on the raw data too, so every problem is reported at once.
+            errors += [
+                {"type": "value_error", "loc": (), "msg": "\n".join(extra)}
+                for extra in [reference_problems(data)]
+                if extra
+            ]
+        for err in errors:
             loc = _user_loc(err["loc"], data)
             msg = _message(err, loc, data)
             # Cross-field checks report several "path: message" lines at once.

@@ -17,6 +17,7 @@ an error that names the field. Money is in pounds, rates are fractions a year
 from __future__ import annotations
 
 import itertools
+from collections.abc import Mapping
 from typing import Annotated, Any, Literal
 
 import numpy as np
@@ -830,172 +831,168 @@ class Model(_Frozen):
     # ------------------------------------------------------------------ validation
     @model_validator(mode="after")
     def _cross_references(self) -> Model:
-        problems: list[str] = []
-        pids = [p.id for p in self.partners]
-        gids = [g.id for g in self.client_groups]
-        for kind, ids in (("partner", pids), ("client group", gids)):
-            dup = sorted({i for i in ids if ids.count(i) > 1})
-            if dup:
-                problems.append(f"{kind} ids must be unique (repeated: {', '.join(dup)})")
-        if sum(p.host for p in self.partners) > 1:
-            problems.append("at most one partner may have host: true")
-        pset, gset = set(pids), set(gids)
-        allowed_p = ", ".join(pids)
-        allowed_g = ", ".join(gids)
-        for g, grp in enumerate(self.client_groups):
-            for p in grp.commissioner_shares:
-                if p not in pset:
-                    problems.append(
-                        f"client_groups[{g}].commissioners: unknown partner '{p}' "
-                        f"(partners: {allowed_p})"
-                    )
-            sp = grp.spend
-            if (
-                isinstance(sp, FixedSpend)
-                and sp.amounts is not None
-                and len(sp.amounts) < self.simulation.years
-            ):
-                problems.append(
-                    f"client_groups[{g}].spend.amounts: needs {self.simulation.years} amounts "
-                    f"(one per year), got {len(sp.amounts)}"
-                )
-            for k, sc in enumerate(grp.step_changes):
-                if sc.year >= self.simulation.years:
-                    problems.append(
-                        f"client_groups[{g}].step_changes[{k}].year: must be < simulation.years "
-                        f"({self.simulation.years}), got {sc.year}"
-                    )
-        missing = [p for p in pids if p not in self.contributions]
-        if missing:
-            problems.append(f"contributions: no entry for partner(s) {', '.join(missing)}")
-        for pid, spec in self.contributions.items():
-            if pid not in pset:
-                problems.append(f"contributions.{pid}: unknown partner (partners: {allowed_p})")
-                continue
-            if isinstance(spec, ScheduleContribution) and len(spec.amounts) < self.simulation.years:
-                problems.append(
-                    f"contributions.{pid}.amounts: needs {self.simulation.years} amounts "
-                    f"(one per year), got {len(spec.amounts)}"
-                )
-            if isinstance(spec, ExpectedCostContribution) and spec.shares:
-                for gid in spec.shares:
-                    if gid not in gset:
-                        problems.append(
-                            f"contributions.{pid}.shares: unknown client group '{gid}' "
-                            f"(groups: {allowed_g})"
-                        )
-        for s, shock in enumerate(self.common_shocks):
-            if shock.groups != "all":
-                for gid in shock.groups:
-                    if gid not in gset:
-                        problems.append(
-                            f"common_shocks[{s}].groups: unknown client group '{gid}' "
-                            f"(groups: {allowed_g})"
-                        )
-        if self.correlation is not None:
-            for gid in self.correlation.groups:
-                if gid not in gset:
-                    problems.append(
-                        f"correlation.groups: unknown client group '{gid}' (groups: {allowed_g})"
-                    )
-        for pid in self.appetite:
-            if pid not in pset:
-                problems.append(f"appetite.{pid}: unknown partner (partners: {allowed_p})")
-        problems += [f"agreement.{m}" for m in _agreement_reference_problems(self)]
-        if (
-            self.integration_savings is not None
-            and len(self.integration_savings.ramp) < self.simulation.years
-        ):
-            problems.append(
-                f"integration_savings.ramp: needs {self.simulation.years} fractions (one per "
-                f"year), got {len(self.integration_savings.ramp)}"
-            )
-        ids = [m.id for m in self.performance]
-        if len(set(ids)) != len(ids):
-            problems.append("performance: metric ids must be unique")
+        problems = reference_problems(self.model_dump(mode="python"))
         if problems:
             raise ValueError("\n".join(problems))
         return self
 
 
-def _agreement_reference_problems(model: Model) -> list[str]:
-    """Problems with the ids an agreement refers to, as ``path: message`` lines."""
-    agreement = model.agreement
-    partners = set(model.partner_ids)
-    groups = set(model.group_ids)
-    metrics = {m.id for m in model.performance}
-    years = model.simulation.years
+def reference_problems(data: Any) -> list[str]:
+    """Problems between fields of a config: ids that refer to nothing, lengths that miss years.
+
+    Works on plain data (a parsed file, or a model's dump) and tolerates any
+    malformed part, so the loader can report these problems together with
+    the field errors of the same file.
+
+    Returns
+    -------
+    list of str
+        ``"field.path: message"`` lines.
+    """
+
+    def get(node: Any, key: str, default: Any = None) -> Any:
+        return node.get(key, default) if isinstance(node, Mapping) else default
+
+    def items(node: Any) -> list[Any]:
+        return list(node) if isinstance(node, list) else []
+
+    def ids(nodes: Any) -> list[str]:
+        return [str(get(n, "id")) for n in items(nodes) if isinstance(get(n, "id"), str)]
+
     out: list[str] = []
-    allowed_p = ", ".join(model.partner_ids)
-    allowed_g = ", ".join(model.group_ids)
+    pids, gids = ids(get(data, "partners")), ids(get(data, "client_groups"))
+    metrics = set(ids(get(data, "performance")))
+    pset, gset = set(pids), set(gids)
+    allowed_p, allowed_g = ", ".join(pids), ", ".join(gids)
+    years = get(get(data, "simulation"), "years", 5)
+    years = years if isinstance(years, int) and years >= 1 else None
 
-    def partner(path: str, pid: str, extra: tuple[str, ...] = ()) -> None:
-        if pid not in partners and pid not in extra:
+    def partner(path: str, pid: Any, extra: tuple[str, ...] = ()) -> None:
+        if isinstance(pid, str) and pid not in pset and pid not in extra:
             more = "".join(f", '{e}'" for e in extra)
-            out.append(f"{path}: unknown partner '{pid}' (allowed: {allowed_p}{more})")
+            out.append(f"{path}: unknown partner '{pid}' (partners: {allowed_p}{more})")
 
-    def group(path: str, gid: str) -> None:
-        if gid not in groups:
+    def group(path: str, gid: Any) -> None:
+        if isinstance(gid, str) and gid not in gset:
             out.append(f"{path}: unknown client group '{gid}' (groups: {allowed_g})")
 
     def key(path: str, k: Any) -> None:
-        if isinstance(k, dict):
+        if isinstance(k, Mapping):
             for pid in k:
                 partner(path, pid)
 
-    for side in ("overspend", "underspend"):
-        sharing: Sharing = getattr(agreement, side)
-        key(f"{side}.key", sharing.key)
-        for b, band in enumerate(sharing.bands or []):
-            key(f"{side}.bands[{b}].key", band.key)
-        th = getattr(agreement, f"threshold_{side}")
-        if th is not None:
-            key(f"threshold_{side}.below_key", th.below_key)
-    if agreement.reserve is not None:
-        key("reserve.final_key", agreement.reserve.final_key)
-        for i, gid in enumerate(agreement.reserve.exclude_groups):
-            group(f"reserve.exclude_groups[{i}]", gid)
-    for gid, k in agreement.group_keys.items():
-        group(f"group_keys.{gid}", gid)
-        key(f"group_keys.{gid}", k)
-    if isinstance(agreement.group_budgets, dict):
-        for gid, amounts in agreement.group_budgets.items():
-            group(f"group_budgets.{gid}", gid)
-            if len(amounts) < years:
+    def per_year(path: str, values: Any, what: str = "amounts") -> None:
+        if years is not None and isinstance(values, list) and len(values) < years:
+            out.append(f"{path}: needs {years} {what} (one per year), got {len(values)}")
+
+    for kind, found in (
+        ("partner", pids),
+        ("client group", gids),
+        ("performance metric", ids(get(data, "performance"))),
+    ):
+        dup = sorted({i for i in found if found.count(i) > 1})
+        if dup:
+            out.append(f"{kind} ids must be unique (repeated: {', '.join(dup)})")
+    if sum(bool(get(p, "host")) for p in items(get(data, "partners"))) > 1:
+        out.append("partners: at most one partner may have host: true")
+    for g, grp in enumerate(items(get(data, "client_groups"))):
+        comm = get(grp, "commissioners")
+        for pid in (
+            [comm]
+            if isinstance(comm, str)
+            else list(comm or {})
+            if isinstance(comm, Mapping)
+            else []
+        ):
+            partner(f"client_groups[{g}].commissioners", pid)
+        spend = get(grp, "spend")
+        if get(spend, "model") == "fixed":
+            per_year(f"client_groups[{g}].spend.amounts", get(spend, "amounts"))
+        for k, sc in enumerate(items(get(grp, "step_changes"))):
+            year = get(sc, "year")
+            if years is not None and isinstance(year, int) and year >= years:
                 out.append(
-                    f"group_budgets.{gid}: needs {years} amounts (one per year), got {len(amounts)}"
+                    f"client_groups[{g}].step_changes[{k}].year: must be < "
+                    f"simulation.years ({years}), got {year}"
                 )
-        missing = sorted(groups - set(agreement.group_budgets))
+    contributions = get(data, "contributions")
+    if isinstance(contributions, Mapping):
+        missing = [p for p in pids if p not in contributions]
         if missing:
-            out.append(f"group_budgets: no budget for group(s) {', '.join(missing)}")
-    for i, cap in enumerate(agreement.caps):
-        partner(f"caps[{i}].partner", cap.partner)
-        partner(f"caps[{i}].overflow", cap.overflow, ("reserve", "unfunded"))
-        if cap.group is not None:
-            group(f"caps[{i}].group", cap.group)
-    hb = agreement.holdback
-    if hb is not None:
-        partner("holdback.partner", hb.partner)
-        if hb.metric not in metrics:
+            out.append(f"contributions: no entry for partner(s) {', '.join(missing)}")
+        for pid, spec in contributions.items():
+            if pid not in pset:
+                out.append(f"contributions.{pid}: unknown partner (partners: {allowed_p})")
+                continue
+            if get(spec, "kind") == "schedule":
+                per_year(f"contributions.{pid}.amounts", get(spec, "amounts"))
+            for gid in get(spec, "shares") or {}:
+                group(f"contributions.{pid}.shares", gid)
+    for s, shock in enumerate(items(get(data, "common_shocks"))):
+        for gid in items(get(shock, "groups")):
+            group(f"common_shocks[{s}].groups", gid)
+    for gid in items(get(get(data, "correlation"), "groups")):
+        group("correlation.groups", gid)
+    for pid in get(data, "appetite") or {}:
+        if pid not in pset:
+            out.append(f"appetite.{pid}: unknown partner (partners: {allowed_p})")
+    per_year("integration_savings.ramp", get(get(data, "integration_savings"), "ramp"), "fractions")
+
+    agr = get(data, "agreement") or {}
+    for side in ("overspend", "underspend"):
+        sharing = get(agr, side)
+        key(f"agreement.{side}.key", get(sharing, "key"))
+        for b, band in enumerate(items(get(sharing, "bands"))):
+            key(f"agreement.{side}.bands[{b}].key", get(band, "key"))
+        key(
+            f"agreement.threshold_{side}.below_key", get(get(agr, f"threshold_{side}"), "below_key")
+        )
+    reserve = get(agr, "reserve")
+    key("agreement.reserve.final_key", get(reserve, "final_key"))
+    for i, gid in enumerate(items(get(reserve, "exclude_groups"))):
+        group(f"agreement.reserve.exclude_groups[{i}]", gid)
+    for gid, k in (get(agr, "group_keys") or {}).items():
+        group(f"agreement.group_keys.{gid}", gid)
+        key(f"agreement.group_keys.{gid}", k)
+    budgets = get(agr, "group_budgets")
+    if isinstance(budgets, Mapping):
+        for gid, amounts in budgets.items():
+            group(f"agreement.group_budgets.{gid}", gid)
+            per_year(f"agreement.group_budgets.{gid}", amounts)
+        missing = sorted(gset - set(budgets))
+        if missing:
+            out.append(f"agreement.group_budgets: no budget for group(s) {', '.join(missing)}")
+    for i, cap in enumerate(items(get(agr, "caps"))):
+        partner(f"agreement.caps[{i}].partner", get(cap, "partner"))
+        partner(f"agreement.caps[{i}].overflow", get(cap, "overflow"), ("reserve", "unfunded"))
+        group(f"agreement.caps[{i}].group", get(cap, "group"))
+    hb = get(agr, "holdback")
+    if isinstance(hb, Mapping):
+        partner("agreement.holdback.partner", get(hb, "partner"))
+        metric = get(hb, "metric")
+        if isinstance(metric, str) and metric not in metrics:
             allowed_m = ", ".join(sorted(metrics)) or "none defined in 'performance'"
             out.append(
-                f"holdback.metric: unknown performance metric '{hb.metric}' (metrics: {allowed_m})"
+                f"agreement.holdback.metric: unknown performance metric '{metric}' "
+                f"(metrics: {allowed_m})"
             )
-        if isinstance(hb.amount, list) and len(hb.amount) < years:
+        per_year("agreement.holdback.amount", get(hb, "amount"))
+    exit_ = get(agr, "exit")
+    for pid in get(exit_, "limits") or {}:
+        partner(f"agreement.exit.limits.{pid}", pid)
+    key("agreement.exit.reserve_key", get(exit_, "reserve_key"))
+    partner("agreement.charging.bearer", get(get(agr, "charging"), "bearer"))
+    integration = get(agr, "integration")
+    for i, sc in enumerate(items(get(integration, "setup_costs"))):
+        partner(
+            f"agreement.integration.setup_costs[{i}].charged_to", get(sc, "charged_to"), ("pool",)
+        )
+        year = get(sc, "year")
+        if years is not None and isinstance(year, int) and year >= years:
             out.append(
-                f"holdback.amount: needs {years} amounts (one per year), got {len(hb.amount)}"
+                f"agreement.integration.setup_costs[{i}].year: must be < simulation.years ({years})"
             )
-    if agreement.exit is not None:
-        for pid in agreement.exit.limits:
-            partner(f"exit.limits.{pid}", pid)
-        key("exit.reserve_key", agreement.exit.reserve_key)
-    if agreement.charging.bearer is not None:
-        partner("charging.bearer", agreement.charging.bearer)
-    for i, sc in enumerate(agreement.integration.setup_costs):
-        partner(f"integration.setup_costs[{i}].charged_to", sc.charged_to, ("pool",))
-        if sc.year >= years:
-            out.append(f"integration.setup_costs[{i}].year: must be < simulation.years ({years})")
-    partner("integration.savings_to", agreement.integration.savings_to, ("pool",))
+    partner("agreement.integration.savings_to", get(integration, "savings_to"), ("pool",))
     return out
 
 

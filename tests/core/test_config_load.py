@@ -190,3 +190,14 @@ def test_example_configs_validate() -> None:
         text = path.read_text()
         if "client_groups:" in text:
             rs.load_config(path)
+
+
+def test_field_and_cross_reference_errors_come_together(tmp_path: Path) -> None:
+    # pydantic stops before cross-field checks when a field is invalid; the
+    # loader runs them on the raw data so the user sees everything at once.
+    bad = GOOD.replace("cv: 0.6", "cv: -0.6").replace("commissioners: council", "commissioners: x")
+    with pytest.raises(ConfigError) as info:
+        rs.load_config(write(tmp_path, bad))
+    text = str(info.value)
+    assert "client_groups[0].spend.cost.cv: input should be greater than or equal to 0" in text
+    assert "client_groups[0].commissioners: unknown partner 'x'" in text
