@@ -30,7 +30,7 @@ import numpy as np
 from riskshare._types import BoolArray, FloatArray
 from riskshare.config.model import Agreement, Model
 from riskshare.errors import InputError
-from riskshare.metrics import tvar
+from riskshare.metrics import describe, tvar
 from riskshare.run import Outcomes
 from riskshare.sampling import SpendPaths, sample, sample_block
 from riskshare.settle import Terms
@@ -158,20 +158,26 @@ class Outcome:
         return hit
 
     def _by_year(self, subject: str) -> FloatArray:
+        """Net position each year, year-major ``(years, sims)`` (rows contiguous). [£]"""
         i = self.subject_index(subject)
-        return self._memo(
-            "by_year",
-            subject,
-            lambda: self.net.sum(axis=2) if i is None else np.ascontiguousarray(self.net[:, :, i]),
-        )
+
+        def make() -> FloatArray:
+            net = np.moveaxis(self.net, 0, -1)  # (years, partners, sims)
+            return net.sum(axis=1) if i is None else np.ascontiguousarray(net[:, i])
+
+        return self._memo("by_year", subject, make)
 
     def total(self, subject: str) -> FloatArray:
         """Net position over the whole agreement, ``(sims,)``. [£]"""
-        return self._memo("total", subject, lambda: self._by_year(subject).sum(axis=1))
+        return self._memo("total", subject, lambda: self._by_year(subject).sum(axis=0))
 
     def worst_year(self, subject: str) -> FloatArray:
         """The largest single-year net position, ``(sims,)``. [£]"""
-        return self._memo("worst", subject, lambda: self._by_year(subject).max(axis=1))
+        return self._memo("worst", subject, lambda: self._by_year(subject).max(axis=0))
+
+    def described(self, subject: str) -> dict[str, Any]:
+        """:func:`riskshare.metrics.describe` of :meth:`total` (one partition for all quantiles)."""
+        return self._memo("describe", subject, lambda: describe(self.total(subject)))
 
     def any_call(self, subject: str) -> BoolArray:
         """An overspend call in some year (for the pool: on some partner), ``(sims,)``."""
@@ -402,8 +408,14 @@ def statistic(outcome: Outcome, subject: str, name: str, param: float | None = N
         if name == "worst_year_p95":
             return float(np.quantile(worst, 0.95))
         return float((worst > param).mean())
+    if name in _DESCRIBED:
+        return float(outcome.described(subject)[name])
     x = outcome.total(subject)
     return _stat_of(x, name, param, outcome.appetite.get(subject), outcome.contributed(subject))
+
+
+#: Statistics read from :func:`riskshare.metrics.describe` (as ``Result.summary`` does).
+_DESCRIBED = frozenset({"mean", "sd", "p50", "p95", "p99", "tvar95", "tvar99", "prob_pays"})
 
 
 def _stat_of(
