@@ -503,8 +503,8 @@ def simulate(
         stop = min(chunk.stop * block_size, n_sims)
         paths = SpendPaths.concatenate(parts, stop - start)
         t1 = time.perf_counter()
-        ledger = terms.settle(paths, check=check)
-        outcomes.store(ledger, start)
+        for sl, ledger in terms.iter_settle(paths, check=check):
+            outcomes.store(ledger, start + sl.start)
         t2 = time.perf_counter()
         timings["sample"] += t1 - t0
         timings["settle"] += t2 - t1

@@ -22,26 +22,43 @@ Grounding the assumptions (``docs/grounding.md``):
 * :func:`stress`: named stress scenarios against the base.
 """
 
-from riskshare.analysis.calibration import FitResult, ShortHistoryWarning, fit, read_history
-from riskshare.analysis.comparison import (
-    STATISTICS,
-    Comparison,
-    Outcome,
-    compare,
-    load_agreement,
-    statistic,
-)
-from riskshare.analysis.pooling import Allocation, co_tvar, risk_allocation, value_of_pooling
-from riskshare.analysis.precision import (
-    PreciseResult,
-    precision_table,
-    quantile_ci,
-    simulate_until,
-)
-from riskshare.analysis.scenarios import stress
-from riskshare.analysis.sensitivity import default_assumptions, sobol, tornado
-from riskshare.analysis.solver import Solution, parse_target, solve
-from riskshare.analysis.sweeps import load_sweep, sweep
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+# Each function lives in its own module and is imported on first use, so a
+# command that needs one of them does not pay for the others (SciPy's
+# statistics, SALib, Dask).
+_WHERE = {
+    "FitResult": "calibration",
+    "ShortHistoryWarning": "calibration",
+    "fit": "calibration",
+    "read_history": "calibration",
+    "STATISTICS": "comparison",
+    "Comparison": "comparison",
+    "Outcome": "comparison",
+    "compare": "comparison",
+    "load_agreement": "comparison",
+    "statistic": "comparison",
+    "Allocation": "pooling",
+    "co_tvar": "pooling",
+    "risk_allocation": "pooling",
+    "value_of_pooling": "pooling",
+    "PreciseResult": "precision",
+    "precision_table": "precision",
+    "quantile_ci": "precision",
+    "simulate_until": "precision",
+    "stress": "scenarios",
+    "default_assumptions": "sensitivity",
+    "sobol": "sensitivity",
+    "tornado": "sensitivity",
+    "Solution": "solver",
+    "parse_target": "solver",
+    "solve": "solver",
+    "load_sweep": "sweeps",
+    "sweep": "sweeps",
+}
 
 __all__ = [
     "STATISTICS",
@@ -72,3 +89,15 @@ __all__ = [
     "tornado",
     "value_of_pooling",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _WHERE:
+        value = getattr(importlib.import_module(f"riskshare.analysis.{_WHERE[name]}"), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'riskshare.analysis' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

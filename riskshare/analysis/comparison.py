@@ -121,10 +121,12 @@ class Outcome:
     def fill(self, sl: slice, terms: Terms, paths: SpendPaths, *, check: bool = True) -> None:
         """Settle ``terms`` on ``paths`` and store the result at simulations ``sl``."""
         self._cache.clear()
-        ledger = terms.settle(paths, check=check)
-        self.net[sl] = ledger.net()
-        self.called[sl] = ledger.flow("overspend_call") > 0
-        self.exhausted[sl] = ledger.extras["reserve_exhausted"]
+        start = sl.start or 0
+        for part, ledger in terms.iter_settle(paths, check=check):
+            at = slice(start + part.start, start + part.stop)
+            self.net[at] = ledger.net()
+            self.called[at] = ledger.flow("overspend_call") > 0
+            self.exhausted[at] = ledger.extras["reserve_exhausted"]
 
     def take(self, idx: slice | np.ndarray) -> Outcome:
         """The outcome of a subset of simulations."""
