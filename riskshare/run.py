@@ -395,7 +395,7 @@ def simulate(
     *,
     agreement: Agreement | None = None,
     contributions: FloatArray | None = None,
-    chunk_blocks: int = 2,
+    chunk_blocks: int = 1,
     workers: int | None = None,
     block_size: int = BLOCK_SIZE,
     progress: ProgressCallback | bool | None = None,

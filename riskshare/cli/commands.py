@@ -147,7 +147,7 @@ def run(
             "--workers", "-j", min=1, help="Threads (default: CPU count, at most 4); same numbers."
         ),
     ] = None,
-    chunk_blocks: Annotated[int, typer.Option(min=1, help="Random-number blocks per chunk.")] = 2,
+    chunk_blocks: Annotated[int, typer.Option(min=1, help="Random-number blocks per chunk.")] = 1,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress and no table.")] = False,
     report: Annotated[
         bool, typer.Option("--report", help="Also write report.html (needs --out).")
