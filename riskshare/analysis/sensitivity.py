@@ -33,7 +33,7 @@ vectorised function (tested on functions with analytic indices).
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -44,15 +44,11 @@ from riskshare.config.model import AggregateSpend, ClientsSpend, FixedSpend, Mod
 from riskshare.errors import InputError
 from riskshare.streams import BLOCK_SIZE, resolve_seed
 
-if TYPE_CHECKING:
-    from matplotlib.figure import Figure
-
 __all__ = [
     "default_assumptions",
     "sobol",
     "sobol_indices",
     "tornado",
-    "tornado_figure",
 ]
 
 #: Measures a tornado can report, on each partner's whole-agreement net position.
@@ -221,85 +217,6 @@ def tornado(
     frame["_m"] = frame["measure"].map({m: i for i, m in enumerate(measures)})
     frame = frame.sort_values(["_p", "_m", "swing"], ascending=[True, True, False], kind="stable")
     return frame.drop(columns=["_p", "_m"]).reset_index(drop=True)
-
-
-def _money(x: float, _pos: Any = None) -> str:
-    a = abs(x)
-    sign = "-" if x < 0 else ""
-    if a >= 1e6:
-        return f"{sign}£{a / 1e6:,.1f}m"
-    if a >= 1e3:
-        return f"{sign}£{a / 1e3:,.0f}k"
-    return f"{sign}£{a:,.0f}"
-
-
-def tornado_figure(
-    table: pd.DataFrame,
-    *,
-    measure: str = "p95",
-    partners: Sequence[str] | None = None,
-    top: int = 12,
-) -> Figure:
-    """A tornado chart per partner: bars from base to the value at low and at high.
-
-    Parameters
-    ----------
-    table : pandas.DataFrame
-        :func:`tornado` output.
-    measure : str
-        Which measure to chart (``mean``, ``p95``, ...).
-    partners : sequence of str, optional
-        Default every partner in the table except ``pool``.
-    top : int
-        The ``top`` assumptions by swing in each panel.
-
-    Returns
-    -------
-    matplotlib.figure.Figure
-        One horizontal panel per partner, largest swing on top, £ axis.
-    """
-    from matplotlib.figure import Figure
-    from matplotlib.patches import Patch
-    from matplotlib.ticker import FuncFormatter
-
-    t = table[table["measure"] == measure]
-    if partners is None:
-        partners = [p for p in dict.fromkeys(t["partner"]) if p != "pool"]
-    rows_max = max([min(top, int((t["partner"] == p).sum())) for p in partners] + [1])
-    fig = Figure(figsize=(9, 1.2 + 0.45 * rows_max * len(partners)), layout="constrained")
-    axes = fig.subplots(len(partners), 1, squeeze=False)[:, 0]
-    for ax, partner in zip(axes, partners, strict=True):
-        d = t[t["partner"] == partner].sort_values("swing", ascending=False).head(top)
-        d = d.iloc[::-1]
-        y = np.arange(len(d))
-        base = float(d["base"].iloc[0]) if len(d) else 0.0
-        ax.barh(y, d["at_low"] - base, left=base, color="#4c72b0", label="at low")
-        ax.barh(y, d["at_high"] - base, left=base, color="#dd8452", label="at high")
-        ax.axvline(base, color="black", lw=0.8)
-        labels = [
-            f"{a}  [{_short(lo)} .. {_short(hi)}]"
-            for a, lo, hi in zip(d["assumption"], d["low_value"], d["high_value"], strict=True)
-        ]
-        ax.set_yticks(y, labels, fontsize=8)
-        ax.xaxis.set_major_formatter(FuncFormatter(_money))
-        ax.set_title(
-            f"{partner}: {measure} net exposure over the agreement (base {_money(base)})",
-            fontsize=10,
-        )
-        ax.grid(axis="x", alpha=0.3)
-    axes[0].legend(
-        handles=[
-            Patch(color="#4c72b0", label="assumption at low"),
-            Patch(color="#dd8452", label="assumption at high"),
-        ],
-        loc="lower right",
-        fontsize=8,
-    )
-    return fig
-
-
-def _short(v: float) -> str:
-    return f"{v:.3g}" if abs(v) < 1e4 else _money(v)
 
 
 # ----------------------------------------------------------------------------- Sobol

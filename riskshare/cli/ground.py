@@ -157,9 +157,10 @@ def sensitivity(
     force: ForceOpt = False,
 ) -> None:
     """Tornado of each partner's mean and P95 exposure (and optional Sobol indices)."""
-    from riskshare.analysis.sensitivity import sobol, tornado, tornado_figure
+    from riskshare.analysis.sensitivity import sobol, tornado
     from riskshare.config import load_config
     from riskshare.report.files import atomic_folder
+    from riskshare.report.plots import tornado as tornado_chart
 
     model = load_config(config, set_ or ())
     data = _read_yaml(spec, "sensitivity spec") if spec is not None else {}
@@ -191,7 +192,7 @@ def sensitivity(
         )
     with atomic_folder(out, force=force) as tmp:
         table.to_csv(tmp / "tornado.csv", index=False)
-        tornado_figure(table, measure=measure).savefig(tmp / "tornado.png", dpi=120)
+        tornado_chart(table, measure=measure).savefig(tmp / "tornado.png", dpi=120)
         if sobol_table is not None:
             sobol_table.to_csv(tmp / "sobol.csv")
     typer.echo(

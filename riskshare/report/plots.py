@@ -51,6 +51,7 @@ __all__ = [
     "format_money",
     "money_formatter",
     "sweep",
+    "tornado",
 ]
 
 #: Okabe–Ito colour-blind-safe palette (black last, for the pool).
@@ -588,3 +589,71 @@ class PlotAccessor:
     def fan(self, measures: Sequence[str] | str = ("variance", "reserve"), **kwargs: Any) -> Figure:
         """Fan chart of the pool's variance and reserve; see :func:`fan`."""
         return fan(self._result, measures, **kwargs)
+
+
+def tornado(
+    table: pd.DataFrame,
+    *,
+    measure: str = "p95",
+    partners: Sequence[str] | None = None,
+    top: int = 12,
+) -> Figure:
+    """A tornado chart per partner: bars from base to the value at low and at high.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        :func:`riskshare.analysis.tornado` output.
+    measure : str
+        Which measure to chart (``mean``, ``p95``, ...).
+    partners : sequence of str, optional
+        Default every partner in the table except ``pool``.
+    top : int
+        The ``top`` assumptions by swing in each panel.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        One horizontal panel per partner, largest swing on top, £ axis.
+    """
+    from matplotlib.patches import Patch
+
+    t = table[table["measure"] == measure]
+    if partners is None:
+        partners = [p for p in dict.fromkeys(t["partner"]) if p != "pool"]
+    rows_max = max([min(top, int((t["partner"] == p).sum())) for p in partners] + [1])
+    fig = Figure(figsize=(9, 1.2 + 0.45 * rows_max * len(partners)), layout="constrained")
+    axes = fig.subplots(len(partners), 1, squeeze=False)[:, 0]
+    for ax, partner in zip(axes, partners, strict=True):
+        d = t[t["partner"] == partner].sort_values("swing", ascending=False).head(top)
+        d = d.iloc[::-1]
+        y = np.arange(len(d))
+        base = float(d["base"].iloc[0]) if len(d) else 0.0
+        ax.barh(y, d["at_low"] - base, left=base, color=PALETTE[0], label="at low")
+        ax.barh(y, d["at_high"] - base, left=base, color=PALETTE[1], label="at high")
+        ax.axvline(base, color="black", lw=0.8)
+        labels = [
+            f"{a}  [{_short_value(lo)} .. {_short_value(hi)}]"
+            for a, lo, hi in zip(d["assumption"], d["low_value"], d["high_value"], strict=True)
+        ]
+        ax.set_yticks(y, labels, fontsize=8)
+        ax.xaxis.set_major_formatter(money_formatter())
+        ax.set_title(
+            f"{partner}: {measure} net exposure over the agreement (base {format_money(base)})",
+            fontsize=10,
+        )
+        ax.grid(axis="x", alpha=0.3)
+    axes[0].legend(
+        handles=[
+            Patch(color=PALETTE[0], label="assumption at low"),
+            Patch(color=PALETTE[1], label="assumption at high"),
+        ],
+        loc="lower right",
+        fontsize=8,
+    )
+    return fig
+
+
+def _short_value(v: float) -> str:
+    """A tornado label's low or high value: a rate as is, money in £k/£m."""
+    return f"{v:.3g}" if abs(v) < 1e4 else format_money(v)

@@ -11,9 +11,9 @@ from riskshare.analysis.sensitivity import (
     default_assumptions,
     sobol_indices,
     tornado,
-    tornado_figure,
 )
 from riskshare.config.load import validate_data
+from riskshare.report.plots import tornado as tornado_chart
 
 OWN = {
     "name": "own key",
@@ -106,7 +106,7 @@ def test_tornado_sorted_and_figure():
     sub = t[(t["partner"] == "council") & (t["measure"] == "mean")]
     assert list(sub["swing"]) == sorted(sub["swing"], reverse=True)
     assert sub.iloc[0]["assumption"] == "client_groups[0].spend.cost.inflation"
-    fig = tornado_figure(t, measure="p95")
+    fig = tornado_chart(t, measure="p95")
     assert len(fig.axes) == 2
 
 
