@@ -32,6 +32,7 @@ from typing import Any
 # statistics, SALib, Dask).
 _WHERE = {
     "FitResult": "calibration",
+    "PartialYearWarning": "calibration",
     "ShortHistoryWarning": "calibration",
     "fit": "calibration",
     "read_history": "calibration",
@@ -66,6 +67,7 @@ __all__ = [
     "Comparison",
     "FitResult",
     "Outcome",
+    "PartialYearWarning",
     "PreciseResult",
     "ShortHistoryWarning",
     "Solution",

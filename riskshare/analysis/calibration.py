@@ -16,6 +16,11 @@ per client group and year::
   ``spend / clients`` when left out (and ``clients`` as ``spend /
   unit_cost`` when only it is given).
 
+A monthly table has a ``month`` column (``2019-04``) instead of ``year``: the
+months are summed into financial years, April to March (spend summed,
+clients the average monthly caseload); part years at either end are left
+out with a :class:`PartialYearWarning`.
+
 and estimates, group by group:
 
 * **demand growth**: the slope of an ordinary least-squares (OLS) line
@@ -80,6 +85,7 @@ from riskshare.errors import InputError, RiskshareWarning
 __all__ = [
     "FitResult",
     "GroupFit",
+    "PartialYearWarning",
     "ShortHistoryWarning",
     "fit",
     "fragment_data",
@@ -98,6 +104,15 @@ MAX_SD = 1.0
 
 class ShortHistoryWarning(RiskshareWarning):
     """A history series is short (3 or 4 years): estimates are very uncertain."""
+
+
+class PartialYearWarning(RiskshareWarning):
+    """A monthly history starts or ends part-way through a financial year; that year is left out."""
+
+
+#: The first month of the (English public-sector) financial year.
+FIRST_MONTH = 4
+_MONTH = re.compile(r"^\s*(\d{4})-(\d{1,2})(?:-\d{1,2})?(?:[ T].*)?\s*$")
 
 
 # ----------------------------------------------------------------------------- reading
@@ -205,23 +220,28 @@ def read_history(
     raw, name = _raw_table(source, sheet)
     raw.columns = [str(c).strip().lower() for c in raw.columns]
     problems: list[str] = []
-    allowed = (*REQUIRED_COLUMNS, *OPTIONAL_COLUMNS)
+    monthly = "month" in raw.columns and "year" not in raw.columns
+    allowed = (*REQUIRED_COLUMNS, *OPTIONAL_COLUMNS, "month")
     for col in raw.columns:
         if col not in allowed:
             problems.append(
                 f"{name}: row 1, column '{col}': unknown column (allowed: {', '.join(allowed)})"
             )
     for col in REQUIRED_COLUMNS:
-        if col not in raw.columns:
-            problems.append(f"{name}: row 1: missing column '{col}'")
+        if col not in raw.columns and not (col == "year" and monthly):
+            problems.append(f"{name}: row 1: missing column '{col}' (or 'month' for months)")
+    if "month" in raw.columns and "year" in raw.columns:
+        problems.append(f"{name}: row 1: give 'year' (years) or 'month' (months), not both")
     if problems:
         raise InputError("\n".join(problems))
     if raw.empty:
         raise InputError(f"{name}: the history has no rows")
+    if monthly:
+        raw = _months_to_years(raw, name)
 
     records = []
     for i, rec in enumerate(raw.to_dict("records")):
-        row = i + 2
+        row = int(rec.pop("row")) if "row" in rec else i + 2
         if all(str(v).strip() == "" for v in rec.values()):
             continue  # blank line
         year = _parse_year(str(rec["year"]))
@@ -295,6 +315,107 @@ def read_history(
     frame.loc[has_c & ~has_u, "unit_cost"] = frame["spend"] / frame["clients"]
     frame.loc[has_u & ~has_c, "clients"] = frame["spend"] / frame["unit_cost"]
     return frame[["group", "year", "spend", "clients", "unit_cost", "row"]]
+
+
+def _months_to_years(raw: pd.DataFrame, name: str) -> pd.DataFrame:
+    """Monthly rows summed into financial years (April to March).
+
+    Spend is summed over the twelve months; clients are the average monthly
+    caseload (the number on the books in a typical month), so the annual
+    unit cost is the year's spend per client on that caseload. A first or
+    last financial year with missing months is left out with a
+    :class:`PartialYearWarning`; a month missing in between is an error.
+    """
+    import pandas as pd
+
+    problems: list[str] = []
+    rows = []
+    for i, rec in enumerate(raw.to_dict("records")):
+        row = i + 2
+        if all(str(v).strip() == "" for v in rec.values()):
+            continue
+        text = str(rec["month"]).strip()
+        m = _MONTH.match(text)
+        month = int(m.group(2)) if m else 0
+        if not m or not 1 <= month <= 12:
+            problems.append(
+                f"{name}: row {row}, column 'month': '{text}' is not a month (e.g. 2019-04)"
+            )
+            continue
+        year = int(m.group(1))
+        values = {}
+        for col in ("spend", *OPTIONAL_COLUMNS):
+            cell = str(rec.get(col, "")).strip()
+            value = _parse_number(cell)
+            if value is None:
+                problems.append(f"{name}: row {row}, column '{col}': '{cell}' is not a number")
+            elif col == "spend" and math.isnan(value):
+                problems.append(f"{name}: row {row}, column 'spend': missing value")
+            elif not math.isnan(value) and value <= 0:
+                problems.append(f"{name}: row {row}, column '{col}': must be > 0 (got {cell})")
+            values[col] = math.nan if value is None else value
+        rows.append(
+            {
+                "row": row,
+                "group": str(rec["group"]).strip(),
+                "fy": year if month >= FIRST_MONTH else year - 1,
+                "month": (year, month),
+                **values,
+            }
+        )
+    if problems:
+        raise InputError("\n".join(problems))
+    frame = pd.DataFrame.from_records(rows)
+    out = []
+    for gid, g in frame.groupby("group", sort=False):
+        dup = g[g["month"].duplicated(keep="first")]
+        for _, r in dup.iterrows():
+            y, mo = r["month"]
+            problems.append(
+                f"{name}: row {r['row']}, column 'month': group '{gid}' has {y}-{mo:02d} twice"
+            )
+        years = sorted(set(g["fy"]))
+        for fy in years:
+            year_rows = g[g["fy"] == fy].drop_duplicates("month")
+            if len(year_rows) < 12:
+                if fy in (years[0], years[-1]):
+                    warnings.warn(
+                        f"{name}: group '{gid}' has {len(year_rows)} of 12 months of "
+                        f"{_fy(fy)}; that part year is left out of the fit",
+                        PartialYearWarning,
+                        stacklevel=3,
+                    )
+                    continue
+                have = set(year_rows["month"])
+                missing = [
+                    f"{y}-{mo:02d}"
+                    for mo in range(1, 13)
+                    for y in [fy if mo >= FIRST_MONTH else fy + 1]
+                    if (y, mo) not in have
+                ]
+                problems.append(
+                    f"{name}: row {int(year_rows['row'].iloc[0])}, column 'month': group "
+                    f"'{gid}' has no row for {', '.join(missing)} (months must be consecutive)"
+                )
+                continue
+            clients = year_rows["clients"]
+            if clients.isna().all() and year_rows["unit_cost"].notna().all():
+                clients = year_rows["spend"] / year_rows["unit_cost"]
+            out.append(
+                {
+                    "row": int(year_rows["row"].iloc[0]),
+                    "year": str(fy),
+                    "group": gid,
+                    "spend": repr(float(year_rows["spend"].sum())),
+                    "clients": "" if clients.isna().any() else repr(float(clients.mean())),
+                    "unit_cost": "",
+                }
+            )
+    if problems:
+        raise InputError("\n".join(problems))
+    if not out:
+        raise InputError(f"{name}: no complete financial year (April to March) in the history")
+    return pd.DataFrame.from_records(out)
 
 
 def _fy(year: int) -> str:
