@@ -43,8 +43,8 @@ def fit_command(
     history: Annotated[
         Path,
         typer.Argument(
-            help="History of spend: .csv or .xlsx (columns "
-            "year, group, spend[, clients, unit_cost])."
+            help="History of spend: .csv or .xlsx (columns year or month, group, "
+            "spend[, clients, unit_cost]); months are summed into financial years."
         ),
     ],
     out: Annotated[
