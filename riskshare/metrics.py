@@ -23,6 +23,7 @@ __all__ = [
     "QUANTILES",
     "describe",
     "exceedance_probability",
+    "tail_count",
     "tvar",
 ]
 
@@ -52,7 +53,7 @@ def tvar(x: FloatArray, level: float) -> FloatArray:
     """
     x = np.asarray(x, dtype=float)
     n = x.shape[0]
-    k = _tail_count(n, level)
+    k = tail_count(n, level)
     top = np.partition(x, n - k, axis=0)[n - k :]
     return top.mean(axis=0)
 
@@ -92,7 +93,7 @@ def _order_statistics(xt: FloatArray, kth: list[int], tails: list[int]) -> dict[
     return {key: value.reshape(lead) for key, value in result.items()}
 
 
-def _tail_count(n: int, level: float) -> int:
+def tail_count(n: int, level: float) -> int:
     """Number of outcomes in the tail beyond ``level``: ``ceil((1 - level) n)``, at least 1."""
     return max(1, math.ceil(round((1.0 - level) * n, 9)))
 
@@ -152,7 +153,7 @@ def describe(
     # neighbours of each quantile (linear interpolation, as numpy.quantile)
     # and the first of each TVaR tail, whose values all lie above it.
     positions = {name: (n - 1) * q for name, q in QUANTILES.items()}
-    tails = {level: n - _tail_count(n, level) for level in (0.95, 0.99)}
+    tails = {level: n - tail_count(n, level) for level in (0.95, 0.99)}
     kth = sorted(
         {int(np.floor(p)) for p in positions.values()}
         | {min(int(np.floor(p)) + 1, n - 1) for p in positions.values()}

@@ -513,14 +513,21 @@ def resolve_alternative(model: Model, alternative: Any) -> Model:
         a mapping of dotted-path changes (``{"agreement.reserve.opening":
         1e6, "contributions.council.factor": 1.05}``) or an agreement file.
     """
-    from riskshare.config.load import with_changes
+    from riskshare.config.load import validate_data, with_changes
+
+    def with_agreement(agreement: Agreement, source: str) -> Model:
+        # Re-validated with the model, so the agreement's partner and group ids are
+        # checked against it (errors name the agreement's file).
+        data = model.model_dump(mode="json")
+        data["agreement"] = agreement.model_dump(mode="json")
+        return validate_data(data, source=source)
 
     if isinstance(alternative, Model):
         return alternative
     if isinstance(alternative, Agreement):
-        return model.model_copy(update={"agreement": alternative})
+        return with_agreement(alternative, f"<agreement {alternative.name or ''}>")
     if isinstance(alternative, (str, Path)):
-        return model.model_copy(update={"agreement": load_agreement(alternative)})
+        return with_agreement(load_agreement(alternative), str(alternative))
     if isinstance(alternative, Mapping):
         return with_changes(model, dict(alternative))
     raise InputError(

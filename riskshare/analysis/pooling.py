@@ -23,9 +23,10 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from riskshare.analysis.comparison import PATHS_CACHE, Outcome, settle_outcome
+from riskshare.config.load import with_changes
 from riskshare.config.model import Agreement, Model
 from riskshare.errors import InputError
-from riskshare.metrics import tvar
+from riskshare.metrics import tail_count, tvar
 from riskshare.settle import Terms
 from riskshare.streams import resolve_seed
 
@@ -66,7 +67,7 @@ def co_tvar(parts: np.ndarray, level: float = 0.95) -> tuple[np.ndarray, float]:
         raise ValueError(f"level must lie in (0, 1), got {level}")
     s = parts.sum(axis=1)
     n = s.shape[0]
-    k = max(1, math.ceil(round((1.0 - level) * n, 9)))
+    k = tail_count(n, level)
     tail = np.argpartition(s, n - k)[n - k :]
     return parts[tail].mean(axis=0), tvar(s, level)
 
@@ -79,7 +80,8 @@ def _outcomes(
         raise InputError(f"n_sims must be >= 1, got {n_sims}")
     seed = resolve_seed(model.simulation.seed if seed is None else seed)
     if agreement is not None:
-        model = model.model_copy(update={"agreement": agreement})
+        # Re-validated, so the agreement's partner and group ids are checked against the model.
+        model = with_changes(model, {"agreement": agreement.model_dump(mode="json")})
     paths = PATHS_CACHE.get(model, n_sims, seed)
     pooled = settle_outcome(Terms.from_model(model), paths, appetite=model.appetite, check=check)
     alone_terms = Terms.from_model(model, agreement=Agreement(name="alone", arrangement="aligned"))

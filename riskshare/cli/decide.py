@@ -124,7 +124,7 @@ def compare(
         name = agr.name or path.stem
         if name in alts or name == (model.agreement.name or "baseline"):
             name = f"{name} ({path.name})"
-        alts[name] = agr
+        alts[name] = path  # validated with the model: errors name this file
     result = run_compare(model, alts, n_sims=sims, seed=seed)
     typer.echo(
         f"{model.name}: {result.n_sims:,} simulations, seed {result.seed}; "

@@ -204,3 +204,22 @@ def test_compare_writes_report_and_workbook_with_the_comparison(tmp_path: Path) 
         ],
     )
     assert refused.exit_code == 2 and "--out" in refused.output
+
+
+def test_an_agreement_file_naming_an_unknown_partner_is_refused_with_its_file(
+    tmp_path: Path,
+) -> None:
+    from riskshare.cli.app import app, register_commands
+
+    register_commands()
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("agreement:\n  overspend: {key: {council: 0.5, nhs: 0.5}}\n")
+    res = CliRunner().invoke(
+        app,
+        ["compare", "configs/section75_example.yaml", "--agreements", str(bad), "--sims", "500"],
+    )
+    assert res.exit_code == 2
+    assert f"{bad}: agreement.overspend.key: unknown partner 'nhs'" in res.output
+    model = rs.load_config("configs/section75_example.yaml")
+    with pytest.raises(ConfigError, match="unknown partner 'nhs'"):
+        compare(model, {"bad": load_agreement(bad)}, n_sims=500, seed=1)
