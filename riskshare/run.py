@@ -166,6 +166,19 @@ class Result:
             self._tables[key] = build()
         return self._tables[key].copy()
 
+    def __repr__(self) -> str:
+        return (
+            f"Result({self.model.name!r}, n_sims={self.n_sims:,}, seed={self.seed}, "
+            f"partners={self.partner_ids}, years={self.years[0]}..{self.years[-1]})"
+        )
+
+    def _repr_html_(self) -> str:
+        """In a notebook: what was run, and the summary table."""
+        import html
+
+        head = html.escape(repr(self))
+        return f"<p><code>{head}</code></p>" + self.summary().to_html(float_format="{:,.2f}".format)
+
     @classmethod
     def from_ledger(
         cls,
