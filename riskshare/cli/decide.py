@@ -13,6 +13,7 @@ import typer
 
 from riskshare.cli.app import ConfigArg, SetOpt, app, bad_input
 from riskshare.cli.commands import handles_errors, text_table
+from riskshare.errors import ConfigError, InputError
 
 SimsOpt = Annotated[int | None, typer.Option("--sims", "-n", min=1, help="Number of simulations.")]
 SeedOpt = Annotated[int | None, typer.Option("--seed", min=0, help="Random seed.")]
@@ -186,17 +187,26 @@ def sweep(
     seed: SeedOpt = None,
 ) -> None:
     """Metrics at every point of a grid of config values; interrupted sweeps resume."""
-    from riskshare.analysis.sweeps import load_sweep
+    from riskshare.analysis.sweeps import apply_point, expand_points, load_sweep
     from riskshare.analysis.sweeps import sweep as run_sweep
 
     t0 = time.perf_counter()
     model, spec = load_sweep(sweep_file)
     if out.exists() and not out.is_dir():
         bad_input(f"{out}: exists and is not a folder")
-    out.mkdir(parents=True, exist_ok=True)
     n_sims = sims or spec.sims
     seed_ = seed if seed is not None else spec.seed
     grid = spec.grid if spec.grid is not None else spec.points
+    # Every point is checked before anything is written or simulated.
+    for changes in expand_points(grid):
+        try:
+            apply_point(model, changes)
+        except ConfigError as exc:
+            lines = [f"{sweep_file}: point {changes}: {loc}: {msg}" for loc, msg in exc.problems]
+            raise InputError("\n".join(lines)) from None
+        except InputError as exc:
+            raise InputError(f"{sweep_file}: point {changes}: {exc}") from None
+    out.mkdir(parents=True, exist_ok=True)
     frame = run_sweep(
         model, grid, n_sims=n_sims, seed=seed_, metrics=spec.metrics, resume_dir=out, executor=dask
     )

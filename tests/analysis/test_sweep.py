@@ -157,3 +157,19 @@ def test_cli_sweep_bad_file_exits_2(cli, tmp_path):
     res = CliRunner().invoke(cli, ["sweep", str(spec), "--out", str(tmp_path / "o")])
     assert res.exit_code == 2
     assert "bad.yaml" in res.output and "grd" in res.output
+
+
+def test_a_bad_point_is_refused_before_anything_is_written(tmp_path: Path) -> None:
+    from riskshare.cli.app import app, register_commands
+
+    register_commands()
+    spec = tmp_path / "s.yaml"
+    spec.write_text(
+        f"config: {ROOT / 'configs' / 'section75_example.yaml'}\nsims: 500\n"
+        "grid:\n  agreement.reserve.cap: [-1, 5]\n"
+    )
+    out = tmp_path / "out"
+    res = CliRunner().invoke(app, ["sweep", str(spec), "--out", str(out)])
+    assert res.exit_code == 2
+    assert f"{spec}: point" in res.output and "agreement.reserve.cap" in res.output
+    assert not out.exists()
