@@ -229,7 +229,8 @@ def read_history(
             )
     for col in REQUIRED_COLUMNS:
         if col not in raw.columns and not (col == "year" and monthly):
-            problems.append(f"{name}: row 1: missing column '{col}' (or 'month' for months)")
+            hint = " (or 'month' for monthly figures)" if col == "year" else ""
+            problems.append(f"{name}: row 1: missing column '{col}'{hint}")
     if "month" in raw.columns and "year" in raw.columns:
         problems.append(f"{name}: row 1: give 'year' (years) or 'month' (months), not both")
     if problems:

@@ -176,7 +176,10 @@ def sensitivity(
     if measure not in measures:
         measures = (*measures, measure)
     t0 = time.perf_counter()
-    table = tornado(model, data.get("assumptions"), n_sims=n_sims, seed=seed, measures=measures)
+    try:
+        table = tornado(model, data.get("assumptions"), n_sims=n_sims, seed=seed, measures=measures)
+    except InputError as exc:
+        raise InputError(f"{spec or 'default assumptions'}: {exc}") from None
     sobol_table = None
     sobol_spec = data.get("sobol") or {}
     if sobol_ or sobol_spec:
@@ -244,9 +247,12 @@ def stress_command(
     if "scenarios" in data and isinstance(data["scenarios"], dict) and len(data) == 1:
         data = data["scenarios"]
     n_sims = sims or min(model.simulation.n_sims, 100_000)
-    table = stress(
-        model, data, n_sims=n_sims, seed=seed, hold_contributions=not float_contributions
-    )
+    try:
+        table = stress(
+            model, data, n_sims=n_sims, seed=seed, hold_contributions=not float_contributions
+        )
+    except InputError as exc:
+        raise InputError(f"{scenarios}: {exc}") from None
     if out is not None:
         try:
             out.parent.mkdir(parents=True, exist_ok=True)
@@ -296,6 +302,9 @@ def precise(
 
     if target_rel is None and target_abs is None:
         raise InputError("give --target-rel (fraction) or --target-abs (£)")
+    for flag, value in (("--target-rel", target_rel), ("--target-abs", target_abs)):
+        if value is not None and not value > 0:
+            raise InputError(f"{flag} must be > 0 (got {value})")
     model = load_config(config, set_ or ())
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
