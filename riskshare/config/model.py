@@ -59,7 +59,11 @@ Identifier = Annotated[
         description="Identifier: letters, digits, '_' or '-', starting with a letter or '_'.",
     ),
 ]
-Money = Annotated[float, Field(ge=0, allow_inf_nan=False, description="Amount. [£]")]
+#: The largest amount accepted anywhere (a trillion pounds): larger values are typos
+#: (or units in pence) and would overflow the arithmetic of a long agreement.
+MAX_MONEY = 1e12
+
+Money = Annotated[float, Field(ge=0, le=MAX_MONEY, allow_inf_nan=False, description="Amount. [£]")]
 Fraction = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]
 Rate = Annotated[
     float,
@@ -100,14 +104,14 @@ class Uncertain(_Frozen):
     (parameter uncertainty), beside the year-to-year noise of the model.
     """
 
-    mean: float = Field(allow_inf_nan=False, description="Central value. [per year]")
+    mean: float = Field(gt=-1, le=10, allow_inf_nan=False, description="Central value. [per year]")
     sd: float = Field(
         ge=0, le=1, allow_inf_nan=False, description="Standard deviation (normal). [per year]"
     )
 
 
 RateSpec = Annotated[
-    float | Uncertain,
+    Rate | Uncertain,
     Field(description="A rate a year, or {mean, sd} drawn once per simulation."),
 ]
 
@@ -160,7 +164,10 @@ class CostModel(_Frozen):
 
     distribution: Literal["lognormal", "gamma"] = "lognormal"
     mean: float = Field(
-        gt=0, allow_inf_nan=False, description="Mean annual cost per client in year 0. [£]"
+        gt=0,
+        le=MAX_MONEY,
+        allow_inf_nan=False,
+        description="Mean annual cost per client in year 0. [£]",
     )
     cv: CV = Field(description="Coefficient of variation of the cost per client.")
     inflation: RateSpec = Field(0.0, description="Annual cost inflation.")
@@ -174,11 +181,15 @@ class HighCost(_Frozen):
     )
     distribution: Literal["lognormal", "pareto"] = "lognormal"
     mean: float = Field(
-        gt=0, allow_inf_nan=False, description="Mean annual cost of a placement. [£]"
+        gt=0, le=MAX_MONEY, allow_inf_nan=False, description="Mean annual cost of a placement. [£]"
     )
     cv: CV | None = Field(None, description="Lognormal: coefficient of variation.")
     minimum: float | None = Field(
-        None, gt=0, allow_inf_nan=False, description="Pareto: the smallest cost (scale). [£]"
+        None,
+        gt=0,
+        le=MAX_MONEY,
+        allow_inf_nan=False,
+        description="Pareto: the smallest cost (scale). [£]",
     )
     growth: RateSpec = Field(0.0, description="Annual growth of the arrival rate.")
     inflation: RateSpec = Field(0.0, description="Annual inflation of the cost.")
@@ -210,7 +221,9 @@ class AggregateSpend(_Frozen):
 
     model: Literal["aggregate"] = "aggregate"
     distribution: Literal["lognormal", "gamma", "normal"] = "lognormal"
-    mean: float = Field(gt=0, allow_inf_nan=False, description="Expected spend in year 0. [£]")
+    mean: float = Field(
+        gt=0, le=MAX_MONEY, allow_inf_nan=False, description="Expected spend in year 0. [£]"
+    )
     cv: CV = Field(description="Coefficient of variation of the year's spend.")
     growth: RateSpec = Field(0.0, description="Annual growth of expected spend (demand and price).")
 
@@ -540,7 +553,9 @@ class Holdback(_Frozen):
     partner: Identifier
     amount: Money | list[Money] = Field(description="Held back each year (or one per year). [£]")
     metric: Identifier = Field(description="Id of a performance metric in 'performance'.")
-    target: float = Field(gt=0, allow_inf_nan=False, description="Planned value of the metric.")
+    target: float = Field(
+        gt=0, le=1e9, allow_inf_nan=False, description="Planned value of the metric."
+    )
 
 
 class Trigger(_Frozen):
@@ -702,8 +717,10 @@ class PerformanceMetric(_Frozen):
     """An uncertain performance measure drawn each year (e.g. reduction in emergency admissions)."""
 
     id: Identifier
-    mean: float = Field(allow_inf_nan=False, description="Expected value each year.")
-    sd: float = Field(ge=0, allow_inf_nan=False, description="Standard deviation (normal).")
+    mean: float = Field(
+        ge=-1e9, le=1e9, allow_inf_nan=False, description="Expected value each year."
+    )
+    sd: float = Field(ge=0, le=1e9, allow_inf_nan=False, description="Standard deviation (normal).")
 
 
 class IntegrationSavings(_Frozen):
@@ -856,6 +873,9 @@ def reference_problems(data: Any) -> list[str]:
     def items(node: Any) -> list[Any]:
         return list(node) if isinstance(node, list) else []
 
+    def mapping(node: Any) -> Mapping[Any, Any]:
+        return node if isinstance(node, Mapping) else {}
+
     def ids(nodes: Any) -> list[str]:
         return [str(get(n, "id")) for n in items(nodes) if isinstance(get(n, "id"), str)]
 
@@ -926,14 +946,14 @@ def reference_problems(data: Any) -> list[str]:
                 continue
             if get(spec, "kind") == "schedule":
                 per_year(f"contributions.{pid}.amounts", get(spec, "amounts"))
-            for gid in get(spec, "shares") or {}:
+            for gid in mapping(get(spec, "shares")):
                 group(f"contributions.{pid}.shares", gid)
     for s, shock in enumerate(items(get(data, "common_shocks"))):
         for gid in items(get(shock, "groups")):
             group(f"common_shocks[{s}].groups", gid)
     for gid in items(get(get(data, "correlation"), "groups")):
         group("correlation.groups", gid)
-    for pid in get(data, "appetite") or {}:
+    for pid in mapping(get(data, "appetite")):
         if pid not in pset:
             out.append(f"appetite.{pid}: unknown partner (partners: {allowed_p})")
     per_year("integration_savings.ramp", get(get(data, "integration_savings"), "ramp"), "fractions")
@@ -951,7 +971,7 @@ def reference_problems(data: Any) -> list[str]:
     key("agreement.reserve.final_key", get(reserve, "final_key"))
     for i, gid in enumerate(items(get(reserve, "exclude_groups"))):
         group(f"agreement.reserve.exclude_groups[{i}]", gid)
-    for gid, k in (get(agr, "group_keys") or {}).items():
+    for gid, k in mapping(get(agr, "group_keys")).items():
         group(f"agreement.group_keys.{gid}", gid)
         key(f"agreement.group_keys.{gid}", k)
     budgets = get(agr, "group_budgets")
@@ -978,7 +998,7 @@ def reference_problems(data: Any) -> list[str]:
             )
         per_year("agreement.holdback.amount", get(hb, "amount"))
     exit_ = get(agr, "exit")
-    for pid in get(exit_, "limits") or {}:
+    for pid in mapping(get(exit_, "limits")):
         partner(f"agreement.exit.limits.{pid}", pid)
     key("agreement.exit.reserve_key", get(exit_, "reserve_key"))
     partner("agreement.charging.bearer", get(get(agr, "charging"), "bearer"))
