@@ -35,9 +35,14 @@ def replaced(data: Any, path: tuple, value: Any) -> Any:
     return data
 
 
-@pytest.mark.parametrize(
-    "config", ["section75_example.yaml", "presets/bcf_holdback.yaml", "presets/mssp_one_sided.yaml"]
+CONFIGS = sorted(
+    str(p.relative_to(ROOT / "configs"))
+    for p in (ROOT / "configs").rglob("*.yaml")
+    if "client_groups:" in p.read_text(encoding="utf-8")
 )
+
+
+@pytest.mark.parametrize("config", CONFIGS)
 def test_every_bad_value_is_a_config_error(config: str) -> None:
     data, _ = read_config_data(ROOT / "configs" / config)
     checked = 0
