@@ -183,3 +183,16 @@ def test_progress_is_reported_up_to_the_total(benchmark_model) -> None:
     assert seen[-1] == (70_000, 70_000)
     assert [d for d, _ in seen] == sorted(d for d, _ in seen)
     rs.simulate(benchmark_model, n_sims=1000, seed=1, progress=True)  # a tqdm bar, no error
+
+
+def test_settlement_chunk_size_does_not_change_the_numbers(example_model, monkeypatch) -> None:
+    import riskshare.settle as settle_module
+
+    paths = rs.sample(example_model, 20_000, seed=3)
+    whole = rs.settle(example_model, paths)
+    monkeypatch.setattr(settle_module, "SETTLE_CHUNK", 777)
+    pieces = rs.settle(example_model, paths)
+    for name in ("overspend_call", "underspend_refund", "final_distribution"):
+        np.testing.assert_array_equal(whole.flow(name), pieces.flow(name))
+    np.testing.assert_array_equal(whole.reserve, pieces.reserve)
+    np.testing.assert_array_equal(whole.extras["variance"], pieces.extras["variance"])
