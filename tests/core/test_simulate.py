@@ -186,7 +186,9 @@ def test_progress_is_reported_up_to_the_total(benchmark_model) -> None:
 
 
 def test_settlement_chunk_size_does_not_change_the_numbers(example_model, monkeypatch) -> None:
-    import riskshare.settle as settle_module
+    import importlib
+
+    settle_module = importlib.import_module("riskshare.settle")  # the function shadows it
 
     paths = rs.sample(example_model, 20_000, seed=3)
     whole = rs.settle(example_model, paths)
