@@ -419,7 +419,7 @@ class Band(_Frozen):
     (unbounded).
     """
 
-    upto: float | None = Field(None, gt=0, allow_inf_nan=False)
+    upto: float | None = Field(None, gt=0, le=MAX_MONEY, allow_inf_nan=False)
     key: Key
 
     _check_key = field_validator("key")(classmethod(lambda cls, v: _check_fixed_key(v)))
@@ -449,6 +449,11 @@ class Sharing(_Frozen):
             if any(t is None for t in tops[:-1]):
                 raise ValueError("only the last band may leave out 'upto'")
             finite = [t for t in tops if t is not None]
+            if self.basis == "budget" and any(t > 10 for t in finite):
+                raise ValueError(
+                    f"with basis: budget, 'upto' is a fraction of the budget (0.02 is 2 %); "
+                    f"got {max(finite):g} (at most 10)"
+                )
             if any(b <= a for a, b in itertools.pairwise(finite)):
                 raise ValueError(f"band limits 'upto' must increase (got {finite})")
             if any(b.key == "own" for b in self.bands) or self.key == "own":

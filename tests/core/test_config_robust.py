@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 
 import riskshare as rs
@@ -42,6 +43,7 @@ CONFIGS = sorted(
 )
 
 
+@pytest.mark.filterwarnings("error::RuntimeWarning")  # overflow or NaN is a failure too
 @pytest.mark.parametrize("config", CONFIGS)
 def test_every_bad_value_is_a_config_error(config: str) -> None:
     data, _ = read_config_data(ROOT / "configs" / config)
@@ -55,5 +57,6 @@ def test_every_bad_value_is_a_config_error(config: str) -> None:
                 checked += 1
                 continue
             # Accepted: it must then simulate without crashing.
-            rs.simulate(model, n_sims=64, seed=1, workers=1)
+            result = rs.simulate(model, n_sims=64, seed=1, workers=1)
+            assert np.all(np.isfinite(result.net)), (path, value)
     assert checked > 100
