@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from riskshare.errors import RiskshareError
+
 if TYPE_CHECKING:
     import pandas as pd
     from matplotlib.figure import Figure
@@ -226,7 +228,8 @@ def explore_widgets(model: Model, n_sims: int = 100_000, seed: int | None = None
                 table, fig = explore(
                     model, paths, contributions=scales, agreement_changes=changes or None
                 )
-            except Exception as exc:  # show a bad combination instead of failing silently
+            except (RiskshareError, ValueError) as exc:
+                # A slider combination the config does not allow: say so in the widget.
                 print(f"Cannot settle this agreement: {exc}")
                 return
             cols = [c for c in EXPLORE_COLUMNS if c in table.columns]
