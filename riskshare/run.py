@@ -137,6 +137,57 @@ def _extra_names(ledger: Ledger) -> tuple[str, ...]:
 
 
 @dataclass(frozen=True)
+class Table:
+    """A result table as plain arrays: index columns, then value columns.
+
+    What :meth:`Result.summary` and its siblings are built from; the command
+    line writes and prints it without importing pandas.
+
+    Attributes
+    ----------
+    index : dict of str to list
+        Index columns in order (e.g. ``{"partner": [...], "year": [...]}``).
+    columns : dict of str to ndarray
+        Value columns in order, one value per row.
+    """
+
+    index: dict[str, list[Any]]
+    columns: dict[str, np.ndarray]
+
+    def to_frame(self) -> pd.DataFrame:
+        """The table as a pandas DataFrame (index set, a MultiIndex when several)."""
+        import pandas as pd
+
+        names = list(self.index)
+        if len(names) == 1:
+            idx = pd.Index(self.index[names[0]], name=names[0])
+        else:
+            idx = pd.MultiIndex.from_arrays([self.index[k] for k in names], names=names)
+        return pd.DataFrame(dict(self.columns), index=idx)
+
+    def rows(self) -> list[list[Any]]:
+        """Header, then one list per row: index values, then numbers (None for NaN)."""
+        header = [*self.index, *self.columns]
+        n = len(next(iter(self.index.values())))
+        out: list[list[Any]] = [header]
+        for i in range(n):
+            values = [float(col[i]) for col in self.columns.values()]
+            out.append(
+                [*(v[i] for v in self.index.values()), *(None if v != v else v for v in values)]
+            )
+        return out
+
+    def to_csv(self, path: str | os.PathLike[str]) -> None:
+        """Write as CSV, UTF-8 with a byte-order mark (so Excel shows £), full precision."""
+        import csv
+
+        with open(path, "w", newline="", encoding="utf-8-sig") as f:
+            writer = csv.writer(f)
+            for k, row in enumerate(self.rows()):
+                writer.writerow(row if k == 0 else ["" if v is None else v for v in row])
+
+
+@dataclass(frozen=True)
 class Result:
     """The outcome of :func:`simulate`: per-simulation outcomes, summaries and provenance.
 
@@ -160,11 +211,21 @@ class Result:
     manifest: dict[str, Any] = field(default_factory=dict)
     _tables: dict[str, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
 
-    def _cached(self, key: str, build: Callable[[], pd.DataFrame]) -> pd.DataFrame:
-        """A table computed once per result (the outcomes never change); a copy each call."""
-        if key not in self._tables:
-            self._tables[key] = build()
-        return self._tables[key].copy()
+    def table(self, name: str) -> Table:
+        """One of the result tables as plain arrays: ``summary``, ``by_year`` or ``pool_by_year``.
+
+        Computed once per result (the outcomes never change).
+        """
+        builders = {
+            "summary": lambda: self._summary(None),
+            "by_year": self._by_year,
+            "pool_by_year": self._pool_by_year,
+        }
+        if name not in builders:
+            raise ValueError(f"unknown table {name!r} (allowed: {', '.join(builders)})")
+        if name not in self._tables:
+            self._tables[name] = builders[name]()
+        return self._tables[name]
 
     def __repr__(self) -> str:
         return (
@@ -254,10 +315,10 @@ class Result:
 
     def summary(self, thresholds: Mapping[str, float] | None = None) -> pd.DataFrame:
         if thresholds is None:
-            return self._cached("summary", lambda: self._summary(None))
-        return self._summary(thresholds)
+            return self.table("summary").to_frame()
+        return self._summary(thresholds).to_frame()
 
-    def _summary(self, thresholds: Mapping[str, float] | None) -> pd.DataFrame:
+    def _summary(self, thresholds: Mapping[str, float] | None) -> Table:
         """Risk measures of each partner's net position over the whole agreement.
 
         One row per partner and one for the pool (the sum over partners);
@@ -278,8 +339,6 @@ class Result:
             prob_pays_se`` and, where a threshold is set, ``threshold,
             prob_exceeds, prob_exceeds_se``.
         """
-        import pandas as pd
-
         net = self.net
         x = np.concatenate([net, net.sum(axis=1, keepdims=True)], axis=1)
         th = self._thresholds(thresholds)
@@ -288,16 +347,20 @@ class Result:
             stats[key] = np.where(np.isnan(th), np.nan, stats[key])
         called = self.outcomes.called_any
         any_call = np.concatenate([called, called.any(axis=1, keepdims=True)], axis=1).mean(axis=0)
-        frame = pd.DataFrame(stats, index=pd.Index([*self.partner_ids, "pool"], name="partner"))
-        frame.insert(frame.columns.get_loc("prob_pays_se"), "prob_call_any_year", any_call)
+        columns: dict[str, np.ndarray] = {}
+        for key, value in stats.items():
+            if key == "prob_pays_se":
+                columns["prob_call_any_year"] = any_call
+            columns[key] = np.asarray(value, dtype=float)
         if np.all(np.isnan(th)):
-            frame = frame.drop(columns=["threshold", "prob_exceeds", "prob_exceeds_se"])
-        return frame
+            for key in ("threshold", "prob_exceeds", "prob_exceeds_se"):
+                columns.pop(key)
+        return Table({"partner": [*self.partner_ids, "pool"]}, columns)
 
     def by_year(self) -> pd.DataFrame:
-        return self._cached("by_year", self._by_year)
+        return self.table("by_year").to_frame()
 
-    def _by_year(self) -> pd.DataFrame:
+    def _by_year(self) -> Table:
         """Risk measures of each partner's net position in each year.
 
         Returns
@@ -307,33 +370,31 @@ class Result:
             without thresholds, plus ``prob_call`` (P(an overspend call that
             year)). [£]
         """
-        import pandas as pd
-
         net = self.outcomes.net
         n, _years, _n_partners = net.shape
         # Partners and the pool separately: net is stored year-major, so
         # neither needs a copy of the whole array.
         partners = describe(net)
         pool = describe(net.sum(axis=2))
+        # Rows partner by partner (then the pool), each with its years in order.
         stats = {
-            key: np.concatenate([partners[key], pool[key][:, None]], axis=1).ravel()
+            key: np.concatenate([partners[key], pool[key][:, None]], axis=1).T.ravel()
             for key in partners
         }
         called = np.moveaxis(self.outcomes.called, 0, -1)
         any_called = np.concatenate([called, called.any(axis=1, keepdims=True)], axis=1)
-        stats["prob_call"] = np.count_nonzero(any_called, axis=-1).reshape(-1) / n
-        index = pd.MultiIndex.from_product(
-            [self.years, [*self.partner_ids, "pool"]], names=["year", "partner"]
-        )
-        frame = (
-            pd.DataFrame(stats, index=index).swaplevel().sort_index(level=0, sort_remaining=False)
-        )
-        return frame.loc[[*self.partner_ids, "pool"]]
+        stats["prob_call"] = (np.count_nonzero(any_called, axis=-1) / n).T.ravel()
+        subjects = [*self.partner_ids, "pool"]
+        index = {
+            "partner": [p for p in subjects for _ in self.years],
+            "year": [y for _ in subjects for y in self.years],
+        }
+        return Table(index, stats)
 
     def pool_by_year(self) -> pd.DataFrame:
-        return self._cached("pool_by_year", self._pool_by_year)
+        return self.table("pool_by_year").to_frame()
 
-    def _pool_by_year(self) -> pd.DataFrame:
+    def _pool_by_year(self) -> Table:
         """The pool each year: overspend and reserve.
 
         Returns
@@ -346,15 +407,14 @@ class Result:
             ``reserve_mean``, ``reserve_p5``, ``reserve_p50``, ``reserve_p95``
             [£], each probability with its standard error.
         """
-        import pandas as pd
-
         o = self.outcomes
         n = o.variance.shape[0]
         p_over = (o.variance > 0).mean(axis=0)
         p_ex = o.exhausted.mean(axis=0)
         p_ex_by = np.logical_or.accumulate(o.exhausted, axis=1).mean(axis=0)
         reserve = describe(o.reserve)  # quantiles as numpy.quantile, on threads
-        return pd.DataFrame(
+        return Table(
+            {"year": list(self.years)},
             {
                 "prob_overspend": p_over,
                 "prob_overspend_se": np.sqrt(p_over * (1 - p_over) / n),
@@ -367,7 +427,6 @@ class Result:
                 "reserve_p50": reserve["p50"],
                 "reserve_p95": reserve["p95"],
             },
-            index=pd.Index(self.years, name="year"),
         )
 
     def to_frame(self) -> pd.DataFrame:

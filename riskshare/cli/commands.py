@@ -62,8 +62,8 @@ def progress_reporter(quiet: bool) -> tuple[Callable[[int, int], None] | None, C
     return log, lambda: None
 
 
-def format_summary(frame: Any) -> str:
-    """A readable table of the headline figures, in £ thousands."""
+def format_summary(table: Any) -> str:
+    """A readable table of the headline figures, in £ thousands (from ``Result.table``)."""
     cols = {
         "mean": "mean",
         "p50": "median",
@@ -73,13 +73,13 @@ def format_summary(frame: Any) -> str:
         "prob_pays": "P(pays)",
         "prob_call_any_year": "P(cash call)",
     }
-    if "prob_exceeds" in frame.columns:
+    if "prob_exceeds" in table.columns:
         cols["prob_exceeds"] = "P(> appetite)"
     rows = [["partner", *cols.values()]]
-    for partner, row in frame.iterrows():
+    for i, partner in enumerate(table.index["partner"]):
         cells = [str(partner)]
         for key in cols:
-            value = row[key]
+            value = float(table.columns[key][i])
             if key.startswith("prob"):
                 cells.append("" if value != value else f"{100 * value:.1f}%")
             else:
@@ -211,6 +211,6 @@ def run(
     if not quiet:
         typer.echo(f"{model.name}: {result.n_sims:,} simulations, seed {result.seed}")
         typer.echo("Net position over the agreement (positive = pays beyond contributions):")
-        typer.echo(format_summary(result.summary()))
+        typer.echo(format_summary(result.table("summary")))
         if out is not None:
             typer.echo(f"Results written to {out}")

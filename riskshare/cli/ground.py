@@ -331,7 +331,7 @@ def precise(
         f"{model.name}: {result.n_sims:,} simulations, seed {result.seed} ({status}; "
         f"runs: {', '.join(f'{n:,}' for n, _ in res.steps)})"
     )
-    typer.echo(format_summary(result.summary()))
+    typer.echo(format_summary(result.table("summary")))
     typer.echo("P95 with its 95 % confidence interval (order statistics); mean ± standard error:")
     for partner, r in table.iterrows():
         typer.echo(

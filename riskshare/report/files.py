@@ -17,6 +17,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
 from riskshare.errors import InputError
 
 if TYPE_CHECKING:
@@ -62,12 +64,26 @@ def atomic_folder(out: str | Path, *, force: bool = False) -> Iterator[Path]:
         shutil.rmtree(old, ignore_errors=True)
 
 
-def _has_pyarrow() -> bool:
+def _write_per_simulation(result: Result, folder: Path) -> str:
+    """One row per simulation, one column per partner's net position: Parquet, else CSV."""
+    net = result.net
+    sims = np.arange(net.shape[0])
     try:
-        import pyarrow  # noqa: F401
+        import pyarrow as pa
+        import pyarrow.parquet as pq
     except ImportError:
-        return False
-    return True
+        header = ",".join(["sim", *result.partner_ids])
+        data = np.column_stack([sims, net])
+        fmt = ["%d"] + ["%.17g"] * net.shape[1]
+        np.savetxt(
+            folder / "per_simulation.csv", data, fmt=fmt, delimiter=",", header=header, comments=""
+        )
+        return "per_simulation.csv"
+    columns = {"sim": pa.array(sims)}
+    for i, pid in enumerate(result.partner_ids):
+        columns[pid] = pa.array(np.ascontiguousarray(net[:, i]))
+    pq.write_table(pa.table(columns), folder / "per_simulation.parquet")
+    return "per_simulation.parquet"
 
 
 def write_run(
@@ -90,21 +106,10 @@ def write_run(
     t0 = time.perf_counter()
     folder = Path(folder)
     written = []
-    result.summary().reset_index().to_csv(folder / "summary.csv", index=False, encoding="utf-8-sig")
-    written.append("summary.csv")
-    result.by_year().reset_index().to_csv(folder / "by_year.csv", index=False, encoding="utf-8-sig")
-    written.append("by_year.csv")
-    result.pool_by_year().reset_index().to_csv(
-        folder / "pool_by_year.csv", index=False, encoding="utf-8-sig"
-    )
-    written.append("pool_by_year.csv")
-    per_sim = result.per_simulation().reset_index()
-    if _has_pyarrow():
-        per_sim.to_parquet(folder / "per_simulation.parquet", index=False)
-        written.append("per_simulation.parquet")
-    else:
-        per_sim.to_csv(folder / "per_simulation.csv", index=False)
-        written.append("per_simulation.csv")
+    for name in ("summary", "by_year", "pool_by_year"):
+        result.table(name).to_csv(folder / f"{name}.csv")
+        written.append(f"{name}.csv")
+    written.append(_write_per_simulation(result, folder))
     (folder / "config.json").write_text(
         json.dumps(result.model.model_dump(mode="json"), indent=2) + "\n", encoding="utf-8"
     )
