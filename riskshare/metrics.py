@@ -20,9 +20,11 @@ import numpy as np
 from riskshare._types import FloatArray
 
 __all__ = [
+    "CI_LEVEL",
     "QUANTILES",
     "describe",
     "exceedance_probability",
+    "quantile_ci_ranks",
     "tail_count",
     "tvar",
 ]
@@ -112,6 +114,42 @@ def exceedance_probability(
     return p, np.sqrt(p * (1.0 - p) / x.shape[0])
 
 
+#: Confidence level of the intervals :func:`describe` gives for each quantile.
+CI_LEVEL = 0.95
+
+
+def quantile_ci_ranks(n: int, q: float, level: float = CI_LEVEL) -> tuple[int, int]:
+    """1-based ranks ``(l, u)`` of the order statistics bounding the ``q``-quantile.
+
+    The distribution-free (binomial) interval ``[x_(l), x_(u)]`` covers the
+    true quantile with probability at least ``level``: ``l`` is the smallest
+    rank with ``P(B <= l) >= (1 - level) / 2`` and ``u - 1`` the smallest with
+    ``P(B <= u - 1) >= (1 + level) / 2``, for ``B ~ Binomial(n, q)``. Ranks
+    may fall outside ``1..n`` when ``n`` is too small for the interval.
+
+    Examples
+    --------
+    >>> quantile_ci_ranks(1000, 0.5)
+    (469, 532)
+    """
+    if not 0 < q < 1 or not 0 < level < 1:
+        raise ValueError(f"q and level must lie in (0, 1), got {q} and {level}")
+    alpha = 1.0 - level
+    mean, sd = n * q, math.sqrt(n * q * (1.0 - q))
+    # The binomial cdf over a window of +-12 sd (mass outside below 1e-30).
+    first = max(0, int(mean - 12 * sd - 10))
+    last = min(n, int(mean + 12 * sd + 10))
+    k = np.arange(first, last + 1)
+    log_choose = np.array(
+        [math.lgamma(n + 1) - math.lgamma(j + 1) - math.lgamma(n - j + 1) for j in k]
+    )
+    pmf = np.exp(log_choose + k * math.log(q) + (n - k) * math.log1p(-q))
+    cdf = np.cumsum(pmf)
+    lo = int(k[np.searchsorted(cdf, alpha / 2 * (1 - 1e-12))])
+    hi = int(k[min(np.searchsorted(cdf, (1 - alpha / 2) * (1 - 1e-12)), len(k) - 1)]) + 1
+    return max(lo, 0), hi
+
+
 def describe(
     x: FloatArray,
     *,
@@ -132,8 +170,11 @@ def describe(
     dict of str to ndarray
         ``mean``, ``sd``, ``p5``, ``p50``, ``p95``, ``p99``, ``var95``,
         ``tvar95``, ``var99``, ``tvar99``, ``prob_pays`` (P(x > 0)),
-        ``mean_se``, ``prob_pays_se`` and, with thresholds, ``threshold``,
-        ``prob_exceeds``, ``prob_exceeds_se``.
+        ``mean_se``, ``prob_pays_se``; for each quantile ``pX`` its
+        distribution-free 95 % confidence interval ``pX_lo``, ``pX_hi``
+        (:func:`quantile_ci_ranks`; ``-inf``/``inf`` when there are too few
+        simulations); and, with thresholds, ``threshold``, ``prob_exceeds``,
+        ``prob_exceeds_se``.
 
     Examples
     --------
@@ -154,10 +195,12 @@ def describe(
     # and the first of each TVaR tail, whose values all lie above it.
     positions = {name: (n - 1) * q for name, q in QUANTILES.items()}
     tails = {level: n - tail_count(n, level) for level in (0.95, 0.99)}
+    ranks = {name: quantile_ci_ranks(n, q) for name, q in QUANTILES.items()}
     kth = sorted(
         {int(np.floor(p)) for p in positions.values()}
         | {min(int(np.floor(p)) + 1, n - 1) for p in positions.values()}
         | set(tails.values())
+        | {r - 1 for pair in ranks.values() for r in pair if 1 <= r <= n}
     )
     order = _order_statistics(xt, kth, [tails[0.95], tails[0.99]])
     for name, pos in positions.items():
@@ -169,6 +212,10 @@ def describe(
         a, b = order[lo], order[hi]
         diff = b - a
         out[name] = b - diff * (1 - frac) if frac >= 0.5 else a + diff * frac
+    for name, (lo_rank, hi_rank) in ranks.items():
+        shape = np.shape(out["mean"])
+        out[f"{name}_lo"] = order[lo_rank - 1] if lo_rank >= 1 else np.full(shape, -np.inf)
+        out[f"{name}_hi"] = order[hi_rank - 1] if hi_rank <= n else np.full(shape, np.inf)
     out["var95"] = out["p95"]
     out["tvar95"] = order[("tail", tails[0.95])]
     out["var99"] = out["p99"]

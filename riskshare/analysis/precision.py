@@ -20,27 +20,20 @@ from __future__ import annotations
 import math
 import warnings
 from dataclasses import dataclass, field
+from statistics import NormalDist
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from riskshare._types import FloatArray
 from riskshare.config.model import Model
 from riskshare.errors import FewSimulationsWarning
+from riskshare.metrics import quantile_ci_ranks
 from riskshare.run import Result, simulate
 from riskshare.streams import BLOCK_SIZE, resolve_seed
 
 __all__ = ["PreciseResult", "precision_table", "quantile_ci", "simulate_until"]
-
-
-def _order_indices(n: int, q: float, level: float) -> tuple[int, int]:
-    """1-based order-statistic ranks ``(l, u)`` of the interval (may fall outside 1..n)."""
-    alpha = 1.0 - level
-    lo = int(stats.binom.ppf(alpha / 2, n, q))  # smallest k with P(B <= k) >= alpha/2
-    hi = int(stats.binom.ppf(1 - alpha / 2, n, q)) + 1  # P(B <= hi - 1) >= 1 - alpha/2
-    return max(lo, 0), hi
 
 
 def quantile_ci(
@@ -84,7 +77,7 @@ def quantile_ci(
     if n < 1:
         raise ValueError("x is empty")
     est = np.quantile(x, q, axis=0)
-    lo_rank, hi_rank = _order_indices(n, q, level)
+    lo_rank, hi_rank = quantile_ci_ranks(n, q, level)
     kth = [k - 1 for k in (lo_rank, hi_rank) if 1 <= k <= n]
     part = np.partition(x, kth, axis=0) if kth else x
     shape = est.shape
@@ -132,7 +125,7 @@ def precision_table(
     est, lo, hi = quantile_ci(x, quantile, level)
     mean = x.mean(axis=0)
     se = x.std(axis=0, ddof=1) / math.sqrt(n) if n > 1 else np.full(mean.shape, np.inf)
-    z = stats.norm.ppf(0.5 + level / 2)
+    z = NormalDist().inv_cdf(0.5 + level / 2)
     half = np.maximum(est - lo, hi - est)
     with np.errstate(divide="ignore", invalid="ignore"):
         rel = np.where(np.abs(est) > 0, half / np.abs(est), np.inf)

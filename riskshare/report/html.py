@@ -328,6 +328,7 @@ def report_context(
             "label": labels.get(pid, pid),
             "mean_se": money(summary.loc[pid, "mean_se"]),
             "prob_pays_se": percent(summary.loc[pid, "prob_pays_se"], 2),
+            "p95_ci": f"{money(summary.loc[pid, 'p95_lo'])} to {money(summary.loc[pid, 'p95_hi'])}",
         }
         for pid in summary.index
     ]

@@ -37,3 +37,30 @@ def test_describe_by_hand() -> None:
 def test_exceedance_probability_standard_error() -> None:
     p, se = exceedance_probability(np.array([0.0, 1.0, 2.0, 3.0]), 1.5)
     assert p == 0.5 and se == pytest.approx(0.25)
+
+
+def test_quantile_ci_ranks_are_the_binomial_ones() -> None:
+    from scipy import stats
+
+    from riskshare.metrics import quantile_ci_ranks
+
+    for n in (1, 5, 19, 20, 100, 1000, 12_345, 1_000_000):
+        for q in (0.05, 0.5, 0.95, 0.99):
+            lo = int(stats.binom.ppf(0.025, n, q))
+            hi = int(stats.binom.ppf(0.975, n, q)) + 1
+            assert quantile_ci_ranks(n, q) == (max(lo, 0), hi), (n, q)
+
+
+def test_describe_gives_each_quantile_its_order_statistic_interval() -> None:
+    from riskshare.metrics import quantile_ci_ranks
+
+    x = np.random.default_rng(3).lognormal(size=(5000, 2))
+    d = describe(x)
+    s = np.sort(x, axis=0)
+    for name, q in (("p5", 0.05), ("p50", 0.5), ("p95", 0.95), ("p99", 0.99)):
+        lo, hi = quantile_ci_ranks(5000, q)
+        np.testing.assert_array_equal(d[f"{name}_lo"], s[lo - 1])
+        np.testing.assert_array_equal(d[f"{name}_hi"], s[hi - 1])
+        assert np.all(d[f"{name}_lo"] <= d[name]) and np.all(d[name] <= d[f"{name}_hi"])
+    tiny = describe(np.arange(5.0))
+    assert tiny["p99_hi"] == np.inf  # too few simulations for an upper end
