@@ -9,6 +9,7 @@ Carlo standard error.
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 from collections.abc import Mapping, Sequence
@@ -118,6 +119,7 @@ def exceedance_probability(
 CI_LEVEL = 0.95
 
 
+@functools.lru_cache(maxsize=256)
 def quantile_ci_ranks(n: int, q: float, level: float = CI_LEVEL) -> tuple[int, int]:
     """1-based ranks ``(l, u)`` of the order statistics bounding the ``q``-quantile.
 
@@ -140,11 +142,17 @@ def quantile_ci_ranks(n: int, q: float, level: float = CI_LEVEL) -> tuple[int, i
     first = max(0, int(mean - 12 * sd - 10))
     last = min(n, int(mean + 12 * sd + 10))
     k = np.arange(first, last + 1)
-    log_choose = np.array(
-        [math.lgamma(n + 1) - math.lgamma(j + 1) - math.lgamma(n - j + 1) for j in k]
+    # log pmf at the window's start, then the ratio p(k + 1) / p(k) = (n - k) q / ((k + 1)(1 - q)).
+    start = (
+        math.lgamma(n + 1)
+        - math.lgamma(first + 1)
+        - math.lgamma(n - first + 1)
+        + first * math.log(q)
+        + (n - first) * math.log1p(-q)
     )
-    pmf = np.exp(log_choose + k * math.log(q) + (n - k) * math.log1p(-q))
-    cdf = np.cumsum(pmf)
+    steps = np.log((n - k[:-1]) / (k[:-1] + 1.0)) + (math.log(q) - math.log1p(-q))
+    log_pmf = start + np.concatenate(([0.0], np.cumsum(steps)))
+    cdf = np.cumsum(np.exp(log_pmf))
     lo = int(k[np.searchsorted(cdf, alpha / 2 * (1 - 1e-12))])
     hi = int(k[min(np.searchsorted(cdf, (1 - alpha / 2) * (1 - 1e-12)), len(k) - 1)]) + 1
     return max(lo, 0), hi
