@@ -334,9 +334,11 @@ class Result:
         Returns
         -------
         pandas.DataFrame
-            Index ``partner``; columns ``mean, sd, p5, p50, p95, p99, var95,
-            tvar95, var99, tvar99, prob_pays, prob_call_any_year, mean_se,
-            prob_pays_se`` and, where a threshold is set, ``threshold,
+            Index ``partner``; columns ``mean, sd, p5, p50, p95, p99``, the
+            95 % confidence interval of each quantile (``p5_lo, p5_hi, ...,
+            p99_hi``: order statistics, distribution-free), ``var95, tvar95,
+            var99, tvar99, prob_pays, prob_call_any_year, prob_pays_se,
+            mean_se`` and, where a threshold is set, ``threshold,
             prob_exceeds, prob_exceeds_se``.
         """
         net = self.net
