@@ -289,13 +289,8 @@ def settle_arrays(
     Ledger
     """
     spend = np.asarray(spend, dtype=float)
-    n_sims, years, n_groups = spend.shape
-    if years != terms.contributions.shape[0]:
-        raise ValueError(f"spend has {years} years, the terms {terms.contributions.shape[0]}")
-    if n_groups != terms.commissioning.shape[0]:
-        raise ValueError(f"spend has {n_groups} groups, the terms {terms.commissioning.shape[0]}")
     pieces = list(_pieces(terms, spend, income, metrics, savings, check))
-    return _assemble(terms, [part for _, part in pieces], [sl for sl, _ in pieces], n_sims)
+    return _assemble(terms, [part for _, part in pieces], [sl for sl, _ in pieces], len(spend))
 
 
 def iter_settle(
@@ -331,7 +326,11 @@ def _pieces(
     savings: FloatArray | None,
     check: bool,
 ) -> Iterator[tuple[slice, dict[str, Any]]]:
-    n_sims = spend.shape[0]
+    n_sims, years, n_groups = spend.shape
+    if years != terms.contributions.shape[0]:
+        raise ValueError(f"spend has {years} years, the terms {terms.contributions.shape[0]}")
+    if n_groups != terms.commissioning.shape[0]:
+        raise ValueError(f"spend has {n_groups} groups, the terms {terms.commissioning.shape[0]}")
     has_savings = savings is not None and bool(np.any(np.asarray(savings) != 0))
     for a in range(0, max(n_sims, 1), SETTLE_CHUNK):
         sl = slice(a, min(a + SETTLE_CHUNK, n_sims))

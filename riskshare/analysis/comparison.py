@@ -97,6 +97,9 @@ class Outcome:
     _cache: dict[tuple[str, str], np.ndarray] = field(
         default_factory=dict, repr=False, compare=False
     )
+    #: simulate()'s outcome storage behind ``net``, ``called`` and ``exhausted`` (filled by
+    #: :meth:`fill`); None for an outcome that is only read.
+    _store: Outcomes | None = field(default=None, repr=False, compare=False)
 
     @property
     def n_sims(self) -> int:
@@ -116,17 +119,17 @@ class Outcome:
             contributions=np.array(terms.contributions),
             partner_ids=tuple(terms.partner_ids),
             appetite=dict(appetite),
+            _store=store,
         )
 
     def fill(self, sl: slice, terms: Terms, paths: SpendPaths, *, check: bool = True) -> None:
         """Settle ``terms`` on ``paths`` and store the result at simulations ``sl``."""
+        if self._store is None:
+            raise ValueError("this outcome is read-only (made by take() or by hand)")
         self._cache.clear()
         start = sl.start or 0
         for part, ledger in terms.iter_settle(paths, check=check):
-            at = slice(start + part.start, start + part.stop)
-            self.net[at] = ledger.net()
-            self.called[at] = ledger.flow("overspend_call") > 0
-            self.exhausted[at] = ledger.extras["reserve_exhausted"]
+            self._store.store(ledger, start + part.start)
 
     def take(self, idx: slice | np.ndarray) -> Outcome:
         """The outcome of a subset of simulations."""
