@@ -13,10 +13,11 @@ from __future__ import annotations
 
 import base64
 import io
-import math
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from riskshare.report.formats import money, percent
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -41,22 +42,6 @@ KEY_MEASURES: tuple[tuple[str, str, str], ...] = (
 
 
 # ----------------------------------------------------------------------------- formatting
-
-
-def money(x: float, digits: int = 0) -> str:
-    """``£1,234,567`` (negative as ``−£1,234``); blank for NaN. [£]"""
-    if x is None or (isinstance(x, float) and math.isnan(x)):
-        return ""
-    x = float(x)
-    sign = "−" if x < 0 and round(abs(x), digits) != 0 else ""
-    return f"{sign}£{abs(x):,.{digits}f}"
-
-
-def percent(x: float, digits: int = 1) -> str:
-    """``12.3%`` from a fraction; blank for NaN. [fraction]"""
-    if x is None or (isinstance(x, float) and math.isnan(x)):
-        return ""
-    return f"{100 * float(x):.{digits}f}%"
 
 
 def _rate(r: Any) -> str:
