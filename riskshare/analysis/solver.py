@@ -47,6 +47,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from riskshare.analysis.comparison import (
     PATHS_CACHE,
@@ -61,7 +62,15 @@ from riskshare.errors import InputError
 from riskshare.settle import Terms
 from riskshare.streams import resolve_seed
 
-__all__ = ["Solution", "Target", "parse_number", "parse_target", "solve", "vary_point"]
+__all__ = [
+    "Solution",
+    "Target",
+    "contributions_at",
+    "parse_number",
+    "parse_target",
+    "solve",
+    "vary_point",
+]
 
 _OPS = ("<=", ">=", "=")
 
@@ -197,6 +206,48 @@ def vary_point(model: Model, vary: str, x: float) -> tuple[Model, np.ndarray | N
     return apply_point(model, {vary: float(x)})
 
 
+def contributions_at(model: Model, vary: str, points: Mapping[str, float]) -> pd.DataFrame:
+    """What each partner pays in at some decision values, in pounds.
+
+    Parameters
+    ----------
+    model : Model
+    vary : str
+        The decision variable (see :func:`vary_point`).
+    points : mapping of str to float
+        Named decision values, e.g. ``{"answer": 1.09, "low": 1.07}``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per financial year and a last row ``"average"``; columns
+        ``(at, partner)`` with ``at`` the names of ``points`` and ``partner``
+        each partner id then ``"total"``. [£ a year]
+
+    Examples
+    --------
+    >>> import riskshare as rs
+    >>> model = rs.load_config("configs/section75_example.yaml")
+    >>> table = contributions_at(model, "contributions.council", {"answer": 1.0})
+    >>> float(table.loc["average", ("answer", "total")]) == float(
+    ...     model.contribution_schedule().sum(axis=1).mean())
+    True
+    """
+    first = model.simulation.first_year
+    years = [f"{y}/{(y + 1) % 100:02d}" for y in range(first, first + model.simulation.years)]
+    frames = {}
+    for name, x in points.items():
+        m, contrib = vary_point(model, vary, x)
+        schedule = m.contribution_schedule() if contrib is None else contrib
+        frame = pd.DataFrame(schedule, index=years, columns=list(m.partner_ids))
+        frame["total"] = frame.sum(axis=1)
+        frame.loc["average"] = frame.mean(axis=0)
+        frames[name] = frame
+    out = pd.concat(frames, axis=1, names=["at", "partner"])
+    out.index.name = "year"
+    return out
+
+
 def _default_bounds(vary: str) -> tuple[float, float]:
     parts = vary.split(".")
     if len(parts) == 2 and parts[0] == "contributions":
@@ -239,6 +290,15 @@ class Solution:
         The answers solved on each section (NaN where unreachable there).
     evaluations : int
         Settlements run on the full set of simulations.
+    contributions : pandas.DataFrame
+        What each partner pays in at the answer, in pounds: one row per year
+        (financial-year labels, then ``"average"``), one column per partner
+        and ``"total"``; the column level ``at`` is ``answer``, ``low``,
+        ``high`` (the 95 % interval's ends) and ``conservative``. Empty when
+        the target is unreachable. [£ a year]
+    trace : list of (float, float)
+        Every decision value settled on the full simulations and the target's
+        left-hand statistic there (for the chart).
     """
 
     answer: float
@@ -257,6 +317,8 @@ class Solution:
     seed: int
     section_answers: list[float] = field(default_factory=list)
     evaluations: int = 0
+    contributions: pd.DataFrame = field(default_factory=pd.DataFrame)
+    trace: list[tuple[float, float]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain data (for JSON)."""
@@ -277,6 +339,13 @@ class Solution:
             "seed": str(self.seed),
             "section_answers": self.section_answers,
             "evaluations": self.evaluations,
+            "contributions": {
+                at: self.contributions[at].to_dict(orient="index")
+                for at in self.contributions.columns.unique("at")
+            }
+            if not self.contributions.empty
+            else {},
+            "trace": [list(point) for point in self.trace],
         }
 
 
@@ -395,7 +464,7 @@ def solve(
     for x in (lo, hi):
         vary_point(model, vary, x)
 
-    counter = {"full": 0}
+    trace: list[tuple[float, float]] = []
 
     def outcome_at(x: float, sl: slice | None = None) -> Outcome:
         m, contrib = vary_point(model, vary, x)
@@ -403,9 +472,10 @@ def solve(
         if sl is not None:
             paths = paths.take(sl)
         terms = Terms.from_model(m, contributions=contrib)
+        outcome = settle_outcome(terms, paths, appetite=m.appetite, check=check)
         if sl is None:
-            counter["full"] += 1
-        return settle_outcome(terms, paths, appetite=m.appetite, check=check)
+            trace.append((float(x), float(statistic(outcome, *t.left))))
+        return outcome
 
     answer, status = _seek(lambda x: t.gap(outcome_at(x)), t, lo, hi, goal, xtol)
     reachable = math.isfinite(answer)
@@ -432,10 +502,15 @@ def solve(
         # The safe side: where the target is met, away from the boundary.
         conservative = interval[1] if goal == "min" else interval[0]
         conservative = min(max(conservative, lo), hi)
+    contributions = pd.DataFrame()
     if reachable:
         at = outcome_at(answer)
         value = statistic(at, *t.left)
         value_se = _stat_se(at, t.left)
+        points = {"answer": answer, "conservative": conservative}
+        if math.isfinite(se):
+            points |= {"low": min(max(interval[0], lo), hi), "high": min(max(interval[1], lo), hi)}
+        contributions = contributions_at(model, vary, points)
         if len(section_answers) and len(finite) < len(section_answers):
             missed = len(section_answers) - len(finite)
             status += f" (unreachable on {missed} of {len(section_answers)} sections)"
@@ -457,7 +532,9 @@ def solve(
         n_sims=n_sims,
         seed=seed,
         section_answers=section_answers,
-        evaluations=counter["full"],
+        evaluations=len(trace),
+        contributions=contributions,
+        trace=sorted(set(trace)),
     )
 
 
@@ -466,24 +543,3 @@ def _stat_se(outcome: Outcome, stat: tuple[str, str, float | None]) -> float:
     from riskshare.analysis.comparison import sectioned_se
 
     return sectioned_se([statistic(outcome.take(s), *stat) for s in sections(outcome.n_sims)])
-
-
-def describe_solution(sol: Solution, units: Mapping[str, str] | None = None) -> str:
-    """A few plain sentences about a solution (for the CLI)."""
-    lines = [
-        f"Target: {sol.target}   varying {sol.vary} in [{sol.bounds[0]:g}, {sol.bounds[1]:g}]"
-        f" ({sol.n_sims:,} simulations, seed {sol.seed})"
-    ]
-    if not sol.reachable:
-        lines.append(f"Not reachable: {sol.status}.")
-        return "\n".join(lines)
-    lines.append(f"Answer: {sol.vary} = {sol.answer:,.6g}  ({sol.status})")
-    if math.isfinite(sol.se):
-        lines.append(
-            f"Monte Carlo uncertainty: SE {sol.se:,.3g}; 95% interval "
-            f"[{sol.interval[0]:,.6g}, {sol.interval[1]:,.6g}]"
-        )
-        lines.append(f"Conservative answer (safe end of the interval): {sol.conservative:,.6g}")
-    left = re.split(r"<=|>=|==|=", sol.target)[0].strip()
-    lines.append(f"At the answer: {left} = {sol.value:,.6g} (SE {sol.value_se:,.2g})")
-    return "\n".join(lines)

@@ -62,45 +62,6 @@ def progress_reporter(quiet: bool) -> tuple[Callable[[int, int], None] | None, C
     return log, lambda: None
 
 
-def format_summary(table: Any) -> str:
-    """A readable table of the headline figures, in £ thousands (from ``Result.table``)."""
-    cols = {
-        "mean": "mean",
-        "p50": "median",
-        "p95": "P95 (VaR)",
-        "tvar95": "TVaR95",
-        "p99": "P99",
-        "prob_pays": "P(pays)",
-        "prob_call_any_year": "P(cash call)",
-    }
-    if "prob_exceeds" in table.columns:
-        cols["prob_exceeds"] = "P(> appetite)"
-    rows = [["partner", *cols.values()]]
-    for i, partner in enumerate(table.index["partner"]):
-        cells = [str(partner)]
-        for key in cols:
-            value = float(table.columns[key][i])
-            if key.startswith("prob"):
-                cells.append("" if value != value else f"{100 * value:.1f}%")
-            else:
-                cells.append(f"£{value / 1e3:,.0f}k")
-        rows.append(cells)
-    return text_table(rows)
-
-
-def text_table(rows: list[list[str]]) -> str:
-    """Rows of cells as an aligned text table: header, a rule, then the rows."""
-    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    lines = [
-        "  ".join(
-            c.rjust(w) if i else c.ljust(w) for i, (c, w) in enumerate(zip(r, widths, strict=True))
-        )
-        for r in rows
-    ]
-    lines.insert(1, "-" * len(lines[0]))
-    return "\n".join(lines)
-
-
 @app.command()
 @handles_errors
 def validate(config: ConfigArg, set_: SetOpt = None) -> None:
@@ -209,8 +170,12 @@ def run(
 
                 write_excel(result, tmp / "results.xlsx")
     if not quiet:
+        from riskshare.cli.show import print_summary
+
         typer.echo(f"{model.name}: {result.n_sims:,} simulations, seed {result.seed}")
-        typer.echo("Net position over the agreement (positive = pays beyond contributions):")
-        typer.echo(format_summary(result.table("summary")))
+        print_summary(
+            result.table("summary"),
+            title="Net position over the agreement (positive = pays beyond contributions):",
+        )
         if out is not None:
             typer.echo(f"Results written to {out}")

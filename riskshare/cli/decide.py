@@ -12,7 +12,7 @@ from typing import Annotated
 import typer
 
 from riskshare.cli.app import ConfigArg, SetOpt, app, bad_input
-from riskshare.cli.commands import handles_errors, text_table
+from riskshare.cli.commands import handles_errors
 from riskshare.errors import ConfigError, InputError
 
 SimsOpt = Annotated[int | None, typer.Option("--sims", "-n", min=1, help="Number of simulations.")]
@@ -21,39 +21,31 @@ OutOpt = Annotated[Path | None, typer.Option("--out", "-o", help="Folder for the
 ForceOpt = Annotated[bool, typer.Option("--force", help="Replace a non-empty --out folder.")]
 
 
-def _money(v: float) -> str:
-    if v != v:
-        return ""
-    return f"{'-' if v < 0 else ''}£{abs(v) / 1e3:,.0f}k"
+def print_comparison(table, baseline: str) -> None:
+    """The side-by-side table: each metric and, in brackets, its paired difference ± SE."""
+    from riskshare.cli.show import money, percent, print_table, signed_money
 
-
-def _pct(v: float) -> str:
-    return "" if v != v else f"{100 * v:.1f}%"
-
-
-def format_comparison(table, baseline: str) -> str:
-    """A readable side-by-side table: each metric and its paired difference ± SE."""
     cols = [
-        ("mean", "mean", _money),
-        ("p95", "P95", _money),
-        ("tvar95", "TVaR95", _money),
-        ("prob_pays", "P(pays)", _pct),
-        ("prob_call_any_year", "P(cash call)", _pct),
+        ("mean", "mean", money),
+        ("p95", "P95", money),
+        ("tvar95", "TVaR95", money),
+        ("prob_pays", "P(pays)", percent),
+        ("prob_call_any_year", "P(cash call)", percent),
     ]
     if "prob_exceeds" in table.columns:
-        cols.append(("prob_exceeds", "P(> appetite)", _pct))
-    rows = [["alternative / partner", *[c[1] for c in cols]]]
+        cols.append(("prob_exceeds", "P(> appetite)", percent))
+    rows = []
     for (alt, partner), row in table.iterrows():
         cells = [f"{alt} / {partner}"]
         for key, _, fmt in cols:
             text = fmt(row[key])
             if alt != baseline and row[key] == row[key]:
                 d, se = row[f"{key}_diff"], row[f"{key}_diff_se"]
-                sign = "+" if d >= 0 else "-"
-                text += f" ({sign}{fmt(abs(d))} ±{fmt(se)})"
+                diff = signed_money(d) if fmt is money else f"{100 * d:+.1f}%"
+                text += f" ({diff} ±{fmt(se)})"
             cells.append(text)
         rows.append(cells)
-    return text_table(rows)
+    print_table(["agreement / partner", *[c[1] for c in cols]], rows)
 
 
 def _write_comparison_report(model, comparison, folder: Path, *, report: bool, excel: bool) -> None:
@@ -135,7 +127,7 @@ def compare(
         "Net position over the agreement (positive = pays beyond contributions); "
         "in brackets: difference to the baseline ± its standard error"
     )
-    typer.echo(format_comparison(result.table, result.baseline))
+    print_comparison(result.table, result.baseline)
     if out is not None:
         with atomic_folder(out, force=force) as tmp:
             result.table.reset_index().to_csv(
@@ -161,6 +153,37 @@ def compare(
             if report or excel:
                 _write_comparison_report(model, result, tmp, report=report, excel=excel)
         typer.echo(f"Results written to {out}")
+
+
+def _print_sweep(frame, params: list[str], elapsed: float) -> None:
+    """The sweep table: the swept values, then each partner's mean, P95 and P(> appetite)."""
+    from riskshare.cli.show import money, percent, print_table
+
+    show = [
+        c
+        for c in frame.columns
+        if c.endswith(("_mean", "_p95", "_prob_exceeds")) and not c.startswith("pool_")
+    ][:6]
+    rows = [
+        [f"{r[c]:g}" if isinstance(r[c], float) else str(r[c]) for c in params]
+        + [percent(r[c]) if "prob" in c else money(r[c]) for c in show]
+        for _, r in frame.iterrows()
+    ]
+    print_table(
+        [*params, *show],
+        rows,
+        title=f"{len(frame)} points, {int(frame['n_sims'].iloc[0]):,} simulations each, "
+        f"in {elapsed:.1f} s",
+    )
+
+
+def _sweep_chart(frame, params: list[str], partners: list[str], path: Path) -> None:
+    """Each partner's mean net position against the first swept value (sweep.png)."""
+    if not params or not partners:
+        return
+    from riskshare.report.plots import sweep_panels
+
+    sweep_panels(frame, params, partners, "mean").savefig(path, dpi=110)
 
 
 @app.command()
@@ -231,23 +254,10 @@ def sweep(
         encoding="utf-8",
     )
     params = [c for c in frame.columns if "." in c]
-    show = [
-        c
-        for c in frame.columns
-        if c.endswith(("_mean", "_p95", "_prob_exceeds")) and not c.startswith("pool_")
-    ][:6]
-    rows = [[*params, *show]]
-    for _, r in frame.iterrows():
-        rows.append(
-            [f"{r[c]:g}" if isinstance(r[c], float) else str(r[c]) for c in params]
-            + [_pct(r[c]) if "prob" in c else _money(r[c]) for c in show]
-        )
-    typer.echo(
-        f"{len(frame)} points, {int(frame['n_sims'].iloc[0]):,} simulations each, "
-        f"in {elapsed:.1f} s"
-    )
-    typer.echo(text_table(rows))
-    typer.echo(f"Results written to {out / 'sweep.csv'}")
+    partners = [p for p in model.partner_ids if f"{p}_mean" in frame.columns]
+    _sweep_chart(frame, params, partners, out / "sweep.png")
+    _print_sweep(frame, params, elapsed)
+    typer.echo(f"Results written to {out / 'sweep.csv'} (chart: {out / 'sweep.png'})")
 
 
 @app.command()
@@ -284,9 +294,19 @@ def solve(
     out: OutOpt = None,
     set_: SetOpt = None,
     force: ForceOpt = False,
+    report: Annotated[
+        bool,
+        typer.Option("--report", help="Also write the solved setting's report.html (needs --out)."),
+    ] = False,
 ) -> None:
-    """Find the contribution (or reserve, or split) that meets a target on a simulated statistic."""
-    from riskshare.analysis.solver import describe_solution, parse_target
+    """Find the contribution (or reserve, or split) that meets a target on a simulated statistic.
+
+    Answers in pounds a year, per partner and in total, with the 95 % interval;
+    with --out writes solution.json, contributions.csv and solve.png (the
+    statistic against the decision), and with --report the solved setting's
+    report.html.
+    """
+    from riskshare.analysis.solver import parse_target
     from riskshare.analysis.solver import solve as run_solve
     from riskshare.config import load_config
     from riskshare.report.files import atomic_folder
@@ -296,10 +316,12 @@ def solve(
         bad_input(f"--goal must be 'min' or 'max', not '{goal}'")
     if (lo is None) != (hi is None):
         bad_input("give both --lo and --hi, or neither")
+    if report and out is None:
+        bad_input("--report writes into a results folder: give --out DIR")
     model = load_config(config, set_ or ())
     bounds = None if lo is None else (lo, hi)
     sol = run_solve(model, parsed, vary, bounds=bounds, n_sims=sims, seed=seed, goal=goal)
-    typer.echo(describe_solution(sol))
+    _print_solution(sol)
     if out is not None:
         with atomic_folder(out, force=force) as tmp:
             data = sol.to_dict()
@@ -309,6 +331,112 @@ def solve(
             }
             data["config_file"] = str(config)
             (tmp / "solution.json").write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+            if sol.reachable:
+                sol.contributions.to_csv(tmp / "contributions.csv", encoding="utf-8-sig")
+            _solve_chart(model, sol, parsed, tmp / "solve.png")
+            if report and sol.reachable:
+                _solve_report(model, sol, tmp / "report.html")
         typer.echo(f"Results written to {out}")
     if not sol.reachable:
         raise typer.Exit(code=1)
+
+
+def _partner_varied(vary: str) -> str | None:
+    """The partner whose contributions ``vary`` moves, if it moves one."""
+    parts = vary.split(".")
+    return parts[1] if len(parts) >= 2 and parts[0] in ("contributions", "split") else None
+
+
+def _print_solution(sol) -> None:
+    """The answer in pounds a year, per partner and in total, with its 95 % interval."""
+    from riskshare.cli.show import money, print_table
+
+    typer.echo(
+        f"Target: {sol.target}   varying {sol.vary} in [{sol.bounds[0]:g}, {sol.bounds[1]:g}] "
+        f"({sol.n_sims:,} simulations, seed {sol.seed})"
+    )
+    if not sol.reachable:
+        typer.echo(f"Not reachable: {sol.status}.")
+        return
+    table = sol.contributions
+    has_interval = "low" in table.columns.unique("at")
+    pid = _partner_varied(sol.vary)
+    raw = f"{sol.vary} = {sol.answer:,.6g}"
+    if pid is not None:
+        avg = table.loc["average"]
+        sentence = f"Answer: {pid} pays in {money(avg[('answer', pid)])} a year on average"
+        if has_interval:
+            sentence += (
+                f" (95% interval {money(avg[('low', pid)])} to {money(avg[('high', pid)])};"
+                f" the safe end {money(avg[('conservative', pid)])})"
+            )
+        typer.echo(f"{sentence}; {raw} ({sol.status})")
+    else:
+        interval = (
+            f" (95% interval {sol.interval[0]:,.6g} to {sol.interval[1]:,.6g})"
+            if has_interval
+            else ""
+        )
+        typer.echo(f"Answer: {raw}{interval} ({sol.status})")
+    left = sol.target.split("<")[0].split(">")[0].split("=")[0].strip()
+    typer.echo(f"At the answer: {left} = {sol.value:,.6g} (SE {sol.value_se:,.2g})")
+    columns = list(table["answer"].columns)
+    rows = []
+    for year in table.index:
+        cells = [year]
+        for col in columns:
+            text = money(table.loc[year, ("answer", col)])
+            if has_interval:
+                low, high = table.loc[year, ("low", col)], table.loc[year, ("high", col)]
+                if money(low) != money(high):
+                    text += f" ({money(low)} to {money(high)})"
+            cells.append(text)
+        rows.append(cells)
+    print_table(
+        ["year", *columns],
+        rows,
+        title="Each partner's contributions at the answer, a year (95% interval in brackets):",
+    )
+
+
+def _solve_chart(model, sol, target, path: Path) -> None:
+    """The target's statistic against the decision (in £ a year where it is a contribution)."""
+    if not sol.trace:
+        return
+    from riskshare.analysis.solver import contributions_at
+    from riskshare.report.plots import format_money, goal_seek
+
+    pid = _partner_varied(sol.vary)
+    xs = [x for x, _ in sol.trace]
+    answer, interval = sol.answer, sol.interval
+    xlabel = sol.vary
+    if pid is not None:  # the decision as the partner's average contribution [£ a year]
+        named = {str(i): x for i, x in enumerate([*xs, answer, *interval]) if math.isfinite(x)}
+        avg = contributions_at(model, sol.vary, named).loc["average"].xs(pid, level="partner")
+        pounds = [float(avg[str(i)]) if str(i) in avg else math.nan for i in range(len(xs) + 3)]
+        xs, (answer, *interval) = pounds[: len(xs)], pounds[len(xs) :]
+        xlabel = f"{pid}'s contribution, £ a year on average"
+    subject, stat, param = target.left
+    ylabel = f"{subject} {stat}" + ("" if param is None else f" {format_money(param)}")
+    money_y = not stat.startswith(("p_", "prob")) and "per_pound" not in stat
+    goal_seek(
+        list(zip(xs, [y for _, y in sol.trace], strict=True)),
+        target.right if isinstance(target.right, float) else None,
+        answer,
+        (interval[0], interval[1]),
+        xlabel=xlabel,
+        ylabel=ylabel,
+        money_x=pid is not None,
+        money_y=money_y,
+    ).savefig(path, dpi=110)
+
+
+def _solve_report(model, sol, path: Path) -> None:
+    """The report of the solved setting, on the same simulations and seed."""
+    from riskshare.analysis.solver import vary_point
+    from riskshare.report.html import write_html
+    from riskshare.run import simulate
+
+    solved, contributions = vary_point(model, sol.vary, sol.answer)
+    result = simulate(solved, n_sims=sol.n_sims, seed=sol.seed, contributions=contributions)
+    write_html(result, path, title=f"{model.name}: solved {sol.vary} for {sol.target}")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import time
 from pathlib import Path
 from typing import Annotated, Any
@@ -10,7 +9,7 @@ from typing import Annotated, Any
 import typer
 
 from riskshare.cli.app import ConfigArg, SetOpt, app
-from riskshare.cli.commands import format_summary, handles_errors
+from riskshare.cli.commands import handles_errors
 from riskshare.errors import InputError
 
 SimsOpt = Annotated[int | None, typer.Option("--sims", "-n", min=1, help="Simulations per run.")]
@@ -31,10 +30,6 @@ def _read_yaml(path: Path, what: str) -> Any:
     if not isinstance(data, dict):
         raise InputError(f"{path}: the top level must be a mapping")
     return data
-
-
-def _money(x: float) -> str:
-    return f"£{x / 1e3:,.0f}k"
 
 
 @app.command("fit")
@@ -116,18 +111,25 @@ def fit_command(
         f"Fitted {len(table)} groups from {history} (agreement year 0 = "
         f"{result.first_year}); wrote {out}"
     )
-    for gid, row in table.iterrows():
-        infl = row.get("inflation")
-        infl_txt = (
-            ""
-            if infl != infl or infl is None
-            else (f", inflation {100 * infl:+.2f}% (sd {100 * row['inflation_sd']:.2f})")
-        )
-        typer.echo(
-            f"  {gid}: growth {100 * row['growth']:+.2f}% (sd "
-            f"{100 * row['growth_sd']:.2f}){infl_txt}, spend residual CV "
-            f"{100 * row['spend_resid_cv']:.1f}%"
-        )
+    from riskshare.cli.show import print_table
+
+    def rate(value: Any, sd: Any) -> str:
+        if value is None or value != value:
+            return ""
+        return f"{100 * value:+.2f}% (sd {100 * sd:.2f})"
+
+    print_table(
+        ["group", "growth a year", "inflation a year", "spend residual CV"],
+        [
+            [
+                gid,
+                rate(row["growth"], row["growth_sd"]),
+                rate(row.get("inflation"), row.get("inflation_sd")),
+                f"{100 * row['spend_resid_cv']:.1f}%",
+            ]
+            for gid, row in table.iterrows()
+        ],
+    )
 
 
 @app.command()
@@ -202,14 +204,24 @@ def sensitivity(
         f"{model.name}: tornado of {table['assumption'].nunique()} assumptions, "
         f"{n_sims:,} simulations each ({time.perf_counter() - t0:.1f} s)"
     )
+    from riskshare.cli.show import money, print_table, signed_money
+
     for partner in [p for p in dict.fromkeys(table["partner"]) if p != "pool"]:
         d = table[(table["partner"] == partner) & (table["measure"] == measure)].head(5)
-        typer.echo(f"{partner}: largest swings of {measure} (base {_money(d['base'].iloc[0])})")
-        for _, r in d.iterrows():
-            typer.echo(
-                f"  {r['assumption']} [{r['low_value']:.4g} .. {r['high_value']:.4g}]: "
-                f"{_money(r['change_low'])} .. {_money(r['change_high'])}"
-            )
+        print_table(
+            ["assumption", "low", "high", "change at low", "change at high"],
+            [
+                [
+                    r["assumption"],
+                    f"{r['low_value']:.4g}",
+                    f"{r['high_value']:.4g}",
+                    signed_money(r["change_low"]),
+                    signed_money(r["change_high"]),
+                ]
+                for _, r in d.iterrows()
+            ],
+            title=f"{partner}: largest swings of {measure} (base {money(d['base'].iloc[0])})",
+        )
     typer.echo(f"Written to {out}")
 
 
@@ -259,14 +271,38 @@ def stress_command(
             out.write_text(table.to_csv(), encoding="utf-8")
         except OSError as exc:
             raise InputError(f"{out}: cannot write ({exc.strerror or exc})") from None
+    from riskshare.cli.show import money, print_table, signed_money
+
     typer.echo(
         f"{model.name}: {len(data)} scenarios against the base, {n_sims:,} simulations, "
-        "common random numbers (net exposure over the agreement, £k)"
+        "common random numbers"
     )
-    buf = io.StringIO()
-    shown = table[["mean", "p95", "tvar95", "diff_mean", "diff_mean_se", "diff_p95"]] / 1e3
-    shown.round(0).to_string(buf)
-    typer.echo(buf.getvalue())
+    labels = [
+        " / ".join(map(str, key)) if isinstance(key, tuple) else str(key) for key in table.index
+    ]
+    print_table(
+        [
+            " / ".join(map(str, table.index.names)),
+            "mean",
+            "P95",
+            "TVaR95",
+            "change in mean",
+            "change in P95",
+        ],
+        [
+            [
+                label,
+                money(r["mean"]),
+                money(r["p95"]),
+                money(r["tvar95"]),
+                f"{signed_money(r['diff_mean'])} ±{money(r['diff_mean_se'])}",
+                signed_money(r["diff_p95"]),
+            ]
+            for label, (_, r) in zip(labels, table.iterrows(), strict=True)
+        ],
+        note="Net position over the agreement; changes are paired differences to the base "
+        "± their standard error.",
+    )
     if out is not None:
         typer.echo(f"Written to {out}")
 
@@ -331,13 +367,23 @@ def precise(
         f"{model.name}: {result.n_sims:,} simulations, seed {result.seed} ({status}; "
         f"runs: {', '.join(f'{n:,}' for n, _ in res.steps)})"
     )
-    typer.echo(format_summary(result.table("summary")))
-    typer.echo("P95 with its 95 % confidence interval (order statistics); mean ± standard error:")
-    for partner, r in table.iterrows():
-        typer.echo(
-            f"  {partner}: P95 {_money(r['p95'])} [{_money(r['p95_low'])}, "
-            f"{_money(r['p95_high'])}] (±{100 * r['p95_rel_half_width']:.2f} %); mean "
-            f"{_money(r['mean'])} ± {_money(r['mean_se'])}"
-        )
+    from riskshare.cli.show import money, print_summary, print_table
+
+    print_summary(result.table("summary"))
+    print_table(
+        ["partner", "P95", "95% interval", "± of P95", "mean", "± SE"],
+        [
+            [
+                partner,
+                money(r["p95"]),
+                f"{money(r['p95_low'])} to {money(r['p95_high'])}",
+                f"{100 * r['p95_rel_half_width']:.2f}%",
+                money(r["mean"]),
+                money(r["mean_se"]),
+            ]
+            for partner, r in table.iterrows()
+        ],
+        title="P95 with its 95% confidence interval (order statistics); mean ± standard error:",
+    )
     if out is not None:
         typer.echo(f"Results written to {out}")

@@ -49,8 +49,10 @@ __all__ = [
     "exceedance",
     "fan",
     "format_money",
+    "goal_seek",
     "money_formatter",
     "sweep",
+    "sweep_panels",
     "tornado",
 ]
 
@@ -657,3 +659,100 @@ def tornado(
 def _short_value(v: float) -> str:
     """A tornado label's low or high value: a rate as is, money in £k/£m."""
     return f"{v:.3g}" if abs(v) < 1e4 else format_money(v)
+
+
+def sweep_panels(
+    frame: pd.DataFrame, params: Sequence[str], partners: Sequence[str], measure: str = "mean"
+) -> Figure:
+    """One panel per partner: a measure against the first swept value, a line per other point.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        The sweep table (:func:`riskshare.analysis.sweep`): the swept config
+        paths as columns, and ``{partner}_{measure}`` columns.
+    params : sequence of str
+        The swept columns; the first is the x axis, the others name the lines.
+    partners : sequence of str
+        Partner ids, one panel each.
+    measure : str
+        The measure drawn (``mean``, ``p95``...). [£]
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    x, others = params[0], list(params[1:])
+    with matplotlib.rc_context(_STYLE):
+        fig = Figure(figsize=(5.2 * len(partners), 4.2), layout="constrained")
+        axes = fig.subplots(1, len(partners), squeeze=False)[0]
+    tidy = frame.assign(
+        line=frame[others].astype(str).agg(", ".join, axis=1) if others else measure
+    )
+    if others:
+        tidy["line"] = ", ".join(others) + " = " + tidy["line"]
+    for ax, partner in zip(axes, partners, strict=True):
+        _style(ax)
+        sweep(
+            tidy,
+            x,
+            f"{partner}_{measure}",
+            hue="line",
+            money_x=False,
+            xlabel=x,
+            ylabel=f"{measure} net position",
+            title=partner,
+            ax=ax,
+        )
+    return fig
+
+
+def goal_seek(
+    points: Sequence[tuple[float, float]],
+    target: float | None,
+    answer: float,
+    interval: tuple[float, float],
+    *,
+    xlabel: str,
+    ylabel: str,
+    money_x: bool = False,
+    money_y: bool = False,
+) -> Figure:
+    """The statistic against the decision value, with the target and the answer's interval.
+
+    Parameters
+    ----------
+    points : sequence of (float, float)
+        Decision values settled and the statistic there.
+    target : float, optional
+        The target value (a horizontal line).
+    answer : float
+        The decision value found (a vertical line).
+    interval : (float, float)
+        Its 95 % interval (a band; NaN draws none).
+    xlabel, ylabel : str
+    money_x, money_y : bool
+        Format that axis in £ with k/m units.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    fig, ax = _figure_ax(None)
+    xs, ys = np.asarray(sorted(points), dtype=float).T
+    ax.plot(xs, ys, marker="o", markersize=3, color=_colour(0), label="Settled on the same draws")
+    if target is not None:
+        ax.axhline(target, color="0.2", linestyle=":", linewidth=1.2, label="Target")
+    if np.isfinite(answer):
+        ax.axvline(answer, color=_colour(1), linewidth=1.5, label="Answer")
+    if all(np.isfinite(interval)):
+        ax.axvspan(*interval, color=_colour(1), alpha=0.2, linewidth=0, label="95% interval")
+    if money_x:
+        ax.xaxis.set_major_formatter(money_formatter())
+    if money_y:
+        ax.yaxis.set_major_formatter(money_formatter())
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_title(f"{ylabel} against {xlabel}")
+    ax.legend(fontsize=8)
+    return fig

@@ -6,12 +6,20 @@ import json
 import math
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
 import riskshare as rs
 from riskshare.analysis.comparison import outcome_of, statistic
-from riskshare.analysis.solver import parse_number, parse_target, solve, vary_point
+from riskshare.analysis.solver import (
+    contributions_at,
+    parse_number,
+    parse_target,
+    solve,
+    vary_point,
+)
+from riskshare.cli.show import money
 from riskshare.errors import InputError
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "configs" / "section75_example.yaml"
@@ -149,12 +157,25 @@ def test_cli_solve_end_to_end(cli, tmp_path):
             "4",
             "--out",
             str(out),
+            "--report",
         ],
     )
     assert res.exit_code == 0, res.output
-    assert "Answer: contributions.council =" in res.output and "95% interval" in res.output
     data = json.loads((out / "solution.json").read_text())
     assert data["reachable"] and 0.5 < data["answer"] < 2
+    # The answer in pounds a year: the council's schedule times the factor found.
+    model = rs.load_config(EXAMPLE)
+    council = model.contribution_schedule()[:, model.partner_ids.index("council")]
+    average = data["answer"] * council.mean()
+    assert f"Answer: council pays in {money(average)} a year on average" in res.output
+    assert "95% interval" in res.output
+    table = pd.read_csv(out / "contributions.csv", header=[0, 1], index_col=0)
+    assert table.loc["average", ("answer", "council")] == pytest.approx(average)
+    total = model.contribution_schedule().sum(axis=1).mean() + (data["answer"] - 1) * council.mean()
+    assert table.loc["average", ("answer", "total")] == pytest.approx(total)
+    assert f"{money(total)} (" in res.output  # the total, with its interval
+    for name in ("solve.png", "report.html"):
+        assert (out / name).stat().st_size > 10_000
 
 
 def test_cli_solve_bad_target_exits_2(cli):
@@ -185,3 +206,22 @@ def test_cli_solve_unreachable_exits_1(cli):
         ],
     )
     assert res.exit_code == 1 and "Not reachable" in res.output
+
+
+def test_solution_contributions_in_pounds(model):
+    sol = solve(model, "council:mean=icb:mean", "split.council", n_sims=2000, seed=3)
+    table = sol.contributions
+    schedule = model.contribution_schedule()
+    # A split moves money between partners: the total each year is unchanged.
+    assert table[("answer", "total")].iloc[:-1].to_numpy() == pytest.approx(schedule.sum(axis=1))
+    assert table[("answer", "council")].iloc[:-1].to_numpy() == pytest.approx(
+        sol.answer * schedule.sum(axis=1)
+    )
+    low, high = table[("low", "council")], table[("high", "council")]
+    assert (low <= table[("answer", "council")]).all() and (
+        table[("answer", "council")] <= high
+    ).all()
+    assert table.loc["average"].to_numpy() == pytest.approx(table.iloc[:-1].mean().to_numpy())
+    assert contributions_at(model, "split.council", {"answer": sol.answer}).equals(
+        table[["answer"]]
+    )
