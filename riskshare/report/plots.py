@@ -34,6 +34,7 @@ if (
 
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+from matplotlib.layout_engine import ConstrainedLayoutEngine
 from matplotlib.ticker import FuncFormatter, PercentFormatter
 
 if TYPE_CHECKING:
@@ -67,6 +68,8 @@ PALETTE: tuple[str, ...] = (
     "#F0E442",  # yellow
     "#000000",  # black
 )
+#: Legends with more entries than this go beside the axes, not over the data.
+LEGEND_INSIDE = 6
 LINESTYLES: tuple[Any, ...] = ("-", "--", ":", "-.", (0, (5, 1)), (0, (3, 1, 1, 1, 1, 1)))
 
 _STYLE = {
@@ -130,6 +133,31 @@ def _style(ax: Axes) -> None:
 
 def _colour(i: int) -> str:
     return PALETTE[i % (len(PALETTE) - 1)]
+
+
+def _legend(ax: Axes, loc: str = "best", *, groups: Sequence[str] = ()) -> None:
+    """A legend inside the axes, or below them when it has many entries (many partners).
+
+    Below the axes (two columns, filled top to bottom), entries drawn with
+    ``gid`` set to one of ``groups`` (a partner id) are kept together, in the
+    order of ``groups``.
+    """
+    handles, labels = ax.get_legend_handles_labels()
+    fig = ax.figure
+    constrained = isinstance(fig.get_layout_engine(), ConstrainedLayoutEngine)
+    if len(handles) <= LEGEND_INSIDE or not constrained:
+        ax.legend(fontsize=8, loc=loc)
+        return
+    if groups:
+        order = {g: i for i, g in enumerate(groups)}
+        pairs = sorted(
+            zip(handles, labels, strict=True),
+            key=lambda hl: order.get(hl[0].get_gid(), len(order)),
+        )
+        handles, labels = [h for h, _ in pairs], [lb for _, lb in pairs]
+    if len(fig.axes) == 1:  # a chart of its own: grow it so the plot keeps its height
+        fig.set_figheight(fig.get_figheight() + 0.16 * -(-len(handles) // 2))
+    fig.legend(handles, labels, fontsize=8, loc="outside lower center", ncol=2)
 
 
 def _labels(result: Result) -> dict[str, str]:
@@ -198,6 +226,7 @@ def distribution(
             color=colour,
             linewidth=1.4,
             label=labels[pid],
+            gid=pid,
         )
         p95 = float(np.quantile(x, 0.95))
         tv = float(tvar(x, 0.95))
@@ -207,6 +236,7 @@ def distribution(
             linestyle="--",
             linewidth=1.2,
             label=f"{labels[pid]} P95 {format_money(p95)}",
+            gid=pid,
         )
         ax.axvline(
             tv,
@@ -214,6 +244,7 @@ def distribution(
             linestyle=":",
             linewidth=1.6,
             label=f"{labels[pid]} TVaR95 {format_money(tv)}",
+            gid=pid,
         )
     ax.axvline(0.0, color="0.3", linewidth=0.8)
     ax.xaxis.set_major_formatter(money_formatter())
@@ -221,7 +252,7 @@ def distribution(
     ax.set_xlabel("Net position over the agreement (+ pays beyond contributions, − money back)")
     ax.set_ylabel("Relative frequency")
     ax.set_title(title or "How much each partner could pay over the agreement")
-    ax.legend(fontsize=8, loc="upper left")
+    _legend(ax, loc="upper left", groups=ids)
     return fig
 
 
@@ -298,6 +329,7 @@ def exceedance(
                 linestyle=LINESTYLES[j % len(LINESTYLES)],
                 linewidth=1.6,
                 label=label,
+                gid=pid,
             )
     if appetite:
         for pid in ids:
@@ -310,6 +342,7 @@ def exceedance(
                     alpha=0.8,
                     linestyle=(0, (1, 2)),
                     label=f"{labels.get(pid, pid)} appetite {format_money(limit)}",
+                    gid=pid,
                 )
     ax.axhline(0.05, color="0.4", linewidth=0.8, linestyle="--")
     ax.annotate(
@@ -332,7 +365,7 @@ def exceedance(
     ax.set_xlabel("Net payment over the agreement, £X (beyond contributions)")
     ax.set_ylabel("Chance of paying more than £X")
     ax.set_title(title or "Chance of paying more than £X over the agreement")
-    ax.legend(fontsize=8)
+    _legend(ax, groups=ids)
     return fig
 
 
@@ -351,7 +384,7 @@ def _fan_panel(ax: Axes, years: list[str], x: np.ndarray, colour: str, what: str
     ax.yaxis.set_major_formatter(money_formatter())
     ax.set_xlabel("Financial year")
     ax.set_ylabel(what)
-    ax.legend(fontsize=8, loc="upper left")
+    _legend(ax, loc="upper left")
 
 
 def fan(
@@ -462,7 +495,7 @@ def comparison(
     ax.xaxis.set_major_formatter(money_formatter())
     ax.set_xlabel(xlabel)
     ax.set_title(title or "How each agreement changes what partners pay")
-    ax.legend(fontsize=8)
+    _legend(ax)
     return fig
 
 
@@ -544,7 +577,7 @@ def sweep(
     ax.set_xlabel(xlabel or x)
     ax.set_ylabel(ylabel or y)
     ax.set_title(title or f"{ylabel or y} against {xlabel or x}")
-    ax.legend(fontsize=8)
+    _legend(ax)
     return fig
 
 

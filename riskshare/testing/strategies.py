@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 from riskshare.config.model import Agreement, Model
 
-__all__ = ["agreements", "keys", "models", "spend_arrays"]
+__all__ = ["agreements", "keys", "models", "settlement_cases", "spend_arrays"]
 
 _MONEY = 1e6
 
@@ -186,9 +186,16 @@ def agreements(
 
 
 @st.composite
-def models(draw: Any, *, max_partners: int = 3, max_groups: int = 3, max_years: int = 4) -> Model:
+def models(
+    draw: Any,
+    *,
+    min_partners: int = 2,
+    max_partners: int = 3,
+    max_groups: int = 3,
+    max_years: int = 4,
+) -> Model:
     """A small valid model with ``fixed`` or ``aggregate`` groups and a random agreement."""
-    n_p = draw(st.integers(2, max_partners))
+    n_p = draw(st.integers(min_partners, max_partners))
     n_g = draw(st.integers(1, max_groups))
     years = draw(st.integers(1, max_years))
     pids = [f"p{i}" for i in range(n_p)]
@@ -252,3 +259,33 @@ def spend_arrays(sims: int, years: int, groups: int, *, scale: float = 20 * _MON
         (sims, years, groups),
         elements=st.integers(1, steps).map(lambda k: k * 10_000.0),
     )
+
+
+@st.composite
+def settlement_cases(draw: Any, sims: int = 3, **model_options: Any) -> Any:
+    """A random model with spend, charging income, a metric and savings to settle it on.
+
+    Parameters
+    ----------
+    sims : int
+        Simulations drawn.
+    **model_options
+        Passed to :func:`models` (``min_partners``, ``max_partners``, ...).
+
+    Returns
+    -------
+    tuple
+        ``(model, spend, income, metric, savings)``: spend and income
+        ``(sims, years, groups)`` [£] (income the expected rate times spend,
+        times 0.5 .. 1.5), the metric ``(sims, years)`` and savings
+        ``(sims, years)`` [£].
+    """
+    model = draw(models(**model_options))
+    years, n_g = model.simulation.years, len(model.group_ids)
+    spend = draw(spend_arrays(sims, years, n_g))
+    rate = np.array([g.charging.rate if g.charging else 0.0 for g in model.client_groups])
+    factor = draw(spend_arrays(sims, years, n_g, scale=1.0e6)) / 1.0e6 + 0.5
+    income = spend * rate * factor
+    metric = draw(spend_arrays(sims, years, 1, scale=0.1e6))[:, :, 0] / 1e6 - 0.02
+    savings = draw(spend_arrays(sims, years, 1, scale=1e6))[:, :, 0]
+    return model, spend, income, metric, savings

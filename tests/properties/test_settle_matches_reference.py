@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 
 from riskshare._reference import reference_imbalance, reference_settle
 from riskshare.ledger import check_balance
 from riskshare.testing import engine_ledger
 from riskshare.testing.asserts import engine_view
-from riskshare.testing.strategies import models, spend_arrays
+from riskshare.testing.strategies import settlement_cases
 
 SIMS = 3
 FLOWS = (
@@ -39,23 +38,19 @@ FLOWS = (
 )
 
 
-@st.composite
-def cases(draw):
-    model = draw(models())
-    years, n_g = model.simulation.years, len(model.group_ids)
-    spend = draw(spend_arrays(SIMS, years, n_g))
-    # income: the expected rate times spend, times a factor 0.5 .. 1.5
-    rate = np.array([g.charging.rate if g.charging else 0.0 for g in model.client_groups])
-    factor = draw(spend_arrays(SIMS, years, n_g, scale=1.0e6)) / 1.0e6 + 0.5
-    income = spend * rate * factor
-    metric = draw(spend_arrays(SIMS, years, 1, scale=0.1e6))[:, :, 0] / 1e6 - 0.02
-    savings = draw(spend_arrays(SIMS, years, 1, scale=1e6))[:, :, 0]
-    return model, spend, income, metric, savings
-
-
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(cases())
+@given(settlement_cases(SIMS))
 def test_settle_matches_reference(case) -> None:
+    _check_against_reference(case)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(settlement_cases(SIMS, min_partners=3, max_partners=6, max_groups=4))
+def test_settle_matches_reference_with_three_to_six_partners(case) -> None:
+    _check_against_reference(case)
+
+
+def _check_against_reference(case) -> None:
     model, spend, income, metric, savings = case
     metrics = {"nea": metric} if model.performance else None
     sav = savings if model.integration_savings is not None else None
