@@ -22,6 +22,7 @@ from typing import Annotated, Any, Literal
 
 import numpy as np
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -392,13 +393,6 @@ Contribution = Annotated[
 #: A sharing key: 'proportional' (to contributions), 'host', 'own' (each partner
 #: its own groups' variance) or fixed {partner: share} summing to 1.
 KeyName = Literal["proportional", "host", "own", "commissioners"]
-Key = Annotated[
-    KeyName | dict[Identifier, Fraction],
-    Field(
-        description="'proportional' to contributions, 'host', 'own' (each partner its own "
-        "groups' variance) or fixed shares {partner: share} summing to 1."
-    ),
-]
 
 
 def _check_fixed_key(key: Any) -> Any:
@@ -411,6 +405,16 @@ def _check_fixed_key(key: Any) -> Any:
     return key
 
 
+Key = Annotated[
+    KeyName | dict[Identifier, Fraction],
+    AfterValidator(_check_fixed_key),
+    Field(
+        description="'proportional' to contributions, 'host', 'own' (each partner its own "
+        "groups' variance) or fixed shares {partner: share} summing to 1."
+    ),
+]
+
+
 class Band(_Frozen):
     """One band of a tower: the variance between the previous band's top and ``upto``.
 
@@ -421,8 +425,6 @@ class Band(_Frozen):
 
     upto: float | None = Field(None, gt=0, le=MAX_MONEY, allow_inf_nan=False)
     key: Key
-
-    _check_key = field_validator("key")(classmethod(lambda cls, v: _check_fixed_key(v)))
 
 
 class Sharing(_Frozen):
@@ -439,8 +441,6 @@ class Sharing(_Frozen):
     basis: Literal["budget", "amount"] = Field(
         "budget", description="Band limits as a fraction of the budget, or in pounds."
     )
-
-    _check_key = field_validator("key")(classmethod(lambda cls, v: _check_fixed_key(v)))
 
     @model_validator(mode="after")
     def _bands_increase(self) -> Sharing:
@@ -481,8 +481,6 @@ class Threshold(_Frozen):
     first_dollar: bool = False
     below_key: Key = "host"
 
-    _check_key = field_validator("below_key")(classmethod(lambda cls, v: _check_fixed_key(v)))
-
 
 class Reserve(_Frozen):
     """A risk reserve: overspends draw on it, underspends are carried into it.
@@ -506,8 +504,6 @@ class Reserve(_Frozen):
     final_key: Key = Field(
         "proportional", description="How the balance left at the end is distributed."
     )
-
-    _check_key = field_validator("final_key")(classmethod(lambda cls, v: _check_fixed_key(v)))
 
 
 class Cap(_Frozen):
@@ -592,8 +588,6 @@ class Exit(_Frozen):
     )
     notice_years: int = Field(0, ge=0, le=10)
     reserve_key: Key = "proportional"
-
-    _check_key = field_validator("reserve_key")(classmethod(lambda cls, v: _check_fixed_key(v)))
 
 
 class Charging(_Frozen):
