@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 import math
 import os
+import threading
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -26,6 +27,7 @@ __all__ = [
     "describe",
     "exceedance_probability",
     "quantile_ci_ranks",
+    "quantiles",
     "tail_count",
     "tvar",
 ]
@@ -61,31 +63,71 @@ def tvar(x: FloatArray, level: float) -> FloatArray:
     return top.mean(axis=0)
 
 
-def _order_statistics(xt: FloatArray, kth: list[int], tails: list[int]) -> dict[Any, FloatArray]:
-    """Order statistics ``kth`` and tail means (from each index in ``tails`` up) of each row.
+def _row_statistics(
+    xt: FloatArray,
+    kth: list[int],
+    tails: list[int],
+    *,
+    moments: bool = True,
+    thresholds: FloatArray | None = None,
+) -> dict[Any, FloatArray]:
+    """Per-row reductions of ``xt`` (simulations on its last axis), one row at a time.
 
-    ``xt`` has simulations on its last axis. Each row is partitioned once
-    (numpy releases the GIL, so large arrays are done on threads, row by row,
-    holding one row's copy per thread); the result does not depend on the
-    number of threads.
+    For each row: the order statistics ``kth`` and the means of the tails from
+    each index in ``tails`` up (one partition), and with ``moments`` its mean,
+    standard deviation (``ddof=1``) and ``P(x > 0)``, and ``P(x > threshold)``
+    for the row's threshold. Each is computed as numpy computes it for that
+    row alone (``np.partition``, ``mean``, ``std``), so the figures equal
+    numpy's to the last bit. Each thread works in one reused row buffer, so
+    no temporary is as large as ``xt`` itself; numpy releases the GIL, so
+    large arrays are done on threads, and the result does not depend on their
+    number.
 
     Returns
     -------
     dict
-        ``{k: values}`` for each ``k`` in ``kth`` and ``{("tail", k): means}``
-        for each ``k`` in ``tails``; arrays of shape ``xt.shape[:-1]``.
+        ``{k: values}`` for each ``k`` in ``kth``, ``{("tail", k): means}``
+        for each ``k`` in ``tails``, and with ``moments`` ``"mean"``, ``"sd"``
+        and ``"positive"`` (and ``"exceeds"`` with thresholds); arrays of
+        shape ``xt.shape[:-1]`` (scalars for one row).
     """
     lead = xt.shape[:-1]
-    rows = xt.reshape(-1, xt.shape[-1])
+    n = xt.shape[-1]
+    rows = xt.reshape(-1, n)
     keys: list[Any] = [*kth, *(("tail", k) for k in tails)]
+    if moments:
+        keys += ["mean", "sd", "positive"]
+    if thresholds is not None:
+        th = np.broadcast_to(np.asarray(thresholds, dtype=float), lead).reshape(-1)
+        keys.append("exceeds")
     result = {key: np.empty(rows.shape[0]) for key in keys}
+    buffers = threading.local()
 
     def one(i: int) -> None:
-        part = np.partition(rows[i], kth)
-        for k in kth:
-            result[k][i] = part[k]
-        for k in tails:
-            result[("tail", k)][i] = part[k:].mean()
+        row = np.ascontiguousarray(rows[i])
+        buf = getattr(buffers, "row", None)
+        if buf is None:
+            buf = buffers.row = np.empty(n)
+        if moments:
+            # As ndarray.mean and ndarray.std (ddof=1): the same sums in the same order.
+            mean = np.add.reduce(row) / n
+            result["mean"][i] = mean
+            if n > 1:
+                np.subtract(row, mean, out=buf)
+                np.multiply(buf, buf, out=buf)
+                result["sd"][i] = np.sqrt(np.add.reduce(buf) / (n - 1))
+            else:
+                result["sd"][i] = 0.0
+            result["positive"][i] = np.count_nonzero(row > 0.0) / n
+        if thresholds is not None:
+            result["exceeds"][i] = np.count_nonzero(row > th[i]) / n
+        if kth:
+            np.copyto(buf, row)
+            buf.partition(kth)  # as np.partition(row, kth), without a fresh copy
+            for k in kth:
+                result[k][i] = buf[k]
+            for k in tails:
+                result[("tail", k)][i] = buf[k:].mean()
 
     if rows.shape[0] > 1 and rows.size >= 1_000_000:
         with ThreadPoolExecutor(max_workers=min(rows.shape[0], os.cpu_count() or 1)) as pool:
@@ -93,7 +135,56 @@ def _order_statistics(xt: FloatArray, kth: list[int], tails: list[int]) -> dict[
     else:
         for i in range(rows.shape[0]):
             one(i)
-    return {key: value.reshape(lead) for key, value in result.items()}
+    return {key: value.reshape(lead)[()] for key, value in result.items()}
+
+
+def _quantile_kth(n: int, levels: Sequence[float]) -> set[int]:
+    """Indices of the order statistics numpy's linear interpolation reads for ``levels``."""
+    lows = {int(np.floor((n - 1) * q)) for q in levels}
+    return lows | {min(k + 1, n - 1) for k in lows}
+
+
+def _interpolate(order: Mapping[Any, FloatArray], n: int, q: float) -> FloatArray:
+    """numpy.quantile's linear interpolation from the order statistics, in its own arithmetic.
+
+    So the figures equal ``numpy.quantile(x, q)`` to the last bit.
+    """
+    pos = (n - 1) * q
+    lo = int(np.floor(pos))
+    hi = min(lo + 1, n - 1)
+    frac = pos - lo
+    a, b = order[lo], order[hi]
+    diff = b - a
+    return b - diff * (1 - frac) if frac >= 0.5 else a + diff * frac
+
+
+def quantiles(x: FloatArray, levels: Mapping[str, float]) -> dict[str, FloatArray]:
+    """Quantiles of each column of ``x`` (simulations on axis 0), as ``numpy.quantile``.
+
+    One partition of each column for all levels, on threads for large arrays.
+
+    Parameters
+    ----------
+    x : ndarray
+        ``(sims,)`` or ``(sims, ...)`` outcomes. [£]
+    levels : mapping of str to float
+        Names and levels in [0, 1], e.g. ``{"p5": 0.05}``.
+
+    Returns
+    -------
+    dict of str to ndarray
+        One array per name, shaped as ``x`` without its first axis. [£]
+
+    Examples
+    --------
+    >>> quantiles(np.arange(11.0), {"p50": 0.5, "p95": 0.95})
+    {'p50': np.float64(5.0), 'p95': np.float64(9.5)}
+    """
+    x = np.asarray(x, dtype=float)
+    n = x.shape[0]
+    xt = np.moveaxis(x, 0, -1)
+    order = _row_statistics(xt, sorted(_quantile_kth(n, levels.values())), [], moments=False)
+    return {name: _interpolate(order, n, q) for name, q in levels.items()}
 
 
 def tail_count(n: int, level: float) -> int:
@@ -112,7 +203,12 @@ def exceedance_probability(
     """
     x = np.asarray(x, dtype=float)
     p = np.count_nonzero(x > threshold, axis=0) / x.shape[0]
-    return p, np.sqrt(p * (1.0 - p) / x.shape[0])
+    return p, _binomial_se(p, x.shape[0])
+
+
+def _binomial_se(p: FloatArray, n: int) -> FloatArray:
+    """Standard error of a proportion ``p`` of ``n`` simulations."""
+    return np.sqrt(p * (1.0 - p) / n)
 
 
 #: Confidence level of the intervals :func:`describe` gives for each quantile.
@@ -192,34 +288,28 @@ def describe(
     """
     x = np.asarray(x, dtype=float)
     n = x.shape[0]
-    # Work with simulations on the last axis: every column is then a
-    # contiguous vector (free when the array is stored that way already).
-    xt = np.ascontiguousarray(np.moveaxis(x, 0, -1))
-    out: dict[str, FloatArray] = {}
-    out["mean"] = xt.mean(axis=-1)
-    out["sd"] = xt.std(axis=-1, ddof=1) if n > 1 else np.zeros_like(out["mean"])
+    # Simulations on the last axis: every column a vector (contiguous when the
+    # array is stored that way already; otherwise each is copied in turn).
+    xt = np.moveaxis(x, 0, -1)
     # One partition puts every order statistic needed in place: the two
-    # neighbours of each quantile (linear interpolation, as numpy.quantile)
-    # and the first of each TVaR tail, whose values all lie above it.
-    positions = {name: (n - 1) * q for name, q in QUANTILES.items()}
+    # neighbours of each quantile (linear interpolation, as numpy.quantile),
+    # the ends of its confidence interval and the first of each TVaR tail,
+    # whose values all lie above it.
     tails = {level: n - tail_count(n, level) for level in (0.95, 0.99)}
     ranks = {name: quantile_ci_ranks(n, q) for name, q in QUANTILES.items()}
     kth = sorted(
-        {int(np.floor(p)) for p in positions.values()}
-        | {min(int(np.floor(p)) + 1, n - 1) for p in positions.values()}
+        _quantile_kth(n, QUANTILES.values())
         | set(tails.values())
         | {r - 1 for pair in ranks.values() for r in pair if 1 <= r <= n}
     )
-    order = _order_statistics(xt, kth, [tails[0.95], tails[0.99]])
-    for name, pos in positions.items():
-        lo = int(np.floor(pos))
-        hi = min(lo + 1, n - 1)
-        frac = pos - lo
-        # numpy.quantile's linear interpolation, in its own arithmetic, so
-        # the figures equal numpy.quantile(x, q) to the last bit.
-        a, b = order[lo], order[hi]
-        diff = b - a
-        out[name] = b - diff * (1 - frac) if frac >= 0.5 else a + diff * frac
+    th = None
+    if thresholds is not None:
+        th = np.asarray(thresholds, dtype=float)
+        th = np.broadcast_to(th.reshape(()) if th.size == 1 else th, xt.shape[:-1])
+    order = _row_statistics(xt, kth, [tails[0.95], tails[0.99]], thresholds=th)
+    out: dict[str, FloatArray] = {"mean": order["mean"], "sd": order["sd"]}
+    for name, q in QUANTILES.items():
+        out[name] = _interpolate(order, n, q)
     for name, (lo_rank, hi_rank) in ranks.items():
         shape = np.shape(out["mean"])
         out[f"{name}_lo"] = order[lo_rank - 1] if lo_rank >= 1 else np.full(shape, -np.inf)
@@ -228,11 +318,11 @@ def describe(
     out["tvar95"] = order[("tail", tails[0.95])]
     out["var99"] = out["p99"]
     out["tvar99"] = order[("tail", tails[0.99])]
-    out["prob_pays"], out["prob_pays_se"] = exceedance_probability(x, 0.0)
+    out["prob_pays"] = order["positive"]
+    out["prob_pays_se"] = _binomial_se(order["positive"], n)
     out["mean_se"] = out["sd"] / math.sqrt(n)
-    if thresholds is not None:
-        th = np.asarray(thresholds, dtype=float)
-        th = np.broadcast_to(th.reshape(()) if th.size == 1 else th, np.shape(out["mean"]))
+    if th is not None:
         out["threshold"] = th
-        out["prob_exceeds"], out["prob_exceeds_se"] = exceedance_probability(x, th)
+        out["prob_exceeds"] = order["exceeds"]
+        out["prob_exceeds_se"] = _binomial_se(order["exceeds"], n)
     return out

@@ -64,3 +64,36 @@ def test_describe_gives_each_quantile_its_order_statistic_interval() -> None:
         assert np.all(d[f"{name}_lo"] <= d[name]) and np.all(d[name] <= d[f"{name}_hi"])
     tiny = describe(np.arange(5.0))
     assert tiny["p99_hi"] == np.inf  # too few simulations for an upper end
+
+
+@pytest.mark.parametrize("layout", ["sims_first", "sims_last"])
+def test_describe_equals_numpy_to_the_bit(layout: str) -> None:
+    # Large enough to be done row by row on threads, with ties (a mass at 0, as
+    # an agreement's yearly net has); stored either way round.
+    rng = np.random.default_rng(11)
+    n = 400_003
+    base = rng.lognormal(10.0, 1.0, size=(3, n)) - 20_000.0
+    base[1, base[1] < 0] = 0.0
+    x = base.T if layout == "sims_last" else np.ascontiguousarray(base.T)
+    d = describe(x, thresholds=[1e4, 0.0, np.nan])
+    # Each column alone, as a vector (numpy sums a strided axis in another order).
+    columns = [np.ascontiguousarray(c) for c in x.T]
+    np.testing.assert_array_equal(d["mean"], [c.mean() for c in columns])
+    np.testing.assert_array_equal(d["sd"], [c.std(ddof=1) for c in columns])
+    for name, q in (("p5", 0.05), ("p50", 0.5), ("p95", 0.95), ("p99", 0.99)):
+        np.testing.assert_array_equal(d[name], np.quantile(x, q, axis=0))
+    for level in (0.95, 0.99):
+        # The same tail; its sum's order follows the partition's arrangement.
+        np.testing.assert_allclose(d[f"tvar{round(level * 100)}"], tvar(x, level), rtol=1e-13)
+    np.testing.assert_array_equal(d["prob_pays"], np.mean(x > 0, axis=0))
+    np.testing.assert_array_equal(d["prob_exceeds"], np.mean(x > [1e4, 0.0, np.nan], axis=0))
+
+
+def test_quantiles_equal_numpy_to_the_bit() -> None:
+    from riskshare.metrics import quantiles
+
+    x = np.random.default_rng(5).normal(size=(300_001, 4))
+    x[x < -0.5] = -0.5  # a tie at the bottom
+    got = quantiles(x, {"p5": 0.05, "p50": 0.5, "p95": 0.95, "max": 1.0})
+    for name, q in (("p5", 0.05), ("p50", 0.5), ("p95", 0.95), ("max", 1.0)):
+        np.testing.assert_array_equal(got[name], np.quantile(x, q, axis=0))
