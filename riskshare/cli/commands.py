@@ -116,20 +116,25 @@ def run(
     excel: Annotated[
         bool, typer.Option("--excel", help="Also write results.xlsx (needs --out).")
     ] = False,
+    pdf: Annotated[
+        bool,
+        typer.Option("--pdf", help="Also write report.html and its A4 PDF (needs --out)."),
+    ] = False,
 ) -> None:
     """Simulate the pool and settle the agreement; print and save each partner's exposure.
 
     Writes into --out: summary.csv, by_year.csv, pool_by_year.csv,
     per_simulation.parquet, config.json, manifest.json, and with --report and
-    --excel a self-contained report.html and a results.xlsx workbook.
+    --excel a self-contained report.html and a results.xlsx workbook (--pdf: report.html
+    and its A4 PDF).
     """
     t0 = time.perf_counter()
     from riskshare.config import load_config
     from riskshare.report.files import atomic_folder, write_run
     from riskshare.run import simulate
 
-    if (report or excel) and out is None:
-        fail(InputError("--report and --excel write into a results folder: give --out DIR"))
+    if (report or excel or pdf) and out is None:
+        fail(InputError("--report, --pdf and --excel write into a results folder: give --out DIR"))
     model = load_config(config, set_ or ())
     if out is not None:
         # Refuse a bad destination before spending time simulating.
@@ -161,10 +166,14 @@ def run(
                     "process_s": time.perf_counter() - t0,
                 },
             )
-            if report:
+            if report or pdf:
                 from riskshare.report.html import write_html
 
                 write_html(result, tmp / "report.html")
+            if pdf:
+                from riskshare.report.pdf import html_to_pdf
+
+                html_to_pdf(tmp / "report.html", tmp / "report.pdf")
             if excel:
                 from riskshare.report.excel import write_excel
 

@@ -49,22 +49,17 @@ def print_comparison(table, baseline: str) -> None:
 
 
 def _write_comparison_report(model, comparison, folder: Path, *, report: bool, excel: bool) -> None:
-    """The baseline's report and workbook, with the comparison in them."""
-    from riskshare.run import simulate
-
-    baseline = simulate(model, n_sims=comparison.n_sims, seed=comparison.seed)
-    table = comparison.table
+    """The comparison report (rules side by side); the baseline's workbook with the comparison."""
     if report:
-        from riskshare.report.html import write_html
+        from riskshare.report.compared import write_comparison_html
 
-        diffs = table.drop(index=comparison.baseline, level=0)
-        frame = diffs[["mean_diff", "mean_diff_se"]].reset_index()
-        frame.columns = ["agreement", "partner", "diff", "se"]
-        write_html(baseline, folder / "report.html", comparison=frame)
+        write_comparison_html(comparison, model, folder / "report.html")
     if excel:
         from riskshare.report.excel import write_excel
+        from riskshare.run import simulate
 
-        write_excel(baseline, folder / "results.xlsx", comparison=table)
+        baseline = simulate(model, n_sims=comparison.n_sims, seed=comparison.seed)
+        write_excel(baseline, folder / "results.xlsx", comparison=comparison.table)
 
 
 @app.command()

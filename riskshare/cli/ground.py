@@ -197,7 +197,7 @@ def sensitivity(
         )
     with atomic_folder(out, force=force) as tmp:
         table.to_csv(tmp / "tornado.csv", index=False)
-        tornado_chart(table, measure=measure).savefig(tmp / "tornado.png", dpi=120)
+        tornado_chart(table, measure=measure, model=model).savefig(tmp / "tornado.png", dpi=120)
         if sobol_table is not None:
             sobol_table.to_csv(tmp / "sobol.csv")
     typer.echo(

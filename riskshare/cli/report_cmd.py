@@ -85,6 +85,45 @@ def load_result(folder: str | Path):  # -> riskshare.run.Result
     return result
 
 
+#: Columns a sensitivity (tornado) and a stress table must have to be shown.
+_TABLE_COLUMNS = {
+    "sensitivity": ("tornado.csv", {"assumption", "partner", "measure", "at_low", "at_high"}),
+    "stress": ("stress.csv", {"scenario", "partner", "mean", "p95", "diff_mean"}),
+}
+
+
+def read_analysis_table(kind: str, path: Path | None, folder: Path):  # -> pandas.DataFrame | None
+    """A sensitivity or stress table for the report: ``path`` (a CSV, or a folder holding
+    ``tornado.csv``), else the one saved in the result ``folder``, else None.
+
+    Raises
+    ------
+    riskshare.errors.InputError
+        If a given file is missing or lacks the table's columns.
+    """
+    import pandas as pd
+
+    name, needed = _TABLE_COLUMNS[kind]
+    if path is None:
+        path = folder / name
+        if not path.is_file():
+            return None
+    elif path.is_dir():
+        path = path / name
+    if not path.is_file():
+        raise InputError(f"{path}: no {kind} table there (write one with 'riskshare {kind} --out')")
+    try:
+        table = pd.read_csv(path, encoding="utf-8-sig")
+    except (ValueError, OSError) as exc:
+        raise InputError(f"{path}: not a readable CSV ({exc})") from None
+    missing = needed - set(table.columns)
+    if missing:
+        raise InputError(
+            f"{path}: not a {kind} table (missing column(s) {', '.join(sorted(missing))})"
+        )
+    return table
+
+
 @app.command()
 @handles_errors
 def report(
@@ -97,17 +136,48 @@ def report(
         bool,
         typer.Option("--excel", help="Also write an Excel workbook (RESULT_DIR/results.xlsx)."),
     ] = False,
+    pdf: Annotated[
+        bool,
+        typer.Option("--pdf", help="Also print the report to an A4 PDF beside it (report.pdf)."),
+    ] = False,
+    sensitivity: Annotated[
+        Path | None,
+        typer.Option(
+            help="tornado.csv (or its folder) from 'riskshare sensitivity --out' to include "
+            "(default: RESULT_DIR/tornado.csv if there)."
+        ),
+    ] = None,
+    stress: Annotated[
+        Path | None,
+        typer.Option(
+            help="CSV from 'riskshare stress --out' to include (default: RESULT_DIR/stress.csv "
+            "if there)."
+        ),
+    ] = None,
     title: Annotated[
         str | None, typer.Option(help="Report title (default: the config's name).")
     ] = None,
 ) -> None:
-    """Write a self-contained HTML report (and optionally an Excel workbook) of a saved run."""
+    """Write the HTML report of a saved run (and optionally its PDF and an Excel workbook).
+
+    The report leads with a sentence per partner and the key table; sensitivity
+    and stress results are included when given or saved in RESULT_DIR.
+    """
     from riskshare.report.excel import write_excel
     from riskshare.report.html import write_html
 
-    result = load_result(result_dir)
-    html_path = write_html(result, out or Path(result_dir) / "report.html", title=title)
+    folder = Path(result_dir)
+    result = load_result(folder)
+    tables = {
+        "sensitivity": read_analysis_table("sensitivity", sensitivity, folder),
+        "stress": read_analysis_table("stress", stress, folder),
+    }
+    html_path = write_html(result, out or folder / "report.html", title=title, **tables)
     typer.echo(f"Report written to {html_path}")
+    if pdf:
+        from riskshare.report.pdf import html_to_pdf
+
+        typer.echo(f"PDF written to {html_to_pdf(html_path, html_path.with_suffix('.pdf'))}")
     if excel:
-        xlsx = write_excel(result, (out.parent if out else Path(result_dir)) / "results.xlsx")
+        xlsx = write_excel(result, (out.parent if out else folder) / "results.xlsx")
         typer.echo(f"Workbook written to {xlsx}")

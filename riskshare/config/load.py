@@ -196,7 +196,7 @@ def get_path(data: Any, key: str) -> Any:
     node = data
     for i, part in enumerate(path):
         try:
-            node = node[part]
+            node = node[item_index(node, part, path[: i + 1])]
         except (KeyError, IndexError, TypeError):
             raise InputError(
                 f"'{key}': {format_loc(path[: i + 1])} does not exist in the config"
@@ -204,14 +204,37 @@ def get_path(data: Any, key: str) -> Any:
     return node
 
 
+def item_index(node: Any, part: str | int, path: list[str | int]) -> str | int:
+    """A list item addressed by its ``id`` (``client_groups.ld``) as its index.
+
+    ``part`` is returned unchanged unless ``node`` is a list of mappings with
+    ids and ``part`` is a name.
+
+    Raises
+    ------
+    KeyError
+        If no item of the list has that id (naming the ids there are).
+    """
+    if not isinstance(node, list) or not isinstance(part, str):
+        return part
+    ids = [item.get("id") for item in node if isinstance(item, dict)]
+    if part in ids:
+        return ids.index(part)
+    listed = ", ".join(str(i) for i in ids if i is not None) or "none"
+    raise KeyError(f"{format_loc(path)}: no item with id '{part}' (ids: {listed})")
+
+
 def set_path(data: Any, path: list[str | int], value: Any) -> None:
     """Set ``value`` at ``path`` (from :func:`parse_override`) in plain config data, in place.
 
-    Missing mappings on the way are created; list items must exist.
+    Missing mappings on the way are created; list items must exist. A list
+    item is addressed by its index or by its ``id``
+    (``client_groups.learning_disability.spend.cost.inflation``).
     """
     node = data
     for i, part in enumerate(path[:-1]):
         nxt = path[i + 1]
+        part = item_index(node, part, path[: i + 1])
         if isinstance(part, int):
             if not isinstance(node, list) or not -len(node) <= part < len(node):
                 raise IndexError(f"{format_loc(path[: i + 1])}: no such list item")
@@ -222,7 +245,7 @@ def set_path(data: Any, path: list[str | int], value: Any) -> None:
             if part not in node or node[part] is None:
                 node[part] = [] if isinstance(nxt, int) else {}
             node = node[part]
-    last = path[-1]
+    last = item_index(node, path[-1], path)
     if isinstance(last, int):
         if not isinstance(node, list) or not -len(node) <= last < len(node):
             raise IndexError(f"{format_loc(path)}: no such list item")

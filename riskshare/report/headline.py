@@ -29,6 +29,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from riskshare.config.names import partner_labels
 from riskshare.report.formats import chance, count_words, money_k, money_short, rounding_step
 
 if TYPE_CHECKING:
@@ -38,7 +39,6 @@ if TYPE_CHECKING:
 
 __all__ = [
     "KEY_COLUMNS",
-    "POOL_LABEL",
     "Headline",
     "KeyCell",
     "KeyColumn",
@@ -48,9 +48,6 @@ __all__ = [
     "key_table",
     "period_words",
 ]
-
-#: How the pool (all partners together) is named in tables.
-POOL_LABEL = "All partners (the pool)"
 
 
 @dataclass(frozen=True)
@@ -114,10 +111,6 @@ def _contributions(model: Model) -> dict[str, float]:
     return out
 
 
-def _labels(model: Model) -> dict[str, str]:
-    return {**{p.id: p.label for p in model.partners}, "pool": POOL_LABEL}
-
-
 def _headline(
     pid: str,
     label: str,
@@ -138,7 +131,8 @@ def _headline(
     if abs(mean) <= 2 * se or q_mean.text == "£0":
         q_mean = Quoted("mean", mean, money_short(mean))
         parts += [
-            f"{who} should expect to break about even on {its} ",
+            who,
+            f" should expect to break about even on {its} ",
             q_contrib,
             f" of contributions over {period} (expected net position ",
             q_mean,
@@ -146,7 +140,8 @@ def _headline(
         ]
     elif mean > 0:
         parts += [
-            f"{who} should expect to pay about ",
+            who,
+            " should expect to pay about ",
             q_mean,
             f" on top of {its} ",
             q_contrib,
@@ -154,7 +149,8 @@ def _headline(
         ]
     else:
         parts += [
-            f"{who} should expect to get back about ",
+            who,
+            " should expect to get back about ",
             q_mean,
             f" of {its} ",
             q_contrib,
@@ -208,7 +204,7 @@ def headlines(summary: pd.DataFrame, model: Model, *, pool: bool = True) -> list
     together); the chance above appetite is ``prob_exceeds``. A mean within
     two standard errors of zero is reported as breaking about even.
     """
-    labels = _labels(model)
+    labels = partner_labels(model)
     contributed = _contributions(model)
     ids = [p for p in model.partner_ids if p in summary.index]
     if pool and "pool" in summary.index:
@@ -332,7 +328,7 @@ def key_table(summary: pd.DataFrame, model: Model, *, pool: bool = True) -> KeyT
         standard error taken as its 95 % interval's width / 3.92); chances to
         whole percentages unless their standard errors are under 0.05 points.
     """
-    labels = _labels(model)
+    labels = partner_labels(model)
     contributed = _contributions(model)
     ids = [p for p in model.partner_ids if p in summary.index]
     if pool and "pool" in summary.index:

@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from riskshare.report.formats import money, percent
+from riskshare.report.formats import chance, money, money_k, money_short, percent
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -244,96 +244,253 @@ def figure_data_uri(fig: Figure, dpi: int = 130) -> str:
     return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
 
 
-def _charts(result: Result, comparison: pd.DataFrame | None) -> list[dict[str, str]]:
+def _chart(title: str, fig: Figure, caption: str) -> dict[str, str]:
+    return {"title": title, "src": figure_data_uri(fig), "caption": caption}
+
+
+def _charts(result: Result) -> list[dict[str, str]]:
     from riskshare.report import plots
 
-    charts = [
-        (
+    return [
+        _chart(
             "Chance of paying more than £X",
             plots.exceedance(result),
             "Each curve shows the chance that a partner pays more than the amount on the "
             "horizontal axis over the whole agreement, beyond its contributions.",
         ),
-        (
+        _chart(
             "Distribution of each partner's net position",
             plots.distribution(result),
             "Dashed lines mark the 1-in-20 outcome (P95); dotted lines the average of the worst "
             "1 in 20 (TVaR95).",
         ),
-        (
+        _chart(
             "The pool and the reserve over the years",
             plots.fan(result),
             "Shaded bands hold 90 % (light) and 50 % (dark) of the simulations.",
         ),
     ]
-    if comparison is not None and len(comparison):
-        charts.append(
-            (
-                "Comparison of agreements",
-                plots.comparison(comparison),
-                "Paired mean differences on the same simulated spend; bars are ± 2 "
-                "standard errors.",
-            )
-        )
-    return [{"title": t, "src": figure_data_uri(f), "caption": c} for t, f, c in charts]
 
 
 # ----------------------------------------------------------------------------- context
 
 
 def _cell(
-    value: float, kind: str, partner: str, measure: str, year: str | None = None
+    value: float,
+    kind: str,
+    partner: str,
+    measure: str,
+    year: str | None = None,
+    *,
+    step: float = 1.0,
+    digits: int = 1,
 ) -> dict[str, Any]:
     v = float(value)
-    text = money(v) if kind == "money" else percent(v)
+    text = money_k(v, step) if kind == "money" else chance(v, digits)
     return {"text": text, "value": repr(v), "partner": partner, "measure": measure, "year": year}
 
 
+def headline_context(result: Result) -> dict[str, Any]:
+    """The headline sentences and the key table, ready for a template."""
+    from riskshare.report.headline import headlines, key_table
+
+    summary = result.summary()
+    table = key_table(summary, result.model)
+    return {
+        "headlines": [
+            {
+                "partner": h.partner,
+                "label": h.label,
+                "parts": [
+                    p
+                    if isinstance(p, str)
+                    else {"measure": p.measure, "value": repr(p.value), "text": p.text}
+                    for p in h.parts
+                ],
+            }
+            for h in headlines(summary, result.model)
+        ],
+        "key_columns": table.columns,
+        "key_rows": [
+            {
+                "partner": pid,
+                "label": label,
+                "cells": [
+                    {
+                        "partner": c.partner,
+                        "measure": c.measure,
+                        "value": repr(c.value),
+                        "text": c.text,
+                    }
+                    for c in cells
+                ],
+            }
+            for pid, label, cells in table.rows
+        ],
+        "key_precision": table.precision,
+        "key_step": table.step,
+        "key_digits": table.percent_digits,
+    }
+
+
+def _budget_context(result: Result, step: float) -> dict[str, Any]:
+    from riskshare.report.budget import budget_years
+
+    rows = budget_years(result)
+    first = rows[0]
+    words = (
+        f"In {first.year} the partners pay in {money_k(first.contributions, step)}"
+        + (
+            f"; {money_k(first.top_slice, step)} of it is top-sliced into the reserve, "
+            f"leaving a budget for spend of {money_k(first.budget, step)}"
+            if first.top_slice
+            else ", all of it budget for spend"
+        )
+        + f". Expected spend is {money_k(first.expected_spend, step)}, so the expected gap is "
+        f"{money_k(first.expected_gap, step)} (the simulations average "
+        f"{money_k(first.mean_overspend, step)}). "
+    )
+    if result.model.agreement.reserve is not None:
+        words += (
+            f"The reserve holds {money_k(first.reserve_start, step)} on average at the start of "
+            f"the year and meets an overspend first, so although spend passes the budget in "
+            f"{chance(first.prob_overspend)} of simulations, partners are called for cash only "
+            f"when the overspend is larger than the reserve: {chance(first.prob_call)}."
+        )
+    else:
+        words += (
+            f"Spend passes the budget in {chance(first.prob_overspend)} of simulations; with no "
+            f"reserve, every overspend is a cash call: {chance(first.prob_call)}."
+        )
+    return {
+        "budget_rows": [
+            {
+                "year": r.year,
+                "cells": [
+                    money_k(r.contributions, step),
+                    money_k(r.top_slice, step),
+                    money_k(r.budget, step),
+                    money_k(r.expected_spend, step),
+                    money_k(r.expected_gap, step),
+                    money_k(r.reserve_start, step),
+                    chance(r.prob_overspend),
+                    chance(r.prob_call),
+                ],
+            }
+            for r in rows
+        ],
+        "budget_words": words,
+    }
+
+
+def _sensitivity_context(
+    result: Result, sensitivity: pd.DataFrame | None, stress: pd.DataFrame | None, step: float
+) -> dict[str, Any]:
+    from riskshare.config.names import assumption_label, partner_labels
+    from riskshare.report import plots
+
+    names = partner_labels(result.model)
+    out: dict[str, Any] = {"sensitivity": None, "stress": None}
+    if sensitivity is not None and len(sensitivity):
+        measure = "p95" if "p95" in set(sensitivity["measure"]) else sensitivity["measure"].iloc[0]
+        t = sensitivity[(sensitivity["measure"] == measure) & (sensitivity["partner"] != "pool")]
+        top = t.sort_values("swing", ascending=False).head(8)
+        out["sensitivity"] = {
+            "measure": measure,
+            "chart": _chart(
+                "What moves each partner's exposure most",
+                plots.tornado(sensitivity, measure=measure, model=result.model),
+                f"Each bar moves one assumption from its low to its high value, all else as "
+                f"assumed, and shows the partner's {measure.upper()} net position.",
+            ),
+            "rows": [
+                {
+                    "assumption": assumption_label(result.model, r.assumption),
+                    "partner": names.get(r.partner, r.partner),
+                    "at_low": money_k(r.at_low, step),
+                    "at_high": money_k(r.at_high, step),
+                    "swing": money_k(r.swing, step),
+                }
+                for r in top.itertuples()
+            ],
+        }
+    if stress is not None and len(stress):
+        frame = stress.reset_index() if "scenario" not in stress.columns else stress
+        out["stress"] = [
+            {
+                "scenario": str(r.scenario),
+                "partner": names.get(r.partner, r.partner),
+                "mean": money_k(r.mean, step),
+                "p95": money_k(r.p95, step),
+                "diff_mean": "" if r.scenario == "base" else money_k(r.diff_mean, step),
+                "diff_mean_se": "" if r.scenario == "base" else money_k(r.diff_mean_se, step),
+                "diff_p95": "" if r.scenario == "base" else money_k(r.diff_p95, step),
+            }
+            for r in frame.itertuples()
+        ]
+    return out
+
+
 def report_context(
-    result: Result, *, comparison: pd.DataFrame | None = None, title: str | None = None
+    result: Result,
+    *,
+    title: str | None = None,
+    sensitivity: pd.DataFrame | None = None,
+    stress: pd.DataFrame | None = None,
 ) -> dict[str, Any]:
     """Everything the template shows, as plain strings and lists."""
     from riskshare import __version__
+    from riskshare.config.names import partner_labels
+    from riskshare.report.glossary import OUTPUT_TERMS
+    from riskshare.report.headline import period_words
 
     model = result.model
-    labels = {p.id: p.label for p in model.partners}
-    labels["pool"] = "Pool (all partners)"
+    labels = partner_labels(model)
     summary = result.summary()
-    measures = [m for m in KEY_MEASURES if m[0] in summary.columns]
-    key_rows = [
+    head = headline_context(result)
+    fmt = {"step": head["key_step"], "digits": head["key_digits"]}
+    detail_measures = [
+        ("mean", "Expected (mean)", "money"),
+        ("p5", "1 in 20 best (P5)", "money"),
+        ("p50", "Median", "money"),
+        ("p95", "1 in 20 (P95)", "money"),
+        ("p99", "1 in 100 (P99)", "money"),
+        ("prob_pays", "Chance of paying anything", "percent"),
+    ]
+    detail_rows = [
         {
             "partner": pid,
             "label": labels.get(pid, pid),
-            "cells": [_cell(summary.loc[pid, m], kind, pid, m) for m, _, kind in measures],
+            "cells": [
+                _cell(summary.loc[pid, m], kind, pid, m, **fmt) for m, _, kind in detail_measures
+            ],
         }
         for pid in summary.index
     ]
     precision = [
         {
             "label": labels.get(pid, pid),
-            "mean_se": money(summary.loc[pid, "mean_se"]),
-            "prob_pays_se": percent(summary.loc[pid, "prob_pays_se"], 2),
-            "p95_ci": f"{money(summary.loc[pid, 'p95_lo'])} to {money(summary.loc[pid, 'p95_hi'])}",
+            "mean_se": money_short(summary.loc[pid, "mean_se"]),
+            "prob_pays_se": f"{100 * summary.loc[pid, 'prob_pays_se']:.2f} points",
+            "p95_ci": f"{money_k(summary.loc[pid, 'p95_lo'], fmt['step'] / 10)} to "
+            f"{money_k(summary.loc[pid, 'p95_hi'], fmt['step'] / 10)}",
         }
         for pid in summary.index
     ]
-    by_year = result.by_year()
     year_measures = [
         ("mean", "Mean", "money"),
         ("p95", "P95", "money"),
         ("tvar95", "TVaR95", "money"),
         ("prob_call", "Chance of a call", "percent"),
     ]
-    year_rows = []
-    for (pid, year), row in by_year.iterrows():
-        year_rows.append(
-            {
-                "label": labels.get(pid, pid),
-                "year": year,
-                "cells": [_cell(row[m], k, pid, m, year) for m, _, k in year_measures],
-            }
-        )
-    pool = result.pool_by_year()
+    year_rows = [
+        {
+            "label": labels.get(pid, pid),
+            "year": year,
+            "cells": [_cell(row[m], k, pid, m, year, **fmt) for m, _, k in year_measures],
+        }
+        for (pid, year), row in result.by_year().iterrows()
+    ]
     pool_measures = [
         ("prob_overspend", "Chance of an overspend", "percent"),
         ("variance_mean", "Mean variance", "money"),
@@ -343,8 +500,11 @@ def report_context(
         ("reserve_p95", "Reserve P95", "money"),
     ]
     pool_rows = [
-        {"year": year, "cells": [_cell(row[m], k, "pool", m, year) for m, _, k in pool_measures]}
-        for year, row in pool.iterrows()
+        {
+            "year": year,
+            "cells": [_cell(row[m], k, "pool", m, year, **fmt) for m, _, k in pool_measures],
+        }
+        for year, row in result.pool_by_year().iterrows()
     ]
     sched = model.contribution_schedule()
     contrib_rows = [
@@ -352,25 +512,16 @@ def report_context(
         for t, y in enumerate(result.years)
     ]
     contrib_total = {"amounts": [money(v) for v in sched.sum(axis=0)], "total": money(sched.sum())}
-    expected = model.expected_spend().sum(axis=1)
-    comp_rows = None
-    if comparison is not None and len(comparison):
-        comp_rows = [
-            {
-                "agreement": str(r["agreement"]),
-                "partner": labels.get(r["partner"], r["partner"]),
-                "diff": money(r["diff"]),
-                "se": money(r["se"]),
-                "value": repr(float(r["diff"])),
-            }
-            for _, r in comparison.iterrows()
-        ]
     manifest = result.manifest
     software = manifest.get("software", {})
     return {
+        **head,
+        **_budget_context(result, head["key_step"]),
+        **_sensitivity_context(result, sensitivity, stress, head["key_step"]),
         "title": title or model.name,
         "model": model,
         "description": model.description,
+        "period": period_words(len(result.years)),
         "generated": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "partners": [
             {
@@ -392,17 +543,15 @@ def report_context(
         "contrib_partners": [p.label for p in model.partners],
         "contrib_rows": contrib_rows,
         "contrib_total": contrib_total,
-        "expected_spend": [money(v) for v in expected],
-        "gap": [money(v) for v in expected - sched.sum(axis=1)],
-        "measure_heads": [h for _, h, _ in measures],
-        "key_rows": key_rows,
+        "detail_heads": [h for _, h, _ in detail_measures],
+        "detail_rows": detail_rows,
         "year_heads": [h for _, h, _ in year_measures],
         "year_rows": year_rows,
         "pool_heads": [h for _, h, _ in pool_measures],
         "pool_rows": pool_rows,
-        "charts": _charts(result, comparison),
-        "comparison": comp_rows,
+        "charts": _charts(result),
         "precision": precision,
+        "glossary": OUTPUT_TERMS,
         "n_sims": f"{result.n_sims:,}",
         "years": result.years,
         "seed": result.seed,
@@ -413,52 +562,70 @@ def report_context(
     }
 
 
-def render_html(
-    result: Result, *, comparison: pd.DataFrame | None = None, title: str | None = None
-) -> str:
-    """The report as an HTML string; see :func:`write_html`."""
+def template_env() -> Any:
+    """The Jinja2 environment of the report templates (autoescaping on)."""
     import jinja2
 
-    env = jinja2.Environment(
+    return jinja2.Environment(
         loader=jinja2.PackageLoader("riskshare.report", "templates"),
         autoescape=jinja2.select_autoescape(["html", "j2"], default=True),
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    template = env.get_template("report.html.j2")
-    return template.render(**report_context(result, comparison=comparison, title=title))
+
+
+def render_html(
+    result: Result,
+    *,
+    title: str | None = None,
+    sensitivity: pd.DataFrame | None = None,
+    stress: pd.DataFrame | None = None,
+) -> str:
+    """The report as an HTML string; see :func:`write_html`."""
+    context = report_context(result, title=title, sensitivity=sensitivity, stress=stress)
+    return template_env().get_template("report.html.j2").render(**context)
+
+
+def write_text_atomic(path: str | Path, text: str) -> Path:
+    """Write ``text`` to ``path`` through a temporary file renamed into place."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    tmp.replace(path)
+    return path
 
 
 def write_html(
     result: Result,
     path: str | Path,
     *,
-    comparison: pd.DataFrame | None = None,
     title: str | None = None,
+    sensitivity: pd.DataFrame | None = None,
+    stress: pd.DataFrame | None = None,
 ) -> Path:
     """Write a self-contained HTML report of ``result`` to ``path``.
+
+    The report opens with the answer: a sentence per partner, then the key
+    table, then the charts, then the detail.
 
     Parameters
     ----------
     result : Result
     path : str or pathlib.Path
         The ``.html`` file to write (parent folders are created).
-    comparison : pandas.DataFrame, optional
-        Columns ``agreement, partner, diff, se``: paired mean differences
-        against a baseline [£], shown as a chart and a table.
     title : str, optional
         Report title (default: the config's name).
+    sensitivity : pandas.DataFrame, optional
+        :func:`riskshare.analysis.tornado` output: adds a sensitivity section.
+    stress : pandas.DataFrame, optional
+        :func:`riskshare.analysis.stress` output: adds a stress section.
 
     Returns
     -------
     pathlib.Path
         The file written.
     """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    text = render_html(result, comparison=comparison, title=title)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(path)
-    return path
+    text = render_html(result, title=title, sensitivity=sensitivity, stress=stress)
+    return write_text_atomic(path, text)

@@ -40,6 +40,7 @@ from matplotlib.ticker import FuncFormatter, PercentFormatter
 if TYPE_CHECKING:
     import pandas as pd
 
+    from riskshare.config.model import Model
     from riskshare.run import Result
 
 __all__ = [
@@ -48,6 +49,7 @@ __all__ = [
     "comparison",
     "distribution",
     "exceedance",
+    "exceedance_by_rule",
     "fan",
     "format_money",
     "goal_seek",
@@ -369,6 +371,78 @@ def exceedance(
     return fig
 
 
+def exceedance_by_rule(
+    totals: Mapping[str, Mapping[str, np.ndarray]],
+    baseline: str,
+    *,
+    labels: Mapping[str, str] | None = None,
+    appetite: Mapping[str, float] | None = None,
+) -> Figure:
+    """Exceedance curves of several rules overlaid, one panel per partner, the baseline named.
+
+    Parameters
+    ----------
+    totals : mapping of str to mapping of str to ndarray
+        Rule name → partner id → each simulation's net position over the
+        agreement, ``(sims,)``, all rules settled on the same draws. [£]
+    baseline : str
+        The rule the others are compared with: a solid black curve labelled
+        "baseline: NAME".
+    labels : mapping of str to str, optional
+        Partner display names.
+    appetite : mapping of str to float, optional
+        Each partner's risk appetite, marked on its panel. [£]
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    names = list(totals)
+    if baseline not in names:
+        raise ValueError(f"baseline {baseline!r} is not among the rules {names}")
+    partners = list(totals[baseline])
+    labels = dict(labels or {})
+    appetite = dict(appetite or {})
+    fig = Figure(figsize=(9, 3.0 * len(partners) + 0.6), layout="constrained")
+    axes = fig.subplots(len(partners), 1, squeeze=False)[:, 0]
+    others = [n for n in names if n != baseline]
+    for ax, pid in zip(axes, partners, strict=True):
+        for j, name in enumerate([baseline, *others]):
+            xs, surv = _exceedance_xy(np.asarray(totals[name][pid], dtype=float))
+            is_base = name == baseline
+            ax.step(
+                xs,
+                surv,
+                where="post",
+                color="black" if is_base else _colour(j - 1),
+                linestyle="-" if is_base else LINESTYLES[(j - 1) % len(LINESTYLES)],
+                linewidth=2.2 if is_base else 1.6,
+                label=f"baseline: {name}" if is_base else name,
+                zorder=3 if is_base else 2,
+            )
+        if pid in appetite:
+            ax.axvline(appetite[pid], color="0.35", linewidth=0.9, linestyle=(0, (1, 2)))
+            ax.annotate(
+                f"appetite {format_money(appetite[pid])}",
+                xy=(appetite[pid], 0.98),
+                xycoords=("data", "axes fraction"),
+                ha="left",
+                va="top",
+                fontsize=8,
+                color="0.3",
+            )
+        ax.axhline(0.05, color="0.4", linewidth=0.8, linestyle="--")
+        ax.set_ylim(0.0, 1.0)
+        ax.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
+        ax.xaxis.set_major_formatter(money_formatter())
+        ax.set_ylabel("Chance of paying more")
+        ax.set_title(f"{labels.get(pid, pid)}: chance of paying more than £X", fontsize=10)
+        ax.legend(fontsize=8, loc="upper right")
+        _style(ax)
+    axes[-1].set_xlabel("Net position over the agreement, £X (beyond contributions)")
+    return fig
+
+
 # ----------------------------------------------------------------------------- fan chart
 
 
@@ -632,6 +706,7 @@ def tornado(
     measure: str = "p95",
     partners: Sequence[str] | None = None,
     top: int = 12,
+    model: Model | None = None,
 ) -> Figure:
     """A tornado chart per partner: bars from base to the value at low and at high.
 
@@ -645,6 +720,10 @@ def tornado(
         Default every partner in the table except ``pool``.
     top : int
         The ``top`` assumptions by swing in each panel.
+    model : Model, optional
+        The model the table was made from: assumptions and partners are then
+        labelled by their display names ("Learning disability: cost
+        inflation"), not config paths.
 
     Returns
     -------
@@ -652,6 +731,13 @@ def tornado(
         One horizontal panel per partner, largest swing on top, £ axis.
     """
     from matplotlib.patches import Patch
+
+    from riskshare.config.names import assumption_label, partner_labels
+
+    who = partner_labels(model) if model is not None else {}
+
+    def name(path: str) -> str:
+        return assumption_label(model, path) if model is not None else path
 
     t = table[table["measure"] == measure]
     if partners is None:
@@ -668,13 +754,14 @@ def tornado(
         ax.barh(y, d["at_high"] - base, left=base, color=PALETTE[1], label="at high")
         ax.axvline(base, color="black", lw=0.8)
         labels = [
-            f"{a}  [{_short_value(lo)} .. {_short_value(hi)}]"
+            f"{name(a)}  ({_short_value(lo)} to {_short_value(hi)})"
             for a, lo, hi in zip(d["assumption"], d["low_value"], d["high_value"], strict=True)
         ]
         ax.set_yticks(y, labels, fontsize=8)
         ax.xaxis.set_major_formatter(money_formatter())
         ax.set_title(
-            f"{partner}: {measure} net exposure over the agreement (base {format_money(base)})",
+            f"{who.get(partner, partner)}: {measure.upper()} net position over the agreement "
+            f"(as assumed: {format_money(base)})",
             fontsize=10,
         )
         ax.grid(axis="x", alpha=0.3)
@@ -690,7 +777,9 @@ def tornado(
 
 
 def _short_value(v: float) -> str:
-    """A tornado label's low or high value: a rate as is, money in £k/£m."""
+    """A tornado label's low or high value: a rate in %, a count as is, money in £k/£m."""
+    if abs(v) < 1:
+        return f"{100 * v:.3g}%"
     return f"{v:.3g}" if abs(v) < 1e4 else format_money(v)
 
 

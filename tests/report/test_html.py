@@ -8,13 +8,14 @@ import math
 import re
 from pathlib import Path
 
-import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
 import riskshare as rs
 from riskshare.report.files import atomic_folder, write_run
-from riskshare.report.html import money, percent, write_html
+from riskshare.report.formats import money_short
+from riskshare.report.headline import headlines, key_table
+from riskshare.report.html import write_html
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = Path("/usr/bin/chromium")
@@ -36,17 +37,23 @@ def result():
 
 
 @pytest.fixture(scope="module")
-def report(result, tmp_path_factory):
-    comparison = pd.DataFrame(
-        {
-            "agreement": ["no bands"] * 2,
-            "partner": ["council", "icb"],
-            "diff": [-1.5e5, 1.5e5],
-            "se": [1e4, 1e4],
-        }
+def analyses(result):
+    from riskshare.analysis.scenarios import stress
+    from riskshare.analysis.sensitivity import tornado
+
+    model = result.model
+    sens = tornado(
+        model, {"client_groups[0].spend.cost.inflation": [0.035, 0.075]}, n_sims=2000, seed=9
     )
+    scen = stress(model, {"no reserve": {"agreement.reserve.top_slice": 0.0}}, n_sims=2000, seed=9)
+    return sens, scen
+
+
+@pytest.fixture(scope="module")
+def report(result, analyses, tmp_path_factory):
+    sens, scen = analyses
     path = tmp_path_factory.mktemp("html") / "report.html"
-    return write_html(result, path, comparison=comparison, title="Test <report> & co")
+    return write_html(result, path, title="Test <report> & co", sensitivity=sens, stress=scen)
 
 
 class _Cells(html.parser.HTMLParser):
@@ -97,21 +104,21 @@ def _parse(path: Path) -> _Cells:
 def test_key_figures_equal_summary(result, report):
     parsed = _parse(report)
     summary = result.summary()
-    key = {(c["data-partner"], c["data-measure"]): c for c in parsed.cells if "data-year" not in c}
+    table = key_table(summary, result.model)
+    shown = {(c.partner, c.measure): c.text for _, _, cells in table.rows for c in cells}
     checked = 0
+    for cell in parsed.cells:
+        if "data-year" in cell or cell["data-measure"] in ("contributions", "appetite"):
+            continue
+        want = float(summary.loc[cell["data-partner"], cell["data-measure"]])
+        got = float(cell["data-value"])
+        assert got == want or (math.isnan(got) and math.isnan(want))
+        checked += 1
+    assert checked >= 10 * len(summary.index)  # the key table and the distribution table
     for pid in summary.index:
-        for measure in ("mean", "p50", "p95", "tvar95", "p99", "prob_pays", "prob_call_any_year"):
-            cell = key[(pid, measure)]
-            want = float(summary.loc[pid, measure])
-            assert float(cell["data-value"]) == want
-            shown = percent(want) if measure.startswith("prob") else money(want)
-            assert cell["text"].strip() == shown
-            checked += 1
-    assert checked == 7 * len(summary.index)
-    assert (
-        float(key[("council", "prob_exceeds")]["data-value"])
-        == summary.loc["council", "prob_exceeds"]
-    )
+        for measure in ("mean", "p95", "tvar95", "prob_call_any_year"):
+            assert shown[(pid, measure)] in report.read_text(encoding="utf-8")
+    assert table.precision in report.read_text(encoding="utf-8")
 
 
 def test_year_and_pool_tables_equal_results(result, report):
@@ -132,11 +139,13 @@ def test_self_contained_escaped_and_complete(result, report):
     text = report.read_text(encoding="utf-8")
     parsed = _parse(report)
     assert parsed.scripts == 0
-    assert not parsed.links
+    anchors = set(re.findall(r'id="([^"]+)"', text))
+    for link in parsed.links:  # only links within the page, each to an anchor that exists
+        assert link.startswith("#") and link[1:] in anchors, link
     assert not re.search(r"(src|href)=\"(https?:)?//", text)
     assert parsed.title == "Test <report> & co"  # autoescaped: parsed back exactly
     assert "Test &lt;report&gt; &amp; co" in text
-    assert len(parsed.images) == 4  # exceedance, distribution, fan, comparison
+    assert len(parsed.images) == 4  # exceedance, distribution, fan, tornado
     for src in parsed.images:
         assert src.startswith("data:image/png;base64,")
         assert base64.b64decode(src.split(",", 1)[1])[:8] == b"\x89PNG\r\n\x1a\n"
@@ -153,48 +162,143 @@ def test_self_contained_escaped_and_complete(result, report):
         assert needle in text, needle
 
 
-def test_report_in_headless_chromium(result, report, tmp_path):
+def _browser(sync_api, pw):
+    return pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+
+
+@pytest.fixture(scope="module")
+def playwright_api():
     if not CHROMIUM.exists():
         pytest.skip("/usr/bin/chromium is absent (apt-get install -y chromium)")
-    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
+    return pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
+
+
+def test_report_at_1280px_leads_with_the_answer(result, report, playwright_api, tmp_path):
     errors: list[str] = []
     requests: list[str] = []
-    with sync_api.sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+    with playwright_api.sync_playwright() as pw:
+        browser = _browser(playwright_api, pw)
         try:
-            page = browser.new_page()
+            page = browser.new_page(viewport={"width": 1280, "height": 800})
             page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
             page.on("pageerror", lambda e: errors.append(str(e)))
             page.on("request", lambda r: requests.append(r.url))
             page.goto(report.resolve().as_uri())
             page.wait_for_load_state("load")
             widths = page.eval_on_selector_all("img", "els => els.map(e => e.naturalWidth)")
-            cells = page.eval_on_selector_all(
-                "table.key-figures td[data-measure]",
-                "els => els.map(e => [e.dataset.partner, e.dataset.measure, e.dataset.value,"
-                " e.textContent.trim()])",
+            overflow = page.evaluate(
+                "() => [document.documentElement.scrollWidth"
+                " - document.documentElement.clientWidth,"
+                " ...[...document.querySelectorAll('table, figure, section')].map("
+                "   e => e.scrollWidth - e.clientWidth)]"
             )
-            page.screenshot(path=str(tmp_path / "report.png"), full_page=True)
-            page.emulate_media(media="print")
-            page.screenshot(path=str(tmp_path / "report-print.png"))
+            order = page.evaluate(
+                "() => ['#headline', 'table.key', '#charts', '#pool-years', '#assumptions']"
+                ".map(s => document.querySelector(s).getBoundingClientRect().top)"
+            )
+            quoted = page.eval_on_selector_all(
+                "#headline p",
+                "ps => ps.map(p => [p.dataset.partner, p.innerText.trim(),"
+                " [...p.querySelectorAll('[data-measure]')].map("
+                "   e => [e.dataset.measure, e.dataset.value, e.textContent])])",
+            )
+            key_bottom = page.evaluate(
+                "() => document.querySelector('p.precision').getBoundingClientRect().bottom"
+            )
+            page.screenshot(path=str(tmp_path / "report.png"))
         finally:
             browser.close()
     assert errors == []
     assert [u for u in requests if not u.startswith(("file:", "data:"))] == []
     assert len(widths) == 4 and all(w > 0 for w in widths)
+    assert max(overflow) <= 0, overflow  # nothing overflows horizontally at 1280 px
+    assert order == sorted(order)  # the answer, the key table, charts, then the detail
+    assert key_bottom <= 1000  # headline and the whole key table on (about) the first screen
     summary = result.summary()
-    assert len(cells) >= 7 * len(summary.index)
-    for pid, measure, value, text in cells:
-        want = float(summary.loc[pid, measure])
-        if math.isnan(want):  # no appetite for the pool: a blank cell
-            assert math.isnan(float(value)) and text == ""
-            continue
-        assert float(value) == want
-        assert text == (percent(want) if measure.startswith("prob") else money(want))
-    assert (tmp_path / "report.png").stat().st_size > 10_000
+    model = result.model
+    sentences = {h.partner: h for h in headlines(summary, model)}
+    assert [q[0] for q in quoted] == [*model.partner_ids, "pool"]
+    for pid, text, figures in quoted:
+        assert text == sentences[pid].text
+        got = {m: (float(v), t) for m, v, t in figures}
+        assert got["mean"] == (summary.loc[pid, "mean"], money_short(summary.loc[pid, "mean"]))
+        assert got["p95"] == (summary.loc[pid, "p95"], money_short(summary.loc[pid, "p95"]))
+        if pid != "pool":
+            appetite = model.appetite[pid]
+            assert got["appetite"] == (appetite, money_short(appetite))
+            assert got["prob_exceeds"][0] == summary.loc[pid, "prob_exceeds"]
+            assert f"{round(100 * summary.loc[pid, 'prob_exceeds'])}%" in text
 
 
-def test_cli_report_regenerates_from_a_result_folder(result, tmp_path):
+def test_pdf_first_page_holds_the_headline_and_key_table(result, report, playwright_api, tmp_path):
+    pypdf = pytest.importorskip("pypdf")
+    from riskshare.report.pdf import html_to_pdf
+
+    pdf = html_to_pdf(report, tmp_path / "report.pdf")
+    reader = pypdf.PdfReader(str(pdf))
+    box = reader.pages[0].mediabox
+    assert (round(float(box.width)), round(float(box.height))) == (595, 842)  # A4 in points
+    first = " ".join(reader.pages[0].extract_text().split())
+    rest = " ".join(" ".join(p.extract_text() for p in reader.pages[1:]).split())
+    for h in headlines(result.summary(), result.model):
+        assert h.text in first
+    table = key_table(result.summary(), result.model)
+    for heading in table.headings():
+        for word in heading.split():
+            assert word in first
+    for _, label, cells in table.rows:
+        assert label in first
+        for cell in cells:
+            assert cell.text in first
+    assert table.precision.split(";")[0] in first
+    assert "Charts" in first + rest and "To reproduce these figures" in rest
+
+
+def test_sections_and_names(result, report, analyses):
+    text = report.read_text(encoding="utf-8")
+    assert 'id="sensitivity"' in text and 'id="stress"' in text
+    assert "Learning disability: cost inflation" in text  # a name, not a config path
+    assert "client_groups[0]" not in text
+    assert "no reserve" in text
+    plain = write_html(result, report.with_name("plain.html")).read_text(encoding="utf-8")
+    assert 'id="sensitivity"' not in plain and 'id="stress"' not in plain
+
+
+def test_every_figure_reconciles(result, report):
+    from riskshare.report.budget import budget_years
+
+    years = budget_years(result)
+    variance = result.outcomes.variance
+    n = variance.shape[0]
+    sched = result.model.contribution_schedule().sum(axis=1)
+    for t, y in enumerate(years):
+        assert y.contributions == pytest.approx(sched[t])
+        assert y.budget + y.top_slice == pytest.approx(y.contributions)
+        assert y.expected_gap == pytest.approx(y.expected_spend - y.budget)
+        se = variance[:, t].std(ddof=1) / math.sqrt(n)
+        assert abs(y.expected_gap - y.mean_overspend) < 4 * se  # the same gap, simulated
+        assert y.prob_call <= y.prob_overspend
+    first = years[0]
+    # The example top-slices 2 % in year one: that is the whole expected gap, and the reserve
+    # it fills is what keeps the chance of a call below the chance of an overspend.
+    assert first.expected_gap == pytest.approx(first.top_slice, rel=1e-9)
+    assert first.reserve_start == pytest.approx(first.top_slice)
+    assert first.prob_call < first.prob_overspend
+    text = " ".join(report.read_text(encoding="utf-8").split())
+    assert "so the expected gap is" in text and "called for cash only" in text
+
+
+def test_glossary_is_one(report):
+    from riskshare.report.glossary import OUTPUT_TERMS
+
+    docs = " ".join((ROOT / "docs" / "glossary.md").read_text(encoding="utf-8").split())
+    text = report.read_text(encoding="utf-8")
+    for t in OUTPUT_TERMS:
+        assert f"| **{t.name}** | {t.meaning} |" in docs, t.name
+        assert f'id="g-{t.anchor}"' in text
+
+
+def test_cli_report_regenerates_from_a_result_folder(result, analyses, tmp_path):
     from riskshare.cli.app import app, register_commands
 
     register_commands()
@@ -203,7 +307,12 @@ def test_cli_report_regenerates_from_a_result_folder(result, tmp_path):
         write_run(result, tmp)
     runner = CliRunner()
     out = tmp_path / "board" / "report.html"
-    res = runner.invoke(app, ["report", str(folder), "--out", str(out), "--excel"])
+    sens = tmp_path / "sens"
+    sens.mkdir()
+    analyses[0].to_csv(sens / "tornado.csv", index=False)
+    res = runner.invoke(
+        app, ["report", str(folder), "--out", str(out), "--excel", "--sensitivity", str(sens)]
+    )
     assert res.exit_code == 0, res.output
     assert out.is_file() and (out.parent / "results.xlsx").is_file()
     parsed = _parse(out)
@@ -213,8 +322,13 @@ def test_cli_report_regenerates_from_a_result_folder(result, tmp_path):
         if c["data-partner"] == "council" and c["data-measure"] == "p95" and "data-year" not in c
     )
     assert float(p95["data-value"]) == result.summary().loc["council", "p95"]
+    assert 'id="sensitivity"' in out.read_text(encoding="utf-8")
     res = runner.invoke(app, ["report", str(folder)])
     assert res.exit_code == 0 and (folder / "report.html").is_file()
+    bad = tmp_path / "stress.csv"
+    bad.write_text("a,b\n1,2\n", encoding="utf-8")
+    res = runner.invoke(app, ["report", str(folder), "--stress", str(bad)])
+    assert res.exit_code == 2 and str(bad) in res.output and "missing column" in res.output
 
 
 def test_cli_report_errors(tmp_path):

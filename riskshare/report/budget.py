@@ -1,0 +1,103 @@
+"""The pool year by year, reconciled: contributions → top-slice → budget → expected gap → calls.
+
+One row per year puts side by side the figures a reader checks against each
+other: what the partners pay in, what the top-slice moves into the reserve,
+the budget left for spend, the expected spend and the gap between them, the
+reserve that meets an overspend first, and the chances of an overspend and of
+a cash call (an overspend larger than the reserve).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from riskshare.run import Result
+
+__all__ = ["BudgetYear", "budget_years"]
+
+
+@dataclass(frozen=True)
+class BudgetYear:
+    """The pool in one year. Money in £, chances as fractions.
+
+    Attributes
+    ----------
+    year : str
+        Financial-year label.
+    contributions : float
+        All partners' contributions. [£]
+    top_slice : float
+        Paid into the reserve from the contributions. [£]
+    budget : float
+        ``contributions - top_slice``: the budget for spend. [£]
+    expected_spend : float
+        Expected gross spend of the client groups. [£]
+    expected_gap : float
+        ``expected_spend - budget``. [£]
+    mean_overspend : float
+        The simulated average of spend less budget (equals the expected gap
+        within Monte Carlo error when there is no charging income, holdback
+        or management action). [£]
+    reserve_start : float
+        Average reserve available at the start of the year: the previous
+        year's closing balance (the opening balance in the first year) plus
+        this year's top-slice. [£]
+    prob_overspend : float
+        Chance that spend is more than the budget.
+    prob_call : float
+        Chance that some partner is called for cash: the overspend is more
+        than the reserve (and any uncommitted allocation) can meet.
+    """
+
+    year: str
+    contributions: float
+    top_slice: float
+    budget: float
+    expected_spend: float
+    expected_gap: float
+    mean_overspend: float
+    reserve_start: float
+    prob_overspend: float
+    prob_call: float
+
+
+def budget_years(result: Result) -> list[BudgetYear]:
+    """The pool's reconciliation table, one :class:`BudgetYear` per year."""
+    model = result.model
+    contributions = model.contribution_schedule().sum(axis=1)
+    reserve = model.agreement.reserve
+    top = np.zeros_like(contributions)
+    opening = 0.0
+    if reserve is not None:
+        opening = float(reserve.opening)
+        rate = float(reserve.top_slice)
+        if reserve.top_slice_years == "every":
+            top = rate * contributions
+        else:
+            top[0] = rate * contributions[0]
+    expected = model.expected_spend().sum(axis=1)
+    pool = result.pool_by_year()
+    calls = result.by_year().loc["pool", "prob_call"]
+    out = []
+    for t, year in enumerate(result.years):
+        before = opening if t == 0 else float(pool["reserve_mean"].iloc[t - 1])
+        budget = float(contributions[t] - top[t])
+        out.append(
+            BudgetYear(
+                year=year,
+                contributions=float(contributions[t]),
+                top_slice=float(top[t]),
+                budget=budget,
+                expected_spend=float(expected[t]),
+                expected_gap=float(expected[t]) - budget,
+                mean_overspend=float(pool["variance_mean"].iloc[t]),
+                reserve_start=before + float(top[t]) if reserve is not None else 0.0,
+                prob_overspend=float(pool["prob_overspend"].iloc[t]),
+                prob_call=float(calls.loc[year]),
+            )
+        )
+    return out
