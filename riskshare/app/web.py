@@ -1,0 +1,285 @@
+"""The what-if web app (Shiny for Python): controls on the left, the answer on the right.
+
+Every change re-settles the agreement on the spend drawn at start-up
+(:class:`riskshare.app.whatif.WhatIf`) and redraws the headline, the key
+table, each partner's exposure and, when a setting is pinned, the comparison
+with it. A value the model rejects shows its validation message beside its
+control; the figures keep the last valid setting.
+"""
+
+from __future__ import annotations
+
+import html
+import tempfile
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from riskshare.app.whatif import Control, SettingError, WhatIf
+
+if TYPE_CHECKING:
+    from riskshare.run import Result
+
+__all__ = ["build_app", "figures_html", "serve"]
+
+_CSS = """
+body { font-family: system-ui, sans-serif; }
+.rs-msg { color: #b00020; font-size: 0.85em; min-height: 0; margin: -0.6em 0 0.6em; }
+.rs-headline p { font-size: 1.05em; margin: 0.3em 0 0.6em; }
+table.rs-key { border-collapse: collapse; width: 100%; font-size: 0.92em; }
+table.rs-key th, table.rs-key td { padding: 0.25em 0.5em; border-bottom: 1px solid #ddd; }
+table.rs-key td { text-align: right; font-variant-numeric: tabular-nums; }
+table.rs-key td:first-child, table.rs-key th:first-child { text-align: left; }
+.rs-note { color: #555; font-size: 0.85em; }
+.rs-group { font-weight: 600; margin: 0.8em 0 0.3em; }
+"""
+
+
+def figures_html(result: Result) -> tuple[str, str]:
+    """The headline paragraphs and the key table of a result, as HTML.
+
+    Uses :func:`riskshare.report.headline.headlines` and
+    :func:`~riskshare.report.headline.key_table`, so the app says what the
+    report says, in the same words.
+    """
+    from riskshare.report.headline import headlines, key_table
+
+    summary = result.summary()
+    lines = headlines(summary, result.model)
+    head = "".join(
+        f'<p data-partner="{html.escape(h.partner)}">{html.escape(h.text)}</p>' for h in lines
+    )
+    table = key_table(summary, result.model)
+    rows = table.text_rows()
+    cells = "".join(f"<th>{html.escape(c)}</th>" for c in rows[0])
+    body = "".join(
+        "<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in row) + "</tr>" for row in rows[1:]
+    )
+    key = (
+        f'<table class="rs-key"><thead><tr>{cells}</tr></thead><tbody>{body}</tbody></table>'
+        f'<p class="rs-note">{html.escape(table.precision)}</p>'
+    )
+    return head, key
+
+
+def _comparison_html(pinned: Result, current: Result) -> str:
+    """Pinned and current side by side: mean, P95 and chance above appetite, and the change."""
+    from riskshare.report.formats import chance, money_k
+
+    a, b = pinned.summary(), current.summary()
+    labels = {p.id: p.label for p in current.model.partners} | {"pool": "All partners"}
+    measures = [("mean", "Expected"), ("p95", "1 in 20 (P95)")]
+    if "prob_exceeds" in b.columns:
+        measures.append(("prob_exceeds", "Chance above appetite"))
+    head = "<th>Partner</th>" + "".join(
+        f"<th>{h}: pinned</th><th>now</th><th>change</th>" for _, h in measures
+    )
+    rows = []
+    for pid in b.index:
+        cells = [f"<td>{html.escape(labels.get(pid, pid))}</td>"]
+        for m, _ in measures:
+            x, y = float(a.loc[pid, m]), float(b.loc[pid, m])
+            fmt = chance if m.startswith("prob") else money_k
+            change = (
+                ""
+                if x != x or y != y
+                else (f"{100 * (y - x):+.1f} pts" if m.startswith("prob") else _signed(y - x))
+            )
+            cells += [f"<td>{fmt(x)}</td>", f"<td>{fmt(y)}</td>", f"<td>{change}</td>"]
+        rows.append("<tr>" + "".join(cells) + "</tr>")
+    return (
+        f'<table class="rs-key" id="pin-comparison"><thead><tr>{head}</tr></thead>'
+        f"<tbody>{''.join(rows)}</tbody></table>"
+        '<p class="rs-note">Both settled on the same simulated spend: the change is the '
+        "setting's, not simulation noise.</p>"
+    )
+
+
+def _signed(x: float) -> str:
+    from riskshare.report.formats import money_k
+
+    text = money_k(abs(x))
+    return f"{'-' if x < 0 else '+'}{text}"
+
+
+def _input(c: Control) -> Any:
+    from shiny import ui
+
+    if c.unit == "choice":
+        return ui.input_select(c.id, c.label, choices=list(c.choices), selected=str(c.value))
+    step = 0.5 if c.unit == "percent" else 10
+    return ui.input_numeric(c.id, c.label, value=c.value, step=step)
+
+
+def build_app(whatif: WhatIf, *, title: str | None = None) -> Any:
+    """The Shiny app of a :class:`WhatIf`.
+
+    Parameters
+    ----------
+    whatif : WhatIf
+        Spend drawn once.
+    title : str, optional
+        Page title (default: the config's name).
+
+    Returns
+    -------
+    shiny.App
+    """
+    from shiny import App, reactive, render, ui
+
+    controls = whatif.controls()
+    sidebar: list[Any] = []
+    group = None
+    for c in controls:
+        if c.group != group:
+            group = c.group
+            sidebar.append(ui.div(group, class_="rs-group"))
+        sidebar += [_input(c), ui.output_ui(f"msg_{c.id}")]
+    name = title or whatif.model.name
+    page = ui.page_sidebar(
+        ui.sidebar(*sidebar, width=380, title="Setting"),
+        ui.tags.style(_CSS),
+        ui.div(
+            ui.input_action_button("pin", "Pin this setting"),
+            ui.download_button("download_report", "Report (HTML)"),
+            ui.download_button("download_workbook", "Workbook (Excel)"),
+            *(
+                [ui.download_button("download_pdf", "Report (PDF)")]
+                if _pdf_writer() is not None
+                else []
+            ),
+            class_="d-flex gap-2 flex-wrap",
+        ),
+        ui.h4("The answer"),
+        ui.output_ui("headline"),
+        ui.output_ui("keytable"),
+        ui.output_ui("status"),
+        ui.output_plot("exposure", height="380px"),
+        ui.output_ui("comparison"),
+        title=name,
+        fillable=False,
+    )
+
+    def server(input: Any, output: Any, session: Any) -> None:
+        pinned: reactive.Value[tuple[dict[str, Any], Result] | None] = reactive.value(None)
+        last_good: dict[str, Any] = {}
+
+        def values() -> dict[str, Any]:
+            return {c.id: input[c.id]() for c in controls}
+
+        @reactive.calc
+        def setting() -> tuple[dict[str, str], Result | None, float]:
+            """(messages per control, the settled result or None, seconds)."""
+            t0 = time.perf_counter()
+            v = values()
+            try:
+                model = whatif.model_at(v)
+            except SettingError as exc:
+                return exc.messages, None, time.perf_counter() - t0
+            result = whatif.settle(model)
+            last_good["result"] = result
+            return {}, result, time.perf_counter() - t0
+
+        def current() -> Result:
+            result = setting()[1]
+            return result if result is not None else last_good["result"]
+
+        def message_output(cid: str) -> None:
+            def fn() -> Any:
+                msg = setting()[0].get(cid)
+                return ui.div(msg, class_="rs-msg", role="alert") if msg else None
+
+            fn.__name__ = f"msg_{cid}"
+            render.ui(fn)
+
+        for c in controls:
+            message_output(c.id)
+
+        @reactive.calc
+        def figures() -> tuple[str, str]:
+            return figures_html(current())
+
+        @render.ui
+        def headline() -> Any:
+            return ui.div(ui.HTML(figures()[0]), class_="rs-headline", id="headline-text")
+
+        @render.ui
+        def keytable() -> Any:
+            return ui.HTML(figures()[1])
+
+        @render.ui
+        def status() -> Any:
+            messages, _, seconds = setting()
+            if messages:
+                text = "Not settled: a value is not allowed (see the message beside it)."
+            else:
+                text = (
+                    f"Settled {whatif.n_sims:,} simulations on the same drawn spend "
+                    f"(seed {whatif.seed}) in {1000 * seconds:.0f} ms."
+                )
+            return ui.p(text, class_="rs-note", id="settle-status")
+
+        @render.plot(alt="Chance each partner pays more than £X over the agreement")
+        def exposure() -> Any:
+            from riskshare.report.plots import exceedance
+
+            pin = pinned.get()
+            results = {"now": current()} if pin is None else {"now": current(), "pinned": pin[1]}
+            fig = exceedance(
+                results if len(results) > 1 else current(),
+                title="Chance of paying more than £X over the agreement",
+            )
+            fig.set_layout_engine("tight")  # Shiny sizes the figure itself
+            return fig
+
+        @reactive.effect
+        @reactive.event(input.pin)
+        def _pin() -> None:
+            pinned.set((values(), current()))
+
+        @render.ui
+        def comparison() -> Any:
+            pin = pinned.get()
+            if pin is None:
+                return ui.p("Pin a setting to compare the current one with it.", class_="rs-note")
+            return ui.div(ui.h4("Pinned and now"), ui.HTML(_comparison_html(pin[1], current())))
+
+        def export(write: Any, suffix: str) -> bytes:
+            with tempfile.TemporaryDirectory() as tmp:
+                path = Path(tmp) / f"export{suffix}"
+                write(current(), path)
+                return path.read_bytes()
+
+        @render.download_button(filename="report.html")
+        def download_report() -> Any:
+            from riskshare.report.html import write_html
+
+            yield export(write_html, ".html")
+
+        @render.download_button(filename="results.xlsx")
+        def download_workbook() -> Any:
+            from riskshare.report.excel import write_excel
+
+            yield export(write_excel, ".xlsx")
+
+        @render.download_button(filename="report.pdf")
+        def download_pdf() -> Any:
+            yield export(_pdf_writer(), ".pdf")
+
+    return App(page, server)
+
+
+def _pdf_writer() -> Any:
+    """The report package's PDF writer, where it exists (None otherwise)."""
+    try:
+        from riskshare.report.pdf import write_pdf  # type: ignore[import-not-found]
+    except ImportError:
+        return None
+    return write_pdf
+
+
+def serve(whatif: WhatIf, *, host: str = "127.0.0.1", port: int = 8050) -> None:
+    """Serve the app until interrupted (local address only by default)."""
+    import uvicorn
+
+    uvicorn.run(build_app(whatif), host=host, port=port, log_level="warning")

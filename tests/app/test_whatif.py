@@ -1,0 +1,58 @@
+"""The what-if engine: a setting's figures equal simulate's, bad values go to their control."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+import riskshare as rs
+from riskshare.app.whatif import OWN, SettingError, WhatIf, find_presets
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "configs" / "section75_example.yaml"
+
+
+@pytest.fixture(scope="module")
+def whatif() -> WhatIf:
+    model = rs.load_config(EXAMPLE)
+    return WhatIf.start(model, n_sims=4000, seed=11, presets=find_presets(EXAMPLE))
+
+
+def test_a_setting_equals_simulate_of_its_model(whatif):
+    values = {"contribution__council": 104, "reserve_opening": 500, "appetite__icb": 2500}
+    model = whatif.model_at(values)
+    council = whatif.model.contribution_schedule()[:, 0]
+    assert model.contribution_schedule()[:, 0] == pytest.approx(1.04 * council)
+    assert model.agreement.reserve.opening == 500_000 and model.appetite["icb"] == 2_500_000
+    settled = whatif.settle(model).summary()
+    simulated = rs.simulate(model, n_sims=4000, seed=11).summary()
+    assert settled.equals(simulated)
+
+
+def test_starting_values_are_the_config(whatif):
+    assert whatif.model_at({}) is whatif.model
+    assert whatif.model_at(whatif.defaults()) is whatif.model
+
+
+@pytest.mark.parametrize(
+    ("values", "control", "words"),
+    [
+        ({"share__council": 70, "share__icb": 60}, "share__icb", "sum to 1"),
+        ({"band0": -1}, "band0", "greater than 0"),
+        ({"reserve_opening": -5}, "reserve_opening", "greater than or equal to 0"),
+        ({"contribution__council": "lots"}, "contribution__council", "enter a number"),
+    ],
+)
+def test_rejected_values_name_their_control(whatif, values, control, words):
+    with pytest.raises(SettingError) as info:
+        whatif.model_at(values)
+    assert list(info.value.messages) == [control]
+    assert words in info.value.messages[control]
+
+
+def test_presets_offered_fit_the_model(whatif):
+    assert "agreements/aligned" in whatif.presets
+    assert "presets/mssp_one_sided" not in whatif.presets  # other partners: left out
+    aligned = whatif.model_at({"preset": "agreements/aligned"})
+    assert aligned.agreement.arrangement == "aligned"
+    assert whatif.model_at({"preset": OWN}) is whatif.model
