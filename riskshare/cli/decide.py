@@ -172,13 +172,15 @@ def _print_sweep(frame, params: list[str], elapsed: float) -> None:
     )
 
 
-def _sweep_chart(frame, params: list[str], partners: list[str], path: Path) -> None:
+def _sweep_chart(
+    frame, params: list[str], partners: list[str], labels: dict[str, str], path: Path
+) -> None:
     """Each partner's mean net position against the first swept value (sweep.png)."""
     if not params or not partners:
         return
     from riskshare.report.plots import sweep_panels
 
-    sweep_panels(frame, params, partners, "mean").savefig(path, dpi=110)
+    sweep_panels(frame, params, partners, "mean", labels).savefig(path, dpi=110)
 
 
 @app.command()
@@ -250,7 +252,8 @@ def sweep(
     )
     params = [c for c in frame.columns if "." in c]
     partners = [p for p in model.partner_ids if f"{p}_mean" in frame.columns]
-    _sweep_chart(frame, params, partners, out / "sweep.png")
+    labels = {p.id: p.label for p in model.partners}
+    _sweep_chart(frame, params, partners, labels, out / "sweep.png")
     _print_sweep(frame, params, elapsed)
     typer.echo(f"Results written to {out / 'sweep.csv'} (chart: {out / 'sweep.png'})")
 

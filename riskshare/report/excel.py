@@ -1,11 +1,16 @@
 """An Excel workbook of a result for finance teams: numbers as numbers, £ formats, readable.
 
-Sheets: ``Summary`` (per partner, whole agreement), ``By year``,
+Sheets: ``Summary`` (per partner, whole agreement: the key columns first —
+contributions, mean, P95, TVaR95, the chances of a cash call and of passing
+the appetite — then the rest; with a native exceedance chart), ``By year``,
 ``Pool by year``, ``Percentiles`` (each partner's net position at many
-levels), ``Assumptions`` (contributions per year, client groups, the
-agreement in words), ``About`` (the manifest: seed, version, config
-SHA-256). Money cells use ``£#,##0``, probabilities ``0.0%``; headers are
-frozen; ``By year`` carries a native Excel chart of each partner's P95.
+levels), ``Exceedance`` (the chart's data), ``Assumptions`` (contributions
+per year, client groups with their rates, the agreement in words),
+``About`` (the manifest: seed, version, config SHA-256). Money cells use
+``£#,##0``, probabilities and rates ``0.0%``; headers are frozen; ``By
+year`` carries a native Excel chart of each partner's P95. Every sheet
+prints on A4 landscape, one page wide, its header row repeated, with the
+sheet's name and page number in the footer.
 """
 
 from __future__ import annotations
@@ -20,13 +25,14 @@ if TYPE_CHECKING:
 
     from riskshare.run import Result
 
-__all__ = ["MONEY_FORMAT", "PERCENT_FORMAT", "write_excel"]
+__all__ = ["MONEY_FORMAT", "PERCENT_FORMAT", "exceedance_table", "print_setup", "write_excel"]
 
 MONEY_FORMAT = "£#,##0;-£#,##0"
 PERCENT_FORMAT = "0.0%"
 
 #: Readable headings for summary columns.
 HEADINGS = {
+    "contributions": "Contributions (whole agreement)",
     "mean": "Mean",
     "sd": "Standard deviation",
     "p5": "P5",
@@ -64,6 +70,20 @@ HEADINGS = {
     "reserve_p50": "Reserve median",
     "reserve_p95": "Reserve P95",
 }
+
+#: Summary columns shown first, in this order (the report's key table).
+KEY_FIRST = (
+    "contributions",
+    "mean",
+    "p95",
+    "tvar95",
+    "prob_call_any_year",
+    "threshold",
+    "prob_exceeds",
+)
+
+#: Points on each exceedance curve.
+EXCEEDANCE_POINTS = 101
 
 #: Percentile levels on the Percentiles sheet. [fraction]
 PERCENTILE_LEVELS = (0.01, 0.05, 0.10, 0.25, 0.50, 0.75, 0.80, 0.90, 0.95, 0.975, 0.99, 0.995)
@@ -103,7 +123,48 @@ def _write_table(
             width = max(10, len(head) + 2, *(len(str(v)) + 2 for v in frame[col]))
         ws.set_column(j, j, min(width, 60), fmt)
     ws.freeze_panes(start + 1, 1)
+    print_setup(ws, start)
     return ws
+
+
+def print_setup(ws: Any, header_row: int | None = None) -> None:
+    """A4 landscape, one page wide, the header row repeated, the sheet and page in the footer."""
+    ws.set_paper(9)  # A4
+    ws.set_landscape()
+    ws.fit_to_pages(1, 0)
+    ws.set_margins(left=0.5, right=0.5, top=0.6, bottom=0.6)
+    if header_row is not None:
+        ws.repeat_rows(header_row)
+    ws.set_footer("&L&A&RPage &P of &N")
+
+
+def exceedance_table(result: Result, points: int = EXCEEDANCE_POINTS) -> pd.DataFrame:
+    """The chance each partner (and the pool) pays more than £X over the agreement.
+
+    Parameters
+    ----------
+    result : Result
+    points : int
+        Amounts on a common grid from the smallest 0.1 % to the largest 99.9 %
+        point of every partner's net position.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Column ``amount`` [£], then one column per partner and ``pool``:
+        the fraction of simulations whose net position exceeds the amount.
+    """
+    import pandas as pd
+
+    net = result.net
+    x = np.concatenate([net, net.sum(axis=1, keepdims=True)], axis=1)
+    lo, hi = np.quantile(x, [0.001, 0.999], axis=0)
+    grid = np.linspace(float(lo.min()), float(hi.max()), points)
+    frame = pd.DataFrame({"amount": grid})
+    for j, pid in enumerate([*result.partner_ids, "pool"]):
+        ordered = np.sort(x[:, j])
+        frame[pid] = 1.0 - np.searchsorted(ordered, grid, side="right") / len(ordered)
+    return frame
 
 
 def write_excel(
@@ -158,9 +219,13 @@ def write_excel(
             "wrap": wb.add_format({"text_wrap": True, "valign": "top"}),
         }
 
-        # Summary
+        # Summary: the key columns first, then an exceedance chart under the table.
         summary = result.summary()
-        _write_table(
+        sched = model.contribution_schedule()
+        summary.insert(0, "contributions", [*sched.sum(axis=0), sched.sum()])
+        first = [c for c in KEY_FIRST if c in summary.columns]
+        summary = summary[first + [c for c in summary.columns if c not in first]]
+        ws = _write_table(
             writer,
             summary,
             "Summary",
@@ -168,6 +233,23 @@ def write_excel(
             title=f"{model.name}: net position over the agreement "
             f"(+ pays beyond contributions), {result.n_sims:,} simulations",
         )
+        exceed = exceedance_table(result)
+        chart = wb.add_chart({"type": "scatter", "subtype": "straight"})
+        for j, pid in enumerate([*result.partner_ids, "pool"], start=1):
+            chart.add_series(
+                {
+                    "name": labels.get(pid, "Pool"),
+                    "categories": ["Exceedance", 3, 0, 2 + len(exceed), 0],
+                    "values": ["Exceedance", 3, j, 2 + len(exceed), j],
+                    "line": {"width": 2, "dash_type": "dash" if pid == "pool" else "solid"},
+                }
+            )
+        chart.set_title({"name": "Chance of paying more than £X over the agreement"})
+        chart.set_x_axis({"num_format": "£#,##0", "name": "Net position over the agreement (£)"})
+        chart.set_y_axis({"num_format": "0%", "name": "Chance", "min": 0, "max": 1})
+        chart.set_legend({"position": "bottom"})
+        chart.set_size({"width": 720, "height": 380})
+        ws.insert_chart(len(summary) + 5, 0, chart)
 
         # By year, with a chart of P95.
         by_year = result.by_year().reset_index()
@@ -241,8 +323,20 @@ def write_excel(
         )
         ws.write(2, 0, "Percentile", formats["header"])
 
+        # Exceedance: the Summary chart's data.
+        shown = exceed.rename(columns={**labels, "pool": "Pool", "amount": "Amount (£)"})
+        shown = shown.rename(columns=lambda c: c if c == "Amount (£)" else f"prob: {c}")
+        ws = _write_table(
+            writer,
+            shown,
+            "Exceedance",
+            formats,
+            title="Chance of paying more than the amount over the agreement",
+        )
+        for j, head in enumerate(shown.columns):
+            ws.write(2, j, head.removeprefix("prob: "), formats["header"])
+
         # Assumptions
-        sched = model.contribution_schedule()
         expected = model.expected_spend()
         contrib = pd.DataFrame(sched, columns=[labels[p] for p in result.partner_ids])
         contrib.insert(0, "Year", result.years)
@@ -256,20 +350,35 @@ def write_excel(
         ws.set_column(1, contrib.shape[1], 18, formats["money"])
         for j, head in enumerate(contrib.columns):
             ws.write(2, j, head, formats["header"])
-        row = 3 + len(contrib) + 2
+        row = 3 + len(contrib)
+        ws.write(row, 0, "Share of the budget", formats["header"])
+        for j, share in enumerate(sched.sum(axis=0) / sched.sum(), start=1):
+            ws.write_number(row, j, float(share), formats["percent"])
+        row += 2
         ws.write(row, 0, "Client groups", formats["header"])
         row += 1
-        for j, head in enumerate(
-            ["Group", "Commissioned by", "Expected spend, first year", "Spend model"]
-        ):
+        heads = [
+            "Group",
+            "Commissioned by",
+            "Expected spend, first year",
+            "Expected spend, last year",
+            "Growth of expected spend a year",
+            "Spend model",
+        ]
+        for j, head in enumerate(heads):
             ws.write(row, j, head, formats["header"])
+        years = expected.shape[0]
         for g, grp in enumerate(describe_groups(model)):
             row += 1
             ws.write(row, 0, grp["name"])
             ws.write(row, 1, grp["commissioners"], formats["wrap"])
             ws.write_number(row, 2, float(expected[0, g]), formats["money"])
-            ws.write(row, 3, grp["spend"], formats["wrap"])
-        ws.set_column(3, 3, 90, formats["wrap"])
+            ws.write_number(row, 3, float(expected[-1, g]), formats["money"])
+            if years > 1 and expected[0, g] > 0:
+                growth = (expected[-1, g] / expected[0, g]) ** (1 / (years - 1)) - 1
+                ws.write_number(row, 4, float(growth), formats["percent"])
+            ws.write(row, 5, grp["spend"], formats["wrap"])
+        ws.set_column(5, 5, 90, formats["wrap"])
         row += 2
         ws.write(row, 0, f"Agreement: {model.agreement.name or ''}", formats["header"])
         for line in describe_agreement(model):
@@ -282,6 +391,8 @@ def write_excel(
                 row += 1
                 ws.write(row, 0, labels.get(pid, pid))
                 ws.write_number(row, 1, float(amount), formats["money"])
+        ws.freeze_panes(3, 1)
+        print_setup(ws, 2)
 
         # About
         manifest = result.manifest
@@ -302,5 +413,6 @@ def write_excel(
         ws.set_column(0, 0, 24)
         ws.set_column(1, 1, 70)
         ws.freeze_panes(1, 0)
+        print_setup(ws, 0)
     tmp.replace(path)
     return path

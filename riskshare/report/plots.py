@@ -784,7 +784,11 @@ def _short_value(v: float) -> str:
 
 
 def sweep_panels(
-    frame: pd.DataFrame, params: Sequence[str], partners: Sequence[str], measure: str = "mean"
+    frame: pd.DataFrame,
+    params: Sequence[str],
+    partners: Sequence[str],
+    measure: str = "mean",
+    labels: Mapping[str, str] | None = None,
 ) -> Figure:
     """One panel per partner: a measure against the first swept value, a line per other point.
 
@@ -799,11 +803,14 @@ def sweep_panels(
         Partner ids, one panel each.
     measure : str
         The measure drawn (``mean``, ``p95``...). [£]
+    labels : mapping of str to str, optional
+        Display names of the partners (panel titles).
 
     Returns
     -------
     matplotlib.figure.Figure
     """
+    labels = labels or {}
     x, others = params[0], list(params[1:])
     with matplotlib.rc_context(_STYLE):
         fig = Figure(figsize=(5.2 * len(partners), 4.2), layout="constrained")
@@ -823,7 +830,7 @@ def sweep_panels(
             money_x=False,
             xlabel=x,
             ylabel=f"{measure} net position",
-            title=partner,
+            title=labels.get(partner, partner),
             ax=ax,
         )
     return fig

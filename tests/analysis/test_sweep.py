@@ -141,6 +141,10 @@ def test_cli_sweep_end_to_end_and_resume(cli, tmp_path):
     assert res.exit_code == 0, res.output
     frame = pd.read_csv(out / "sweep.csv", index_col=0)
     assert len(frame) == 4 and "council_p95" in frame.columns
+    assert (out / "sweep.png").stat().st_size > 10_000
+    # Printed in £ thousands, as every command prints money.
+    first = frame.iloc[0]
+    assert f"£{first['council_mean'] / 1e3:,.0f}k" in res.output
     res2 = CliRunner().invoke(cli, ["sweep", str(spec), "--out", str(out)])
     assert res2.exit_code == 0
     pd.testing.assert_frame_equal(frame, pd.read_csv(out / "sweep.csv", index_col=0))

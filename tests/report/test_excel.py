@@ -39,9 +39,45 @@ def test_sheets(workbook):
         "By year",
         "Pool by year",
         "Percentiles",
+        "Exceedance",
         "Assumptions",
         "About",
     ]
+
+
+def test_key_columns_first_and_print_setup(result, workbook):
+    head, rows = _table(workbook["Summary"], 3)
+    assert head[:8] == [
+        "partner",
+        "Contributions (whole agreement)",
+        "Mean",
+        "P95 (1 in 20)",
+        "TVaR95",
+        "P(cash call in some year)",
+        "Appetite",
+        "P(exceeds appetite)",
+    ]
+    sched = result.model.contribution_schedule()
+    assert [r[1] for r in rows] == pytest.approx([*sched.sum(axis=0), sched.sum()], rel=1e-14)
+    assert workbook["Summary"]._charts, "expected the exceedance chart on the Summary sheet"
+    for ws in workbook.worksheets:
+        assert ws.page_setup.orientation == "landscape" and ws.page_setup.paperSize == 9, ws.title
+        assert ws.sheet_properties.pageSetUpPr.fitToPage and ws.page_setup.fitToHeight == 0
+        assert ws.page_setup.fitToWidth in (None, 1)  # one page wide (1 is the default)
+        assert ws.oddFooter.left.text == "&A"
+    assert workbook["Summary"].print_title_rows == "$3:$3"
+
+
+def test_exceedance_sheet_is_the_chance_of_paying_more(result, workbook):
+    head, rows = _table(workbook["Exceedance"], 3)
+    labels = {p.id: p.label for p in result.model.partners}
+    assert head == ["Amount (£)", *(labels[p] for p in result.partner_ids), "Pool"]
+    net = result.net
+    for row in rows[::10]:
+        x = row[0]
+        assert row[1] == pytest.approx(float(np.mean(net[:, 0] > x)), abs=1e-12)
+        assert row[-1] == pytest.approx(float(np.mean(net.sum(axis=1) > x)), abs=1e-12)
+    assert workbook["Exceedance"].cell(row=4, column=2).number_format == PERCENT_FORMAT
 
 
 def test_summary_numbers_equal_summary(result, workbook):
