@@ -17,19 +17,35 @@ and :func:`simulate_until` ground the assumptions and the precision.
 from __future__ import annotations
 
 import importlib
-from typing import Any
+import sys
+import types
+from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
 
-from riskshare.config import Agreement, Model, load_config, with_changes
-from riskshare.ledger import Ledger, check_balance
-from riskshare.run import Result, simulate
-from riskshare.sampling import SpendPaths, sample
-from riskshare.settle import Terms, settle
+if TYPE_CHECKING:
+    from riskshare.config import Agreement, Model, load_config, with_changes
+    from riskshare.ledger import Ledger, check_balance
+    from riskshare.run import Result, simulate
+    from riskshare.sampling import SpendPaths, sample
+    from riskshare.settle import Terms, settle
 
-# The analysis and report functions are imported on first use (they pull in
-# pandas, SciPy's statistics and matplotlib), so the command line starts fast.
+# Every name is imported on first use, so ``import riskshare.cli`` (and the
+# command line's start) loads neither numpy nor pydantic; the analysis and
+# report functions pull in pandas, SciPy's statistics and matplotlib besides.
 _LAZY = {
+    "Agreement": "riskshare.config",
+    "Model": "riskshare.config",
+    "load_config": "riskshare.config",
+    "with_changes": "riskshare.config",
+    "Ledger": "riskshare.ledger",
+    "check_balance": "riskshare.ledger",
+    "Result": "riskshare.run",
+    "simulate": "riskshare.run",
+    "SpendPaths": "riskshare.sampling",
+    "sample": "riskshare.sampling",
+    "Terms": "riskshare.settle",
+    "settle": "riskshare.settle",
     "compare": "riskshare.analysis",
     "fit": "riskshare.analysis",
     "risk_allocation": "riskshare.analysis",
@@ -83,3 +99,20 @@ def __getattr__(name: str) -> Any:
 
 def __dir__() -> list[str]:
     return sorted(set(globals()) | set(__all__))
+
+
+class _Package(types.ModuleType):
+    """This package: its function ``settle`` keeps the name over the submodule ``settle``.
+
+    Importing a submodule binds it as an attribute of its package; where a
+    public function shares the submodule's name (``riskshare.settle``), the
+    function is bound instead, as when it was imported eagerly.
+    """
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if isinstance(value, types.ModuleType) and _LAZY.get(name) == value.__name__:
+            value = getattr(value, name)
+        super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _Package

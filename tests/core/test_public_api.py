@@ -47,3 +47,30 @@ def test_importing_riskshare_does_not_import_matplotlib_or_the_analysis() -> Non
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["False", "False"]
+
+
+def test_command_line_starts_and_runs_without_the_heavy_imports(tmp_path) -> None:
+    # Importing the command line loads neither numpy nor pydantic; a whole run,
+    # Parquet included, never imports pandas, SciPy or matplotlib.
+    code = (
+        "import sys\n"
+        "import riskshare.cli\n"
+        "print(sorted(m for m in ('numpy', 'pydantic') if m in sys.modules))\n"
+        "from riskshare.cli.app import app, register_commands\n"
+        "register_commands()\n"
+        f"app(['run', 'configs/benchmark.yaml', '-n', '3000', '-q', '--out', r'{tmp_path}/r'],"
+        " standalone_mode=False)\n"
+        "print(sorted(m for m in ('pandas', 'scipy', 'matplotlib') if m in sys.modules))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split("\n")[:2] == ["[]", "[]"], out.stdout
+    assert (tmp_path / "r" / "summary.csv").exists()
+
+
+def test_settle_is_the_function_whatever_was_imported_first() -> None:
+    code = (
+        "import riskshare.run, riskshare as rs, riskshare.settle as m\n"
+        "print(callable(rs.settle), rs.settle is m, rs.settle.__module__)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["True", "True", "riskshare.settle"]
