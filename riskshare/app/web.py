@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from riskshare.app.whatif import Control, SettingError, WhatIf
+from riskshare.app.whatif import SETTING, Control, SettingError, WhatIf
 
 if TYPE_CHECKING:
     from riskshare.run import Result
@@ -173,10 +173,9 @@ def build_app(whatif: WhatIf, *, title: str | None = None) -> Any:
             t0 = time.perf_counter()
             v = values()
             try:
-                model = whatif.model_at(v)
+                result = whatif.settle(whatif.model_at(v))
             except SettingError as exc:
                 return exc.messages, None, time.perf_counter() - t0
-            result = whatif.settle(model)
             last_good["result"] = result
             return {}, result, time.perf_counter() - t0
 
@@ -210,7 +209,11 @@ def build_app(whatif: WhatIf, *, title: str | None = None) -> Any:
         @render.ui
         def status() -> Any:
             messages, _, seconds = setting()
-            if messages:
+            if SETTING in messages:
+                text = (
+                    f"Not settled: {messages[SETTING]}. The figures are the last valid setting's."
+                )
+            elif messages:
                 text = "Not settled: a value is not allowed (see the message beside it)."
             else:
                 text = (
@@ -270,11 +273,26 @@ def build_app(whatif: WhatIf, *, title: str | None = None) -> Any:
 
 
 def _pdf_writer() -> Any:
-    """The report package's PDF writer, where it exists (None otherwise)."""
+    """A writer of the report as PDF, where the report package can print one (else None).
+
+    The PDF is printed by the report package's ``html_to_pdf`` (headless
+    Chromium through Playwright's synchronous API), run in a worker thread
+    because the app's own thread runs an event loop.
+    """
     try:
-        from riskshare.report.pdf import write_pdf  # type: ignore[import-not-found]
+        from riskshare.report.pdf import html_to_pdf  # type: ignore[import-not-found]
     except ImportError:
         return None
+
+    def write_pdf(result: Result, path: Path) -> None:
+        from concurrent.futures import ThreadPoolExecutor
+
+        from riskshare.report.html import write_html
+
+        page = write_html(result, path.with_suffix(".html"))
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            pool.submit(html_to_pdf, page, path).result()
+
     return write_pdf
 
 

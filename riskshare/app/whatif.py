@@ -27,6 +27,8 @@ __all__ = ["Control", "SettingError", "WhatIf", "find_presets"]
 
 #: The control naming the agreement preset.
 PRESET = "preset"
+#: Where a message about the setting as a whole is shown.
+SETTING = "setting"
 #: The preset that is the config's own agreement.
 OWN = "the config's own"
 
@@ -53,6 +55,8 @@ class Control:
         For ``choice``.
     group : str
         Heading it is shown under.
+    optional : bool
+        Whether it may be left blank.
     """
 
     id: str
@@ -62,6 +66,7 @@ class Control:
     unit: str
     choices: tuple[str, ...] = ()
     group: str = ""
+    optional: bool = False
 
 
 class SettingError(RiskshareError):
@@ -188,6 +193,7 @@ class WhatIf:
                     value,
                     "percent",
                     group="Shares (blank: as agreed)",
+                    optional=True,
                 )
             )
         caps = {c.partner: c for c in agr.caps if c.side == "overspend" and c.per == "year"}
@@ -202,6 +208,7 @@ class WhatIf:
                     value,
                     "thousands",
                     group="Caps (blank: none)",
+                    optional=True,
                 )
             )
         reserve = agr.reserve
@@ -223,6 +230,7 @@ class WhatIf:
                 None if reserve is None or reserve.cap is None else reserve.cap / 1e3,
                 "thousands",
                 group="Reserve",
+                optional=True,
             )
         )
         bands = agr.overspend.bands or []
@@ -242,11 +250,12 @@ class WhatIf:
             out.append(
                 Control(
                     f"appetite__{pid}",
-                    f"{labels[pid]}: risk appetite, £k",
+                    f"{labels[pid]}: risk appetite, £k (blank: none)",
                     f"appetite.{pid}",
                     None if value is None else value / 1e3,
                     "thousands",
                     group="Thresholds",
+                    optional=True,
                 )
             )
         return out
@@ -294,7 +303,7 @@ class WhatIf:
         messages: dict[str, str] = {}
         for c in self.controls():
             x = v[c.id]
-            if c.unit != "choice" and x is not None and not _is_number(x):
+            if c.unit != "choice" and not (_is_number(x) or (x is None and c.optional)):
                 messages[c.id] = "enter a number"
         if messages:
             raise SettingError(messages)
@@ -308,7 +317,8 @@ class WhatIf:
         try:
             return with_changes(model, changes)
         except ConfigError as exc:
-            raise SettingError(self._route(exc.problems)) from None
+            moved = [k for k in start if v[k] != start[k]]
+            raise SettingError(self._route(exc.problems, moved)) from None
 
     def _changes(self, model: Model, v: Mapping[str, Any], start: Mapping[str, Any]) -> dict:
         """Config changes (dotted paths) for the controls moved from their starting values."""
@@ -369,8 +379,13 @@ class WhatIf:
             }
         return changes
 
-    def _route(self, problems: Sequence[tuple[str, str]]) -> dict[str, str]:
-        """Each validation problem to the control whose path it is at or under."""
+    def _route(self, problems: Sequence[tuple[str, str]], moved: Sequence[str]) -> dict[str, str]:
+        """Each validation problem to the control it is about.
+
+        The control whose config path the problem is at or under; a problem
+        about the agreement as a whole (say, bands that no longer increase)
+        goes to the controls just moved. One message per control.
+        """
         controls = sorted(self.controls(), key=lambda c: -len(c.path))
         messages: dict[str, str] = {}
         for loc, msg in problems:
@@ -378,25 +393,37 @@ class WhatIf:
                 (
                     c
                     for c in controls
-                    if loc == c.path or loc.startswith((c.path + ".", c.path + "["))
+                    if loc == c.path or loc.startswith((f"{c.path}.", f"{c.path}["))
                 ),
                 None,
             )
-            ids = [target.id] if target is not None else [PRESET]
-            if target is not None and target.path in ("agreement.overspend.key", "agreement.caps"):
-                prefix = target.id.split("__")[0] + "__"
-                ids = [c.id for c in controls if c.id.startswith(prefix)][-1:]
+            if target is None or (target.id == PRESET and PRESET not in moved):
+                ids = [k for k in moved if k != PRESET] or [PRESET]
+            elif target.path in ("agreement.overspend.key", "agreement.caps"):
+                group = target.id.split("__")[0] + "__"
+                ids = [k for k in moved if k.startswith(group)][-1:] or [target.id]
+            else:
+                ids = [target.id]
             for cid in ids:
-                messages[cid] = f"{messages[cid]}; {msg}" if cid in messages else msg
+                messages.setdefault(cid, msg)
         return messages
 
     # ------------------------------------------------------------------ settling
     def settle(self, model: Model) -> Result:
-        """Settle a setting's model on the drawn spend. [£]"""
+        """Settle a setting's model on the drawn spend. [£]
+
+        Raises
+        ------
+        SettingError
+            Under ``"setting"`` when the settlement cannot apply the terms.
+        """
         from riskshare.run import Result
         from riskshare.settle import settle
 
-        ledger = settle(model, self.paths)
+        try:
+            ledger = settle(model, self.paths)
+        except ValueError as exc:  # terms the settlement cannot apply (e.g. no contributions)
+            raise SettingError({SETTING: str(exc)}) from None
         return Result.from_ledger(model, ledger, seed=self.seed)
 
 

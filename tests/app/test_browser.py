@@ -103,7 +103,10 @@ def test_moving_a_contribution_shows_simulates_headline(server, tmp_path):
                 page.click("#download_report")
             with page.expect_download() as workbook:
                 page.click("#download_workbook")
+            with page.expect_download(timeout=60_000) as pdf:
+                page.click("#download_pdf")  # the pdf extra comes with the dev group
             report_text = Path(report.value.path()).read_text(encoding="utf-8")
+            pdf_bytes = Path(pdf.value.path()).read_bytes()
             workbook_bytes = Path(workbook.value.path()).read_bytes()
         finally:
             browser.close()
@@ -121,4 +124,5 @@ def test_moving_a_contribution_shows_simulates_headline(server, tmp_path):
     }
     assert means == {float(start_summary.loc["council", "mean"])}
     assert workbook_bytes[:2] == b"PK" and len(workbook_bytes) > 5_000
+    assert pdf_bytes[:5] == b"%PDF-" and len(pdf_bytes) > 10_000
     assert (tmp_path / "app.png").stat().st_size > 20_000

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 import riskshare as rs
-from riskshare.app.whatif import OWN, SettingError, WhatIf, find_presets
+from riskshare.app.whatif import OWN, SETTING, SettingError, WhatIf, find_presets
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "configs" / "section75_example.yaml"
 
@@ -41,6 +41,10 @@ def test_starting_values_are_the_config(whatif):
         ({"band0": -1}, "band0", "greater than 0"),
         ({"reserve_opening": -5}, "reserve_opening", "greater than or equal to 0"),
         ({"contribution__council": "lots"}, "contribution__council", "enter a number"),
+        ({"contribution__council": None}, "contribution__council", "enter a number"),
+        ({"band0": 6}, "band0", "must increase"),  # about the bands: to the control moved
+        ({"cap__icb": -1}, "cap__icb", "greater than or equal to 0"),
+        ({"preset": "agreements/aligned", "reserve_opening": 5}, "reserve_opening", "aligned"),
     ],
 )
 def test_rejected_values_name_their_control(whatif, values, control, words):
@@ -56,3 +60,11 @@ def test_presets_offered_fit_the_model(whatif):
     aligned = whatif.model_at({"preset": "agreements/aligned"})
     assert aligned.agreement.arrangement == "aligned"
     assert whatif.model_at({"preset": OWN}) is whatif.model
+
+
+def test_terms_the_settlement_cannot_apply_are_a_message(whatif):
+    model = whatif.model_at({"contribution__council": 0, "contribution__icb": 0})
+    with pytest.raises(SettingError) as info:
+        whatif.settle(model)
+    assert list(info.value.messages) == [SETTING]
+    assert "contributions" in info.value.messages[SETTING]
