@@ -180,10 +180,12 @@ def run(
                 write_excel(result, tmp / "results.xlsx")
     if not quiet:
         from riskshare.cli.show import print_summary
+        from riskshare.config.names import partner_labels
 
         typer.echo(f"{model.name}: {result.n_sims:,} simulations, seed {result.seed}")
         print_summary(
             result.table("summary"),
+            partner_labels(model),
             title="Net position over the agreement (positive = pays beyond contributions):",
         )
         if out is not None:

@@ -20,8 +20,11 @@ SeedOpt = Annotated[int | None, typer.Option("--seed", min=0, help="Random seed.
 OutOpt = Annotated[Path | None, typer.Option("--out", "-o", help="Folder for the results.")]
 ForceOpt = Annotated[bool, typer.Option("--force", help="Replace a non-empty --out folder.")]
 
+#: Headings of the measures the sweep table shows.
+SWEEP_MEASURES = {"mean": "mean", "p95": "P95", "prob_exceeds": "P(> appetite)"}
 
-def print_comparison(table, baseline: str) -> None:
+
+def print_comparison(table, baseline: str, labels: dict[str, str]) -> None:
     """The side-by-side table: each metric and, in brackets, its paired difference ± SE."""
     from riskshare.cli.show import money, percent, print_table, signed_money
 
@@ -36,7 +39,7 @@ def print_comparison(table, baseline: str) -> None:
         cols.append(("prob_exceeds", "P(> appetite)", percent))
     rows = []
     for (alt, partner), row in table.iterrows():
-        cells = [f"{alt} / {partner}"]
+        cells = [f"{alt} / {labels.get(partner, partner)}"]
         for key, _, fmt in cols:
             text = fmt(row[key])
             if alt != baseline and row[key] == row[key]:
@@ -97,6 +100,7 @@ def compare(
     from riskshare.analysis.comparison import compare as run_compare
     from riskshare.analysis.comparison import load_agreement
     from riskshare.config import load_config
+    from riskshare.config.names import partner_labels
     from riskshare.report.files import atomic_folder
 
     t0 = time.perf_counter()
@@ -122,7 +126,7 @@ def compare(
         "Net position over the agreement (positive = pays beyond contributions); "
         "in brackets: difference to the baseline ± its standard error"
     )
-    print_comparison(result.table, result.baseline)
+    print_comparison(result.table, result.baseline, partner_labels(model))
     if out is not None:
         with atomic_folder(out, force=force) as tmp:
             result.table.reset_index().to_csv(
@@ -150,9 +154,19 @@ def compare(
         typer.echo(f"Results written to {out}")
 
 
-def _print_sweep(frame, params: list[str], elapsed: float) -> None:
+def _print_sweep(frame, params: list[str], model, elapsed: float) -> None:
     """The sweep table: the swept values, then each partner's mean, P95 and P(> appetite)."""
     from riskshare.cli.show import money, percent, print_table
+    from riskshare.config.names import assumption_label, partner_labels
+
+    labels = partner_labels(model)
+
+    def heading(column: str) -> str:
+        pid = next((p for p in model.partner_ids if column.startswith(f"{p}_")), None)
+        if pid is None:
+            return column
+        measure = column.removeprefix(f"{pid}_")
+        return f"{labels[pid]}: {SWEEP_MEASURES.get(measure, measure)}"
 
     show = [
         c
@@ -165,7 +179,7 @@ def _print_sweep(frame, params: list[str], elapsed: float) -> None:
         for _, r in frame.iterrows()
     ]
     print_table(
-        [*params, *show],
+        [*(assumption_label(model, p) for p in params), *(heading(c) for c in show)],
         rows,
         title=f"{len(frame)} points, {int(frame['n_sims'].iloc[0]):,} simulations each, "
         f"in {elapsed:.1f} s",
@@ -254,7 +268,7 @@ def sweep(
     partners = [p for p in model.partner_ids if f"{p}_mean" in frame.columns]
     labels = {p.id: p.label for p in model.partners}
     _sweep_chart(frame, params, partners, labels, out / "sweep.png")
-    _print_sweep(frame, params, elapsed)
+    _print_sweep(frame, params, model, elapsed)
     typer.echo(f"Results written to {out / 'sweep.csv'} (chart: {out / 'sweep.png'})")
 
 
@@ -319,7 +333,7 @@ def solve(
     model = load_config(config, set_ or ())
     bounds = None if lo is None else (lo, hi)
     sol = run_solve(model, parsed, vary, bounds=bounds, n_sims=sims, seed=seed, goal=goal)
-    _print_solution(sol)
+    _print_solution(model, sol)
     if out is not None:
         with atomic_folder(out, force=force) as tmp:
             data = sol.to_dict()
@@ -345,9 +359,10 @@ def _partner_varied(vary: str) -> str | None:
     return parts[1] if len(parts) >= 2 and parts[0] in ("contributions", "split") else None
 
 
-def _print_solution(sol) -> None:
+def _print_solution(model, sol) -> None:
     """The answer in pounds a year, per partner and in total, with its 95 % interval."""
     from riskshare.cli.show import money, print_table
+    from riskshare.config.names import partner_labels
 
     typer.echo(
         f"Target: {sol.target}   varying {sol.vary} in [{sol.bounds[0]:g}, {sol.bounds[1]:g}] "
@@ -359,10 +374,11 @@ def _print_solution(sol) -> None:
     table = sol.contributions
     has_interval = "low" in table.columns.unique("at")
     pid = _partner_varied(sol.vary)
+    labels = {**partner_labels(model, pool=False), "total": "Total"}
     raw = f"{sol.vary} = {sol.answer:,.6g}"
     if pid is not None:
         avg = table.loc["average"]
-        sentence = f"Answer: {pid} pays in {money(avg[('answer', pid)])} a year on average"
+        sentence = f"Answer: {labels[pid]} pays in {money(avg[('answer', pid)])} a year on average"
         if has_interval:
             sentence += (
                 f" (95% interval {money(avg[('low', pid)])} to {money(avg[('high', pid)])};"
@@ -391,7 +407,7 @@ def _print_solution(sol) -> None:
             cells.append(text)
         rows.append(cells)
     print_table(
-        ["year", *columns],
+        ["year", *(labels.get(c, c) for c in columns)],
         rows,
         title="Each partner's contributions at the answer, a year (95% interval in brackets):",
     )
@@ -402,8 +418,10 @@ def _solve_chart(model, sol, target, path: Path) -> None:
     if not sol.trace:
         return
     from riskshare.analysis.solver import contributions_at
+    from riskshare.config.names import partner_labels
     from riskshare.report.plots import format_money, goal_seek
 
+    labels = partner_labels(model)
     pid = _partner_varied(sol.vary)
     xs = [x for x, _ in sol.trace]
     answer, interval = sol.answer, sol.interval
@@ -413,9 +431,11 @@ def _solve_chart(model, sol, target, path: Path) -> None:
         avg = contributions_at(model, sol.vary, named).loc["average"].xs(pid, level="partner")
         pounds = [float(avg[str(i)]) if str(i) in avg else math.nan for i in range(len(xs) + 3)]
         xs, (answer, *interval) = pounds[: len(xs)], pounds[len(xs) :]
-        xlabel = f"{pid}'s contribution, £ a year on average"
+        xlabel = f"{labels[pid]}'s contribution, £ a year on average"
     subject, stat, param = target.left
-    ylabel = f"{subject} {stat}" + ("" if param is None else f" {format_money(param)}")
+    ylabel = f"{labels.get(subject, subject)} {stat}" + (
+        "" if param is None else f" {format_money(param)}"
+    )
     money_y = not stat.startswith(("p_", "prob")) and "per_pound" not in stat
     goal_seek(
         list(zip(xs, [y for _, y in sol.trace], strict=True)),

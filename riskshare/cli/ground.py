@@ -205,14 +205,16 @@ def sensitivity(
         f"{n_sims:,} simulations each ({time.perf_counter() - t0:.1f} s)"
     )
     from riskshare.cli.show import money, print_table, signed_money
+    from riskshare.config.names import assumption_label, partner_labels
 
+    labels = partner_labels(model)
     for partner in [p for p in dict.fromkeys(table["partner"]) if p != "pool"]:
         d = table[(table["partner"] == partner) & (table["measure"] == measure)].head(5)
         print_table(
             ["assumption", "low", "high", "change at low", "change at high"],
             [
                 [
-                    r["assumption"],
+                    assumption_label(model, r["assumption"]),
                     f"{r['low_value']:.4g}",
                     f"{r['high_value']:.4g}",
                     signed_money(r["change_low"]),
@@ -220,7 +222,8 @@ def sensitivity(
                 ]
                 for _, r in d.iterrows()
             ],
-            title=f"{partner}: largest swings of {measure} (base {money(d['base'].iloc[0])})",
+            title=f"{labels.get(partner, partner)}: largest swings of {measure} "
+            f"(base {money(d['base'].iloc[0])})",
         )
     typer.echo(f"Written to {out}")
 
@@ -253,6 +256,7 @@ def stress_command(
     """Named stress scenarios against the base, on common random numbers."""
     from riskshare.analysis.scenarios import stress
     from riskshare.config import load_config
+    from riskshare.config.names import partner_labels
 
     model = load_config(config, set_ or ())
     data = _read_yaml(scenarios, "scenarios")
@@ -277,9 +281,8 @@ def stress_command(
         f"{model.name}: {len(data)} scenarios against the base, {n_sims:,} simulations, "
         "common random numbers"
     )
-    labels = [
-        " / ".join(map(str, key)) if isinstance(key, tuple) else str(key) for key in table.index
-    ]
+    names = partner_labels(model)
+    labels = [f"{scenario} / {names.get(partner, partner)}" for scenario, partner in table.index]
     print_table(
         [
             " / ".join(map(str, table.index.names)),
@@ -368,13 +371,15 @@ def precise(
         f"runs: {', '.join(f'{n:,}' for n, _ in res.steps)})"
     )
     from riskshare.cli.show import money, print_summary, print_table
+    from riskshare.config.names import partner_labels
 
-    print_summary(result.table("summary"))
+    labels = partner_labels(model)
+    print_summary(result.table("summary"), labels)
     print_table(
         ["partner", "P95", "95% interval", "± of P95", "mean", "± SE"],
         [
             [
-                partner,
+                labels.get(partner, partner),
                 money(r["p95"]),
                 f"{money(r['p95_low'])} to {money(r['p95_high'])}",
                 f"{100 * r['p95_rel_half_width']:.2f}%",

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 #: Widest a table is drawn when the output is not a terminal. [characters]
@@ -85,11 +85,11 @@ def print_table(
         console.print(note, markup=False)
 
 
-def print_summary(table: Any, *, title: str | None = None) -> None:
+def print_summary(table: Any, labels: Mapping[str, str], *, title: str | None = None) -> None:
     """Print the headline figures of a result (from ``Result.table("summary")``).
 
     Money in £ thousands, probabilities in per cent; one row per partner and
-    the pool.
+    the pool, named by ``labels`` (partner id to display name).
     """
     cols = {
         "mean": "mean",
@@ -104,7 +104,7 @@ def print_summary(table: Any, *, title: str | None = None) -> None:
         cols["prob_exceeds"] = "P(> appetite)"
     rows = []
     for i, partner in enumerate(table.index["partner"]):
-        cells = [str(partner)]
+        cells = [labels.get(str(partner), str(partner))]
         for key in cols:
             value = float(table.columns[key][i])
             cells.append(percent(value) if key.startswith("prob") else money(value))

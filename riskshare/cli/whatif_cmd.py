@@ -26,11 +26,11 @@ def app_command(
     ] = "127.0.0.1",
     set_: SetOpt = None,
 ) -> None:
-    """Start the what-if app in the browser: move contributions, shares, caps, the reserve,
-    thresholds and the rule preset, and see each partner's exposure re-settled on the same
-    simulated spend.
+    """Start the what-if app in the browser: move the terms, see each partner's exposure.
 
-    Needs the app extra: pip install 'riskshare[app]' (or uv run --extra app ...).
+    Contributions, shares, caps, the reserve, thresholds and the rule preset;
+    every change is re-settled on the same simulated spend (drawn once at
+    start). Needs the optional app extra: uv run --extra app riskshare app CONFIG.
     """
     try:
         import shiny  # noqa: F401

@@ -146,7 +146,7 @@ def test_cli_compare_end_to_end(cli, tmp_path):
         ],
     )
     assert res.exit_code == 0, res.output
-    assert "Proportional with a 2 % reserve / council" in res.output
+    assert "Proportional with a 2 % reserve / Council" in res.output
     assert "Aligned" in res.output
     import pandas as pd
 

@@ -167,7 +167,7 @@ def test_cli_solve_end_to_end(cli, tmp_path):
     model = rs.load_config(EXAMPLE)
     council = model.contribution_schedule()[:, model.partner_ids.index("council")]
     average = data["answer"] * council.mean()
-    assert f"Answer: council pays in {money(average)} a year on average" in res.output
+    assert f"Answer: Council pays in {money(average)} a year on average" in res.output
     assert "95% interval" in res.output
     table = pd.read_csv(out / "contributions.csv", header=[0, 1], index_col=0)
     assert table.loc["average", ("answer", "council")] == pytest.approx(average)

@@ -41,7 +41,7 @@ def test_run_writes_the_documented_files(tmp_path: Path) -> None:
     out = tmp_path / "run1"
     result = invoke("run", EXAMPLE, "--sims", "3000", "--seed", "7", "--out", str(out))
     assert result.exit_code == 0, result.output
-    assert "council" in result.output and "P95 (VaR)" in result.output
+    assert "Council" in result.output and "P95 (VaR)" in result.output
     files = {p.name for p in out.iterdir()}
     assert {
         "summary.csv",

@@ -159,7 +159,7 @@ def test_four_partner_example_runs_every_output_from_the_command_line(tmp_path: 
         "--target",
         "trust:p95<=1000000",
     )
-    assert "Answer: trust pays in £" in out and "contributions.trust = " in out
+    assert "Answer: Community health trust pays in £" in out and "contributions.trust = " in out
 
 
 def test_bcf_national_conditions_worked_example() -> None:
