@@ -17,8 +17,6 @@ and :func:`simulate_until` ground the assumptions and the precision.
 from __future__ import annotations
 
 import importlib
-import sys
-import types
 from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
@@ -27,8 +25,10 @@ if TYPE_CHECKING:
     from riskshare.config import Agreement, Model, load_config, with_changes
     from riskshare.ledger import Ledger, check_balance
     from riskshare.run import Result, simulate
-    from riskshare.sampling import SpendPaths, sample
-    from riskshare.settle import Terms, settle
+    from riskshare import settle
+    from riskshare.paths import SpendPaths
+    from riskshare.rules.terms import Terms
+    from riskshare.sampling import sample
 
 # Every name is imported on first use, so ``import riskshare.cli`` (and the
 # command line's start) loads neither numpy nor pydantic; the analysis and
@@ -42,9 +42,9 @@ _LAZY = {
     "check_balance": "riskshare.ledger",
     "Result": "riskshare.run",
     "simulate": "riskshare.run",
-    "SpendPaths": "riskshare.sampling",
+    "SpendPaths": "riskshare.paths",
     "sample": "riskshare.sampling",
-    "Terms": "riskshare.settle",
+    "Terms": "riskshare.rules.terms",
     "settle": "riskshare.settle",
     "compare": "riskshare.analysis",
     "fit": "riskshare.analysis",
@@ -91,7 +91,10 @@ __all__ = [
 
 def __getattr__(name: str) -> Any:
     if name in _LAZY:
-        value = getattr(importlib.import_module(_LAZY[name]), name)
+        module = importlib.import_module(_LAZY[name])
+        # ``settle`` is its module (callable: ``rs.settle(model, paths)``), so
+        # ``import riskshare.settle as m`` gives the module whatever came first.
+        value = module if module.__name__ == f"{__name__}.{name}" else getattr(module, name)
         globals()[name] = value
         return value
     raise AttributeError(f"module 'riskshare' has no attribute {name!r}")
@@ -99,20 +102,3 @@ def __getattr__(name: str) -> Any:
 
 def __dir__() -> list[str]:
     return sorted(set(globals()) | set(__all__))
-
-
-class _Package(types.ModuleType):
-    """This package: its function ``settle`` keeps the name over the submodule ``settle``.
-
-    Importing a submodule binds it as an attribute of its package; where a
-    public function shares the submodule's name (``riskshare.settle``), the
-    function is bound instead, as when it was imported eagerly.
-    """
-
-    def __setattr__(self, name: str, value: Any) -> None:
-        if isinstance(value, types.ModuleType) and _LAZY.get(name) == value.__name__:
-            value = getattr(value, name)
-        super().__setattr__(name, value)
-
-
-sys.modules[__name__].__class__ = _Package

@@ -30,7 +30,7 @@ from riskshare.errors import BalanceError
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["FLOWS", "Flow", "Ledger", "check_balance"]
+__all__ = ["BALANCE_ATOL", "BALANCE_RTOL", "FLOWS", "Flow", "Ledger", "check_balance"]
 
 
 @dataclass(frozen=True)
@@ -266,38 +266,72 @@ class Ledger:
         return pd.concat(frames, ignore_index=True)
 
 
-def check_balance(
-    ledger: Ledger, *, atol: float = 0.01, rtol: float = 1e-12, allow_deficit: bool = False
-) -> None:
+#: The balance check's tolerance: one penny, plus this much of the year's spend
+#: (or of the reserve balance) for float64 rounding on large pools.
+BALANCE_ATOL = 0.01
+BALANCE_RTOL = 1e-12
+
+
+def check_balance(ledger: Ledger, *, allow_deficit: bool = False) -> None:
     """Raise :class:`~riskshare.errors.BalanceError` unless every year of every simulation balances.
+
+    Recomputes, from the flows alone, that pool inflows equal outflows in
+    every simulated year and that the reserve balance follows from its flows,
+    within one penny (:data:`BALANCE_ATOL`) plus :data:`BALANCE_RTOL` of the
+    amounts. It works on year-major views of the flows (the layout the
+    settlement writes), so it is cheap enough to run on every settlement.
 
     Parameters
     ----------
     ledger : Ledger
-    atol : float
-        Absolute tolerance. [£] (default one penny)
-    rtol : float
-        Tolerance relative to the year's spend, for float64 rounding on large pools.
     allow_deficit : bool
         Whether the reserve may go below zero (a cap overflowing into it).
     """
-    gap = np.abs(ledger.imbalance())
-    scale = np.abs(ledger.flow("spend")) * rtol
-    bad = gap > atol + scale
-    if np.any(bad):
-        sim, year = np.argwhere(bad)[0]
-        raise BalanceError(
-            f"the pool does not balance in {int(bad.sum())} simulation-years; first at "
-            f"simulation {sim}, year {year}: inflows - outflows = {gap[sim, year]:.6f} £"
-        )
-    # The reserve's balance must follow from its flows.
-    change = (
-        ledger.flow("reserve_topup") - ledger.flow("reserve_draw") - ledger.flow("reserve_release")
-    )
-    opening = ledger.reserve[:, :1] - change[:, :1]
-    expected = opening + np.cumsum(change, axis=1)
-    scale = np.abs(expected).max() * rtol if expected.size else 0.0
-    if not np.allclose(expected, ledger.reserve, atol=atol + scale, rtol=0):
-        raise BalanceError("the reserve balance does not follow from its draws and top-ups")
-    if not allow_deficit and np.any(ledger.reserve < -atol):
+    spend = ledger.flow("spend").T  # (years, sims)
+    gap = np.zeros_like(spend)
+    for name, arr in ledger.partner_flows.items():
+        d = FLOWS[name].direction
+        by_partner = arr.transpose(2, 1, 0)  # (partners, years, sims)
+        for p in range(by_partner.shape[0] if d else 0):
+            if d > 0:
+                gap += by_partner[p]
+            else:
+                gap -= by_partner[p]
+    for name, arr in ledger.pool_flows.items():
+        d = FLOWS[name].direction
+        if d > 0:
+            gap += arr.T
+        elif d < 0:
+            gap -= arr.T
+    _within_tolerance(gap, spend, "the pool does not balance")
+    reserve = ledger.reserve.T
+    change = np.zeros_like(reserve)
+    for name, sign in (("reserve_topup", 1.0), ("reserve_draw", -1.0), ("reserve_release", -1.0)):
+        if name in ledger.pool_flows:
+            if sign > 0:
+                change += ledger.pool_flows[name].T
+            else:
+                change -= ledger.pool_flows[name].T
+    opening = reserve[0] - change[0]
+    for t in range(1, change.shape[0]):  # cumulative sum over years (rows stay contiguous)
+        change[t] += change[t - 1]
+    change += opening
+    change -= reserve
+    _within_tolerance(change, reserve, "the reserve balance does not follow from its flows")
+    if not allow_deficit and (reserve < -BALANCE_ATOL).any():
         raise BalanceError("the reserve balance went negative")
+
+
+def _within_tolerance(gap: FloatArray, scale: FloatArray, what: str) -> None:
+    """Raise unless ``|gap| <= BALANCE_ATOL + BALANCE_RTOL |scale|``; both ``(years, sims)``."""
+    np.abs(gap, out=gap)
+    tolerance = np.abs(scale)
+    tolerance *= BALANCE_RTOL
+    tolerance += BALANCE_ATOL
+    bad = gap > tolerance
+    if bad.any():
+        t, sim = np.argwhere(bad)[0]
+        raise BalanceError(
+            f"{what} in {int(bad.sum())} simulation-years; first at simulation {sim}, "
+            f"year {t}: off by {gap[t, sim]:.6f} £"
+        )

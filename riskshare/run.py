@@ -27,8 +27,9 @@ from riskshare._types import BoolArray, FloatArray
 from riskshare.config.model import Agreement, Model
 from riskshare.ledger import Ledger
 from riskshare.metrics import describe, quantiles
-from riskshare.sampling import SpendPaths, sample_block
-from riskshare.settle import Terms
+from riskshare.paths import SpendPaths
+from riskshare.sampling import sample_block
+from riskshare.settle import Terms, iter_settle
 from riskshare.streams import BLOCK_SIZE, n_blocks, resolve_seed
 
 if TYPE_CHECKING:
@@ -578,7 +579,7 @@ def simulate(
         stop = min(chunk.stop * block_size, n_sims)
         paths = SpendPaths.concatenate(parts, stop - start)
         t1 = time.perf_counter()
-        for sl, ledger in terms.iter_settle(paths, check=check):
+        for sl, ledger in iter_settle(terms, paths, check=check):
             outcomes.store(ledger, start + sl.start)
         t2 = time.perf_counter()
         timings["sample"] += t1 - t0

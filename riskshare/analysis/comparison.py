@@ -31,9 +31,10 @@ from riskshare._types import BoolArray, FloatArray
 from riskshare.config.model import Agreement, Model
 from riskshare.errors import InputError
 from riskshare.metrics import describe, tvar
+from riskshare.paths import SpendPaths
 from riskshare.run import Outcomes
-from riskshare.sampling import SpendPaths, sample, sample_block
-from riskshare.settle import Terms
+from riskshare.sampling import sample, sample_block
+from riskshare.settle import Terms, iter_settle
 from riskshare.streams import BLOCK_SIZE, n_blocks, resolve_seed
 
 if TYPE_CHECKING:
@@ -128,7 +129,7 @@ class Outcome:
             raise ValueError("this outcome is read-only (made by take() or by hand)")
         self._cache.clear()
         start = sl.start or 0
-        for part, ledger in terms.iter_settle(paths, check=check):
+        for part, ledger in iter_settle(terms, paths, check=check):
             self._store.store(ledger, start + part.start)
 
     def take(self, idx: slice | np.ndarray) -> Outcome:

@@ -21,7 +21,7 @@ from riskshare.errors import ConfigError, RiskshareError
 if TYPE_CHECKING:
     from riskshare.config.model import Agreement, Model
     from riskshare.run import Result
-    from riskshare.sampling import SpendPaths
+    from riskshare.paths import SpendPaths
 
 __all__ = ["Control", "SettingError", "WhatIf", "find_presets"]
 

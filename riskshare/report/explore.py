@@ -22,8 +22,8 @@ if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
     from riskshare.config.model import Agreement, Model
+    from riskshare.paths import SpendPaths
     from riskshare.run import Result
-    from riskshare.sampling import SpendPaths
 
 __all__ = ["explore", "explore_widgets"]
 

@@ -5,10 +5,11 @@ a validated :class:`~riskshare.config.model.Model`; :func:`sample_block` draws
 one fixed-size block of simulations (the unit of reproducibility). Both also
 draw the model-level random quantities the agreement needs: performance
 metrics (``SpendPaths.metrics``) and integration savings
-(``SpendPaths.savings``). The pure kernels live in
-:mod:`riskshare.sampling.draws`.
+(``SpendPaths.savings``). Both return :class:`~riskshare.paths.SpendPaths`.
+The block plan and drawing live in :mod:`riskshare.sampling.blocks`, the pure
+kernels in :mod:`riskshare.sampling.draws`.
 """
 
-from riskshare.sampling.sample import SpendPaths, sample, sample_block, zeros_view
+from riskshare.sampling.blocks import sample, sample_block
 
-__all__ = ["SpendPaths", "sample", "sample_block", "zeros_view"]
+__all__ = ["sample", "sample_block"]

@@ -3,7 +3,7 @@
 Nothing here knows about the configuration. Every function either takes a
 :class:`numpy.random.Generator` and draws from it, or takes pre-drawn standard
 normals / uniforms and transforms them, so the orchestration in
-:mod:`riskshare.sampling.sample` decides which stream each number comes from.
+:mod:`riskshare.sampling.blocks` decides which stream each number comes from.
 
 Conventions: money is in pounds [£]; counts are clients [clients]; rates and
 coefficients of variation are plain fractions [fraction]. Compound-sum tables

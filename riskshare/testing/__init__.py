@@ -99,7 +99,8 @@ def engine_ledger(
     -------
     Ledger
     """
-    from riskshare.sampling import SpendPaths, sample
+    from riskshare.paths import SpendPaths
+    from riskshare.sampling import sample
     from riskshare.settle import settle
 
     if spend is None:

@@ -67,10 +67,12 @@ def test_command_line_starts_and_runs_without_the_heavy_imports(tmp_path) -> Non
     assert (tmp_path / "r" / "summary.csv").exists()
 
 
-def test_settle_is_the_function_whatever_was_imported_first() -> None:
+def test_settle_is_the_callable_module_whatever_was_imported_first() -> None:
+    # No function shadows its module: riskshare.settle is the module, and calling it settles.
     code = (
-        "import riskshare.run, riskshare as rs, riskshare.settle as m\n"
-        "print(callable(rs.settle), rs.settle is m, rs.settle.__module__)"
+        "import types, riskshare.run, riskshare as rs, riskshare.settle as m\n"
+        "print(callable(rs.settle), rs.settle is m, isinstance(m, types.ModuleType), "
+        "m.settle.__module__)"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.split() == ["True", "True", "riskshare.settle"]
+    assert out.stdout.split() == ["True", "True", "True", "riskshare.settle"]

@@ -1,4 +1,4 @@
-"""Tests of riskshare.sampling.sample: spend paths from a Model."""
+"""Tests of riskshare.sampling.sample(): spend paths from a Model."""
 
 from __future__ import annotations
 
@@ -7,7 +7,8 @@ import pytest
 from scipy import stats
 
 from riskshare.config.model import Model
-from riskshare.sampling import SpendPaths, sample, sample_block
+from riskshare.paths import SpendPaths
+from riskshare.sampling import sample, sample_block
 
 BENCHMARK_GROUPS = [
     ("learning_disability", "council", 300, 60_000, 0.6, 0.020, 0.025),

@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 from riskshare.config.model import Model
-from riskshare.sampling import SpendPaths, sample, sample_block, zeros_view
+from riskshare.paths import SpendPaths, zeros_view
+from riskshare.sampling import sample, sample_block
 
 RAMP = [0.0, 0.25, 0.5, 1.0, 1.0]
 

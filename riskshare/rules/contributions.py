@@ -1,0 +1,64 @@
+"""Step 1: contributions and holdback (``contributions``, ``agreement.holdback``)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from riskshare.rules.base import Rule
+from riskshare.rules.state import State
+from riskshare.rules.terms import Terms
+
+__all__ = ["Contributions"]
+
+
+class Contributions(Rule):
+    """Each partner pays its contribution; a holdback partner holds part back on performance.
+
+    Partner p's part of the budget is ``c_p``; the holdback partner k pays
+    ``c_k − H`` and the pool gets ``released = H · clip(m / target, 0, 1)``
+    of ``H``, the rest going to k's acute provider (a memo flow).
+    """
+
+    name = "contributions"
+    steps = ("contributions",)
+    writes = frozenset({"contribution", "holdback_released", "holdback_retained"})
+
+    def __init__(self, terms: Terms) -> None:
+        self.terms = terms
+        self.holdback = terms.agreement.holdback
+
+    @classmethod
+    def from_terms(cls, terms: Terms) -> Contributions:
+        return cls(terms)
+
+    def start(self, state: State) -> None:
+        hb = self.holdback
+        if hb is not None and (state.metrics is None or hb.metric not in state.metrics):
+            raise ValueError(f"the holdback needs performance metric '{hb.metric}' in the draws")
+
+    def contributions(self, s: State) -> None:
+        t = s.t
+        c = self.terms.contributions[t]
+        s.c = c
+        s.cumulative = s.cumulative + c
+        # (partners, 1) while the budget is the same in every simulation.
+        budget_p = c[:, None].copy()
+        hb = self.holdback
+        if hb is not None:
+            h = np.broadcast_to(np.asarray(hb.amount, dtype=float), (s.years,))[t]
+            k = self.terms.partner(hb.partner)
+            released = h * np.clip(np.asarray(s.metrics[hb.metric])[:, t] / hb.target, 0.0, 1.0)
+            budget_p = np.repeat(budget_p, s.n_sims, axis=1)
+            budget_p[k] += released - h
+            paid = np.repeat(c[:, None], s.n_sims, axis=1)
+            paid[k] -= h
+            s.flows.add("contribution", t, paid)
+            s.flows.add_column("holdback_released", t, k, released)
+            s.flows.add_column("holdback_retained", t, k, h - released)
+        s.budget_p = budget_p
+
+    def finish(self, s: State) -> None:
+        if self.holdback is None:
+            # The same contributions in every simulation: a read-only broadcast view.
+            c = self.terms.contributions
+            s.flows.constant("contribution", np.broadcast_to(c[:, :, None], s.flows.shape_partner))

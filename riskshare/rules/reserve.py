@@ -1,0 +1,123 @@
+"""The reserve (``agreement.reserve``): top-slice, draw, carry-forward, retention, final release.
+
+Steps 2 and 8 of ``docs/rules.md``, and the payout after the last year.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from riskshare.rules.base import Rule
+from riskshare.rules.keys import key_weights
+from riskshare.rules.state import State
+from riskshare.rules.terms import Terms
+
+__all__ = ["Reserve"]
+
+
+class Reserve(Rule):
+    """A risk reserve: overspends draw on it, underspends are carried into it.
+
+    It opens with ``opening`` plus a ``top_slice`` of contributions; in the
+    waterfall it meets ``min(max(R, 0), O)`` of the overspend; eligible
+    underspend is carried into it up to ``cap``; with
+    ``underspend_disposition: retain`` the rest of the underspend too; what
+    is left after the last year is paid out by ``final_key``.
+    """
+
+    name = "reserve"
+    steps = ("top_slice", "waterfall", "carry_forward", "disposition")
+    writes = frozenset({"reserve_topup", "reserve_draw", "reserve_release", "final_distribution"})
+
+    def __init__(self, terms: Terms) -> None:
+        agr = terms.agreement
+        self.terms = terms
+        self.reserve = agr.reserve
+        self.order = agr.waterfall.index(self.name) if self.name in agr.waterfall else 0
+        self.in_waterfall = self.name in agr.waterfall
+        self.retain = agr.underspend_disposition == "retain"
+        pooled = terms.pooled
+        excluded = np.zeros(len(terms.group_ids), dtype=bool)
+        for gid in self.reserve.exclude_groups:
+            excluded[terms.group(gid)] = True
+        self.eligible = np.flatnonzero(pooled & ~excluded)
+        self.all_eligible = len(self.eligible) == int(pooled.sum())
+        self.offset = agr.offset_groups
+        if not self.all_eligible:
+            self.needs = frozenset({"group_variances"})
+
+    @classmethod
+    def from_terms(cls, terms: Terms) -> Reserve | None:
+        agr = terms.agreement
+        return cls(terms) if agr.arrangement == "pooled" and agr.reserve is not None else None
+
+    def start(self, s: State) -> None:
+        s.balance = np.full(s.n_sims, self.reserve.opening)
+
+    def top_slice(self, s: State) -> None:
+        """``top_slice · c_p`` of each contribution goes into the reserve."""
+        res = self.reserve
+        if not (res.top_slice > 0 and (res.top_slice_years == "every" or s.t == 0)):
+            return
+        ts = res.top_slice * s.c[:, None]
+        if s.any_exited:
+            ts = ts * ~s.exited
+        s.budget_p = s.budget_p - ts
+        ts_total = ts.sum(axis=0)
+        s.balance = s.balance + ts_total
+        s.flows.add("reserve_topup", s.t, ts_total)
+
+    def waterfall(self, s: State) -> None:
+        """The reserve meets what it can of the overspend."""
+        if not self.in_waterfall:
+            return
+        draw = np.minimum(np.maximum(s.balance, 0.0), s.over)
+        if s.any_exited:
+            draw = np.where(s.live, draw, 0.0)
+        s.balance = s.balance - draw
+        s.over = s.over - draw
+        s.exhausted[s.t] = s.over > 0
+        if s.any_exited:
+            s.exhausted[s.t] &= s.live
+        s.draw = draw
+
+    def carry_forward(self, s: State) -> None:
+        """Eligible underspend goes into the reserve while the balance is below the cap."""
+        res = self.reserve
+        if not res.carry_forward:
+            return
+        if not self.offset:
+            v_g = s.v_g[self.eligible]
+            eligible = np.maximum(-v_g, 0.0).sum(axis=0) + np.maximum(-s.x, 0.0)
+        elif self.all_eligible:
+            eligible = s.under
+        else:
+            elig = s.v_g[self.eligible].sum(axis=0) + s.x
+            eligible = np.minimum(s.under, np.maximum(-elig, 0.0))
+        room = np.inf if res.cap is None else np.maximum(res.cap - s.balance, 0.0)
+        added = np.minimum(eligible, room)
+        if s.any_exited:
+            added = np.where(s.live, added, 0.0)
+        s.balance = s.balance + added
+        s.under = s.under - added
+        s.added = added
+
+    def disposition(self, s: State) -> None:
+        """With ``retain`` the rest of the underspend stays in the reserve; the year's flows."""
+        if self.retain:
+            retained = np.where(s.live, s.under, 0.0) if s.any_exited else s.under
+            s.balance = s.balance + retained
+            s.under = s.under - retained
+            s.retained = retained
+        s.flows.add("reserve_draw", s.t, s.draw)
+        s.flows.add("reserve_topup", s.t, s.added + s.retained)
+
+    def finish(self, s: State) -> None:
+        """The balance left after the last year is paid out by ``final_key``."""
+        last = s.years - 1
+        ctx = self.terms.context(last, s.cumulative, s.spend[-1])
+        w = key_weights(self.reserve.final_key, ctx)
+        s.flows.add("reserve_release", last, s.balance)
+        s.flows.add("final_distribution", last, w * s.balance)
+        s.closing = s.balance
+        s.reserve[last] = 0.0

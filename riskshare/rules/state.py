@@ -1,0 +1,237 @@
+"""What the rules of an agreement read and write while a chunk of simulations is settled.
+
+:class:`State` holds one chunk's draws, the money carried from year to year
+(the reserve balance, cumulative contributions, exits) and the quantities of
+the current year that one rule computes and a later one reads (the budget, the
+variance, the partners' positions...). :class:`Flows` holds the ledger flows
+being written. Arrays are year-major with simulations last: ``(sims,)`` per
+year, ``(partners, sims)`` per partner, ``(groups, sims)`` per group.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from riskshare._types import FloatArray
+from riskshare.ledger import FLOWS
+
+if TYPE_CHECKING:
+    from riskshare.rules.base import Rule
+    from riskshare.rules.terms import Terms
+
+__all__ = ["YEAR", "Flows", "State"]
+
+#: The quantities of the current year any rule may set on the :class:`State`
+#: (documented there); anything else a rule keeps it declares in ``carries``.
+YEAR = frozenset(
+    {
+        "c", "budget_p", "gross", "inc", "n_g", "x", "uncommitted", "ctx",
+        "group_budget", "v_g", "v", "own", "w_prop", "aligned_position", "position",
+        "over", "under", "live", "draw", "release", "added", "retained", "nonrecurrent",
+        "calls", "refunds", "balance", "cumulative", "exited", "any_exited", "closing",
+    }
+)  # fmt: skip
+
+
+class Flows:
+    """Year-major flow arrays (pool ``(years, sims)``, partner ``(years, partners, sims)``).
+
+    Allocated on first use, so a settlement only carries the flows its
+    clauses produce. Arrays start uninitialised: the first write of a year
+    assigns, later writes add, and :meth:`finish` zeroes the years never
+    written (this saves zero-filling memory that is about to be overwritten).
+    Each write is checked against the flows the writing rule declares
+    (``writer``, set by the settlement before it calls a rule).
+    """
+
+    def __init__(self, years: int, n_sims: int, n_partners: int) -> None:
+        self.shape_pool = (years, n_sims)
+        self.shape_partner = (years, n_partners, n_sims)
+        self.pool: dict[str, np.ndarray] = {}
+        self.partner: dict[str, np.ndarray] = {}
+        self.writer: Rule | None = None
+        self.written: dict[str, set[int]] = {}
+
+    def array(self, name: str) -> np.ndarray:
+        """The whole array of flow ``name``, allocated on the first write."""
+        if self.writer is not None and name not in self.writer.writes:
+            raise RuntimeError(
+                f"rule {self.writer.name!r} writes flow {name!r}, which it does not declare"
+            )
+        pool = FLOWS[name].level == "pool"
+        store = self.pool if pool else self.partner
+        arr = store.get(name)
+        if arr is None:
+            arr = store[name] = np.empty(self.shape_pool if pool else self.shape_partner)
+            self.written[name] = set()
+        return arr
+
+    def add(self, name: str, t: int, value: Any) -> None:
+        """Add ``value`` to year ``t`` of a flow: ``(sims,)`` (pool) or ``(partners, sims)``."""
+        arr = self.array(name)
+        if t in self.written[name]:
+            arr[t] += value
+        else:
+            arr[t] = value
+            self.written[name].add(t)
+
+    def year(self, name: str, t: int) -> np.ndarray:
+        """Year ``t`` of a flow, for the caller to fill completely."""
+        arr = self.array(name)
+        self.written[name].add(t)
+        return arr[t]
+
+    def add_column(self, name: str, t: int, p: int, value: Any) -> None:
+        """Add ``value`` to partner ``p``'s part of year ``t`` of a partner flow."""
+        arr = self.array(name)
+        if t not in self.written[name]:
+            arr[t] = 0.0
+            self.written[name].add(t)
+        arr[t, p] += value
+
+    def constant(self, name: str, value: np.ndarray) -> None:
+        """Set a whole flow to a read-only ``value`` (a broadcast view), every year written."""
+        self.array(name)
+        self.partner[name] = value
+        self.written[name] = set(range(value.shape[0]))
+
+    def finish(self) -> None:
+        """Zero the years of each flow that were never written."""
+        for store in (self.pool, self.partner):
+            for name, arr in store.items():
+                for t in range(arr.shape[0]):
+                    if t not in self.written[name]:
+                        arr[t] = 0.0
+
+
+class State:
+    """One chunk of simulations being settled: its draws, what is carried, this year's figures.
+
+    Rules read and write these attributes; a rule adds attributes of its own
+    only for what it declares in ``carries``. Set once per chunk:
+
+    terms, rules, n_sims, years, n_partners
+        The settlement's terms, the agreement's rules and the sizes.
+    spend, income
+        Gross spend and charging income (``None`` without charging),
+        ``(years, groups, sims)``. [£]
+    metrics, savings
+        Performance metrics, each ``(sims, years)``, and integration savings
+        ``(sims, years)`` (``None`` without). [£]
+    flows
+        The ledger flows being written (:class:`Flows`).
+    pool_spend, variance, reserve, exhausted, closing, extras
+        Outputs: the pool's spend after action and its variance ``(years,
+        sims)``, the reserve balance at each year end ``(years, sims)``,
+        whether an overspend exhausted the reserve, the balance paid out at the
+        end ``(sims,)``, and clause indicators by name.
+
+    Carried from year to year:
+
+    balance
+        The reserve balance ``(sims,)``. [£]
+    cumulative
+        Contributions from year 0 to this year ``(partners,)``. [£]
+    exited, any_exited
+        Simulations where a partner has left, and whether there is any.
+
+    This year (``t``; reset by :meth:`begin_year`):
+
+    c, budget_p, budget
+        Contributions ``(partners,)``, each partner's part of the budget
+        ``(partners, 1 or sims)`` and the budget ``Σ_p budget_p``. [£]
+    gross, inc, n_g
+        Spend, income and spend net of income of each group ``(groups, sims)``. [£]
+    x, uncommitted
+        Pool-level integration effect and uncommitted allocation. [£]
+    ctx, group_budget, v_g, v, own, w_prop, aligned_position
+        Key context, group budgets and variances, the pooled variance, each
+        partner's own variance, proportional weights, the aligned positions.
+    position
+        Each partner's net position ``(partners, sims)`` (positive pays). [£]
+    over, under, under_eligible, live
+        The overspend and underspend left to meet, the underspend that may
+        be carried forward, simulations not exited.
+    draw, release, added, retained, nonrecurrent
+        What the reserve, the uncommitted allocation, carry-forward, retention
+        and non-recurrent use absorbed. [£]
+    calls, refunds
+        This year's ``overspend_call`` and ``underspend_refund``. [£]
+    """
+
+    def __init__(
+        self,
+        terms: Terms,
+        rules: tuple[Rule, ...],
+        spend: FloatArray,
+        *,
+        income: FloatArray | None,
+        metrics: Mapping[str, FloatArray] | None,
+        savings: FloatArray | None,
+    ) -> None:
+        n_sims, years, _ = spend.shape
+        self.terms = terms
+        self.rules = rules
+        self.n_sims = n_sims
+        self.years = years
+        self.n_partners = len(terms.partner_ids)
+        # Group-major copies: every (year, group) vector is contiguous.
+        self.spend = np.ascontiguousarray(spend.transpose(1, 2, 0))
+        self._income = income
+        self.metrics = metrics
+        self.savings = savings
+        self.flows = Flows(years, n_sims, self.n_partners)
+        self.pool_spend = np.empty((years, n_sims))
+        self.variance = np.empty((years, n_sims))
+        self.reserve = np.zeros((years, n_sims))
+        self.exhausted = np.zeros((years, n_sims), dtype=bool)
+        self.closing = np.zeros(n_sims)
+        self.extras: dict[str, np.ndarray] = {}
+        self.balance = np.full(n_sims, 0.0)
+        self.cumulative = np.zeros(self.n_partners)
+        self.exited = np.zeros(n_sims, dtype=bool)
+        self.any_exited = False
+        self.t = -1
+
+    @cached_property
+    def income(self) -> FloatArray | None:
+        """Charging income ``(years, groups, sims)``, or ``None`` without. [£]"""
+        if self._income is None:
+            return None
+        # Group-major, like spend (a copy made only when a rule reads it).
+        return np.ascontiguousarray(np.asarray(self._income).transpose(1, 2, 0))
+
+    def needs(self, what: str) -> bool:
+        """Whether any rule of the agreement needs ``what`` (see :attr:`Rule.needs`)."""
+        return any(what in rule.needs for rule in self.rules)
+
+    @property
+    def budget_p(self) -> FloatArray:
+        """Each partner's part of the budget, ``(partners, 1)`` or ``(partners, sims)``. [£]"""
+        return self._budget_p
+
+    @budget_p.setter
+    def budget_p(self, value: FloatArray) -> None:
+        self._budget_p = value
+        self._budget: FloatArray | None = None
+
+    @property
+    def budget(self) -> FloatArray:
+        """This year's budget, ``Σ_p budget_p``: ``(1,)`` or ``(sims,)``. [£]"""
+        if self._budget is None:
+            self._budget = self._budget_p.sum(axis=0)
+        return self._budget
+
+    def begin_year(self, t: int) -> None:
+        """Start year ``t``: this year's spend, and nothing absorbed or shared yet."""
+        self.t = t
+        self.gross = self.n_g = self.spend[t]
+        self.inc = None
+        self.x = 0.0
+        self.uncommitted = 0.0
+        self.group_budget = self.v_g = self.own = self.w_prop = self.aligned_position = None
+        self.draw = self.release = self.added = self.retained = self.nonrecurrent = 0.0

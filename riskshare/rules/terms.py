@@ -1,0 +1,138 @@
+"""The terms of a settlement: an agreement and the model's figures it is settled with."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+
+import numpy as np
+
+from riskshare._types import BoolArray, FloatArray
+from riskshare.config.model import Agreement, Model
+from riskshare.rules.keys import KeyContext
+
+__all__ = ["Terms"]
+
+
+@dataclass(frozen=True)
+class Terms:
+    """Everything settlement needs, resolved from a model: plain arrays and the agreement.
+
+    Parameters
+    ----------
+    agreement : Agreement
+        The rules.
+    contributions : ndarray
+        ``(years, partners)`` contributions. [£]
+    commissioning : ndarray
+        ``(groups, partners)`` commissioning shares; rows sum to 1. [fraction]
+    budget_shares : ndarray
+        ``(years, groups)`` each group's share of the year's group budget. [fraction]
+    charging_rate : ndarray
+        ``(groups,)`` expected charging income as a fraction of gross spend. [fraction]
+    partner_ids, group_ids : tuple of str
+        Axis labels.
+    host : int
+        Index of the host partner.
+    first_year : int
+        Calendar year the first financial year starts.
+    """
+
+    agreement: Agreement
+    contributions: FloatArray
+    commissioning: FloatArray
+    budget_shares: FloatArray
+    charging_rate: FloatArray
+    partner_ids: tuple[str, ...]
+    group_ids: tuple[str, ...]
+    host: int
+    first_year: int = 0
+    metric_ids: tuple[str, ...] = field(default_factory=tuple)
+
+    @classmethod
+    def from_model(
+        cls,
+        model: Model,
+        *,
+        agreement: Agreement | None = None,
+        contributions: FloatArray | None = None,
+    ) -> Terms:
+        """Resolve a model's terms, optionally with another agreement or contributions.
+
+        Parameters
+        ----------
+        model : Model
+        agreement : Agreement, optional
+            Replaces ``model.agreement`` (its references are checked against the model).
+        contributions : ndarray, optional
+            ``(years, partners)`` contributions replacing the model's. [£]
+        """
+        if agreement is not None and agreement is not model.agreement:
+            # Re-validate the whole model so the agreement's ids are checked against it.
+            data = model.model_dump(mode="json")
+            data["agreement"] = agreement.model_dump(mode="json")
+            from riskshare.config.load import validate_data
+
+            model = validate_data(data, source="<agreement>")
+        years = model.simulation.years
+        contrib = (
+            model.contribution_schedule()
+            if contributions is None
+            else np.array(contributions, dtype=float)
+        )
+        if contrib.shape != (years, len(model.partners)):
+            raise ValueError(
+                "contributions must have shape (years, partners) = "
+                f"{(years, len(model.partners))}, got {contrib.shape}"
+            )
+        if not np.all(np.isfinite(contrib)) or np.any(contrib < 0):
+            raise ValueError("contributions must be finite and >= 0")
+        agr = model.agreement
+        if isinstance(agr.group_budgets, dict):
+            raw = np.array([agr.group_budgets[g][:years] for g in model.group_ids], dtype=float).T
+        else:
+            raw = model.expected_spend()
+        totals = raw.sum(axis=1, keepdims=True)
+        shares = np.where(totals > 0, raw / np.where(totals > 0, totals, 1.0), 1.0 / raw.shape[1])
+        rate = np.array([g.charging.rate if g.charging else 0.0 for g in model.client_groups])
+        pids = tuple(model.partner_ids)
+        return cls(
+            agreement=agr,
+            contributions=contrib,
+            commissioning=model.commissioning_matrix(),
+            budget_shares=shares,
+            charging_rate=rate,
+            partner_ids=pids,
+            group_ids=tuple(model.group_ids),
+            host=pids.index(model.host),
+            first_year=model.simulation.first_year,
+            metric_ids=tuple(m.id for m in model.performance),
+        )
+
+    def partner(self, pid: str) -> int:
+        """Index of partner ``pid`` on the partner axis."""
+        return self.partner_ids.index(pid)
+
+    def group(self, gid: str) -> int:
+        """Index of client group ``gid`` on the group axis."""
+        return self.group_ids.index(gid)
+
+    def context(self, t: int, cumulative: FloatArray, spend_t: FloatArray) -> KeyContext:
+        """What keys may depend on in year ``t``; ``spend_t`` is ``(groups, sims)``. [£]"""
+        return KeyContext(
+            self.partner_ids,
+            self.host,
+            self.contributions[t],
+            cumulative,
+            spend_t,
+            self.commissioning,
+            self.agreement.weights,
+        )
+
+    @cached_property
+    def pooled(self) -> BoolArray:
+        """Which groups are pooled, ``(groups,)``: all but those with a profile (``group_keys``)."""
+        pooled = np.ones(len(self.group_ids), dtype=bool)
+        for gid in self.agreement.group_keys:
+            pooled[self.group(gid)] = False
+        return pooled

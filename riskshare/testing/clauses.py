@@ -1,0 +1,129 @@
+"""Agreements that together use every clause of ``docs/rules.md``, for contract tests.
+
+Each is settled on the Section 75 preset with charging income, a performance
+metric (``nea``) and integration savings drawn (:func:`clause_model`), so
+every rule of :mod:`riskshare.rules` is exercised by at least one of them.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from riskshare.config import load_config
+from riskshare.config.model import Model
+
+__all__ = ["CLAUSES", "base_data", "clause_model"]
+
+PRESETS = Path(__file__).resolve().parents[2] / "configs" / "presets"
+
+#: Agreements by name; each uses one clause (or a few that belong together).
+CLAUSES = {
+    "proportional_cumulative": {"weights": "cumulative"},
+    "fixed_host_commissioners": {
+        "overspend": {"key": {"council": 0.7, "icb": 0.3}},
+        "underspend": {"key": "commissioners"},
+    },
+    "own_with_reserve": {
+        "overspend": {"key": "own"},
+        "underspend": {"key": "own"},
+        "reserve": {"opening": 500000},
+    },
+    "aligned": {"arrangement": "aligned"},
+    "tower_pounds": {
+        "overspend": {
+            "basis": "amount",
+            "key": "proportional",
+            "bands": [
+                {"upto": 250000, "key": "host"},
+                {"upto": 1000000, "key": {"council": 0.5, "icb": 0.5}},
+            ],
+        }
+    },
+    "reserve_everything": {
+        "reserve": {
+            "opening": 250000,
+            "top_slice": 0.01,
+            "top_slice_years": "first",
+            "cap": 800000,
+            "exclude_groups": ["community_equipment"],
+            "final_key": "host",
+        }
+    },
+    "thresholds": {
+        "threshold_overspend": {"rate": 0.01, "below_key": "host"},
+        "threshold_underspend": {"rate": 0.02, "first_dollar": True, "below_key": {"icb": 1.0}},
+    },
+    "profiles": {"group_keys": {"community_equipment": "host", "mental_health": "commissioners"}},
+    "no_offset_uncommitted_first": {
+        "offset_groups": False,
+        "uncommitted": 0.02,
+        "waterfall": ["uncommitted", "reserve"],
+        "reserve": {},
+    },
+    "retain": {"underspend_disposition": "retain", "reserve": {"cap": 100000}},
+    "nonrecurrent": {"underspend_disposition": "nonrecurrent"},
+    "caps": {
+        "reserve": {},
+        "caps": [
+            {"partner": "council", "amount": 300000, "overflow": "icb"},
+            {"partner": "icb", "per": "agreement", "fraction": 0.02, "overflow": "reserve"},
+            {
+                "partner": "council",
+                "side": "underspend",
+                "fraction": 0.01,
+                "of": "budget",
+                "overflow": "icb",
+            },
+            {
+                "partner": "icb",
+                "fraction": 0.1,
+                "of": "group_contribution",
+                "group": "mental_health",
+                "overflow": "unfunded",
+            },
+        ],
+    },
+    "holdback": {
+        "holdback": {"partner": "icb", "amount": 1000000, "metric": "nea", "target": 0.042}
+    },
+    "trigger": {"trigger": {"threshold": 0.01, "mitigation": 0.5, "month": 6}},
+    "exit": {
+        "reserve": {"opening": 300000},
+        "exit": {"limits": {"council": 500000, "icb": 500000}, "notice_years": 1},
+    },
+    "charging_net": {"charging": {"pooling": "net", "bearer": "council"}},
+    "integration": {
+        "integration": {
+            "setup_costs": [
+                {"year": 0, "amount": 400000},
+                {"year": 1, "amount": 200000, "charged_to": "icb"},
+            ],
+            "savings_to": "council",
+        }
+    },
+    "integration_pool": {"integration": {"savings_to": "pool"}},
+}
+
+
+def base_data() -> dict[str, Any]:
+    """The Section 75 preset with charging, a performance metric and integration savings."""
+    model = load_config(PRESETS / "s75_proportional_reserve.yaml")
+    data = model.model_dump(mode="json", exclude_none=True)
+    data["client_groups"][3]["charging"] = {"rate": 0.16, "cv": 0.1}
+    data["client_groups"][0]["charging"] = {"rate": 0.03, "cv": 0.1}
+    data["performance"] = [{"id": "nea", "mean": 0.01, "sd": 0.03}]
+    data["integration_savings"] = {
+        "amount": 500000,
+        "ramp": [0, 0.25, 0.5, 1, 1],
+        "probability_none": 0.3,
+        "cv": 0.5,
+    }
+    return data
+
+
+def clause_model(agreement: dict[str, Any]) -> Model:
+    """:func:`base_data` with ``agreement``, validated."""
+    data = base_data()
+    data["agreement"] = agreement
+    return Model.model_validate(data)
