@@ -20,8 +20,8 @@ from riskshare.errors import ConfigError, RiskshareError
 
 if TYPE_CHECKING:
     from riskshare.config.model import Agreement, Model
-    from riskshare.run import Result
     from riskshare.paths import SpendPaths
+    from riskshare.run import Result
 
 __all__ = ["Control", "SettingError", "WhatIf", "find_presets"]
 
