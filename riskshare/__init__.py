@@ -22,12 +22,12 @@ from typing import TYPE_CHECKING, Any
 __version__ = "0.1.0"
 
 if TYPE_CHECKING:
+    from riskshare import settle
     from riskshare.config import Agreement, Model, load_config, with_changes
     from riskshare.ledger import Ledger, check_balance
-    from riskshare.run import Result, simulate
-    from riskshare import settle
     from riskshare.paths import SpendPaths
     from riskshare.rules.terms import Terms
+    from riskshare.run import Result, simulate
     from riskshare.sampling import sample
 
 # Every name is imported on first use, so ``import riskshare.cli`` (and the
