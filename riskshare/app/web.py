@@ -273,16 +273,17 @@ def build_app(whatif: WhatIf, *, title: str | None = None) -> Any:
 
 
 def _pdf_writer() -> Any:
-    """A writer of the report as PDF, where the report package can print one (else None).
+    """A writer of the report as PDF, where the pdf extra is installed (else None).
 
     The PDF is printed by the report package's ``html_to_pdf`` (headless
     Chromium through Playwright's synchronous API), run in a worker thread
     because the app's own thread runs an event loop.
     """
-    try:
-        from riskshare.report.pdf import html_to_pdf  # type: ignore[import-not-found]
-    except ImportError:
+    import importlib.util
+
+    if importlib.util.find_spec("playwright") is None:  # the pdf extra is not installed
         return None
+    from riskshare.report.pdf import html_to_pdf
 
     def write_pdf(result: Result, path: Path) -> None:
         from concurrent.futures import ThreadPoolExecutor

@@ -166,7 +166,7 @@ def _print_sweep(frame, params: list[str], model, elapsed: float) -> None:
         if pid is None:
             return column
         measure = column.removeprefix(f"{pid}_")
-        return f"{labels[pid]}: {SWEEP_MEASURES.get(measure, measure)}"
+        return f"{labels[pid]}\n{SWEEP_MEASURES.get(measure, measure)}"
 
     show = [
         c
@@ -179,7 +179,10 @@ def _print_sweep(frame, params: list[str], model, elapsed: float) -> None:
         for _, r in frame.iterrows()
     ]
     print_table(
-        [*(assumption_label(model, p) for p in params), *(heading(c) for c in show)],
+        [
+            *(assumption_label(model, p).replace(": ", ":\n", 1) for p in params),
+            *map(heading, show),
+        ],
         rows,
         title=f"{len(frame)} points, {int(frame['n_sims'].iloc[0]):,} simulations each, "
         f"in {elapsed:.1f} s",
