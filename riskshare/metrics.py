@@ -13,7 +13,7 @@ import functools
 import math
 import os
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -31,6 +31,10 @@ __all__ = [
     "tail_count",
     "tvar",
 ]
+
+#: Memory for the row buffers of :func:`describe` across its threads [bytes]: fewer
+#: threads on very long rows (one above 8.4 million simulations).
+BUFFER_BYTES = 128 << 20
 
 #: Quantile levels reported for every outcome.
 QUANTILES: Mapping[str, float] = {"p5": 0.05, "p50": 0.50, "p95": 0.95, "p99": 0.99}
@@ -70,6 +74,7 @@ def _row_statistics(
     *,
     moments: bool = True,
     thresholds: FloatArray | None = None,
+    total: bool = False,
 ) -> dict[Any, FloatArray]:
     """Per-row reductions of ``xt`` (simulations on its last axis), one row at a time.
 
@@ -78,9 +83,11 @@ def _row_statistics(
     standard deviation (``ddof=1``) and ``P(x > 0)``, and ``P(x > threshold)``
     for the row's threshold. Each is computed as numpy computes it for that
     row alone (``np.partition``, ``mean``, ``std``), so the figures equal
-    numpy's to the last bit. Each thread works in one reused row buffer, so
-    no temporary is as large as ``xt`` itself; numpy releases the GIL, so
-    large arrays are done on threads, and the result does not depend on their
+    numpy's to the last bit. With ``total``, the sum over the second-last
+    axis (e.g. over partners) is one more row there, summed into the buffer
+    when its turn comes. Each thread works in one reused row buffer, so no
+    temporary is as large as ``xt`` itself; numpy releases the GIL, so large
+    arrays are done on threads, and the result does not depend on their
     number.
 
     Returns
@@ -89,53 +96,75 @@ def _row_statistics(
         ``{k: values}`` for each ``k`` in ``kth``, ``{("tail", k): means}``
         for each ``k`` in ``tails``, and with ``moments`` ``"mean"``, ``"sd"``
         and ``"positive"`` (and ``"exceeds"`` with thresholds); arrays of
-        shape ``xt.shape[:-1]`` (scalars for one row).
+        shape ``xt.shape[:-1]`` (with ``total``, one more along its last
+        axis; scalars for one row).
     """
-    lead = xt.shape[:-1]
     n = xt.shape[-1]
-    rows = xt.reshape(-1, n)
+    lead = xt.shape[:-1]
+    # How to get each row: a contiguous view as it is, anything else written
+    # into the thread's buffer (a strided row copied, a total summed).
+    rows: list[Callable[[FloatArray], FloatArray]] = []
+    for idx in np.ndindex(lead[:-1] if total else lead):
+        if total:
+            rows += [_row_of(xt[(*idx, k)]) for k in range(lead[-1])]
+            rows.append(functools.partial(np.sum, xt[idx], axis=0))
+        else:
+            rows.append(_row_of(xt[idx]))
+    if total:
+        lead = (*lead[:-1], lead[-1] + 1)
     keys: list[Any] = [*kth, *(("tail", k) for k in tails)]
     if moments:
         keys += ["mean", "sd", "positive"]
     if thresholds is not None:
         th = np.broadcast_to(np.asarray(thresholds, dtype=float), lead).reshape(-1)
         keys.append("exceeds")
-    result = {key: np.empty(rows.shape[0]) for key in keys}
+    result = {key: np.empty(len(rows)) for key in keys}
     buffers = threading.local()
 
     def one(i: int) -> None:
-        row = np.ascontiguousarray(rows[i])
         buf = getattr(buffers, "row", None)
         if buf is None:
             buf = buffers.row = np.empty(n)
+        row = rows[i](out=buf)
         if moments:
-            # As ndarray.mean and ndarray.std (ddof=1): the same sums in the same order.
-            mean = np.add.reduce(row) / n
+            mean = np.add.reduce(row) / n  # as ndarray.mean: the same sum in the same order
             result["mean"][i] = mean
-            if n > 1:
-                np.subtract(row, mean, out=buf)
-                np.multiply(buf, buf, out=buf)
-                result["sd"][i] = np.sqrt(np.add.reduce(buf) / (n - 1))
-            else:
-                result["sd"][i] = 0.0
             result["positive"][i] = np.count_nonzero(row > 0.0) / n
         if thresholds is not None:
             result["exceeds"][i] = np.count_nonzero(row > th[i]) / n
         if kth:
-            np.copyto(buf, row)
+            if row is not buf:
+                np.copyto(buf, row)
             buf.partition(kth)  # as np.partition(row, kth), without a fresh copy
             for k in kth:
                 result[k][i] = buf[k]
             for k in tails:
                 result[("tail", k)][i] = buf[k:].mean()
+        if moments and n > 1:  # as ndarray.std(ddof=1)
+            if row is buf and kth:
+                row = rows[i](out=buf)  # in order again after the partition
+            np.subtract(row, mean, out=buf)
+            np.multiply(buf, buf, out=buf)
+            result["sd"][i] = np.sqrt(np.add.reduce(buf) / (n - 1))
+        elif moments:
+            result["sd"][i] = 0.0
 
-    if rows.shape[0] > 1 and rows.size >= 1_000_000:
-        with ThreadPoolExecutor(max_workers=min(rows.shape[0], os.cpu_count() or 1)) as pool:
-            list(pool.map(one, range(rows.shape[0])))
+    # Threads for large arrays, as many as the row buffers' memory allows.
+    workers = min(len(rows), os.cpu_count() or 1, max(1, BUFFER_BYTES // (8 * n)))
+    if workers > 1 and len(rows) * n >= 1_000_000:
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            list(pool.map(one, range(len(rows))))
     else:
-        for i in range(rows.shape[0]):
+        for i in range(len(rows)):
             one(i)
     return {key: value.reshape(lead)[()] for key, value in result.items()}
+
+
+def _row_of(row: FloatArray) -> Callable[..., FloatArray]:
+    """The row itself when contiguous; else a function copying it into ``out``."""
+    if row.flags.c_contiguous:
+        return lambda out: row
+    return lambda out: np.copyto(out, row) or out
 
 
 def _quantile_kth(n: int, levels: Sequence[float]) -> set[int]:
@@ -258,16 +287,21 @@ def describe(
     x: FloatArray,
     *,
     thresholds: Sequence[float] | FloatArray | None = None,
+    total: bool = False,
 ) -> dict[str, FloatArray]:
     """Risk measures of each column of ``x`` (simulations on axis 0).
 
     Parameters
     ----------
     x : ndarray
-        ``(sims,)`` or ``(sims, k)`` outcomes; large = bad. [£]
+        ``(sims,)``, ``(sims, k)`` or ``(sims, ..., k)`` outcomes; large =
+        bad. [£]
     thresholds : array_like, optional
         One threshold per column (or one for all): adds ``prob_exceeds`` and
         its standard error. [£]
+    total : bool
+        Also describe the sum over the last axis (e.g. the pool of the
+        partners) as one more column there, without storing it whole.
 
     Returns
     -------
@@ -302,11 +336,14 @@ def describe(
         | set(tails.values())
         | {r - 1 for pair in ranks.values() for r in pair if 1 <= r <= n}
     )
+    lead = list(xt.shape[:-1])
+    if total:
+        lead[-1] += 1
     th = None
     if thresholds is not None:
         th = np.asarray(thresholds, dtype=float)
-        th = np.broadcast_to(th.reshape(()) if th.size == 1 else th, xt.shape[:-1])
-    order = _row_statistics(xt, kth, [tails[0.95], tails[0.99]], thresholds=th)
+        th = np.broadcast_to(th.reshape(()) if th.size == 1 else th, tuple(lead))
+    order = _row_statistics(xt, kth, [tails[0.95], tails[0.99]], thresholds=th, total=total)
     out: dict[str, FloatArray] = {"mean": order["mean"], "sd": order["sd"]}
     for name, q in QUANTILES.items():
         out[name] = _interpolate(order, n, q)

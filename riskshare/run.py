@@ -342,10 +342,8 @@ class Result:
             mean_se`` and, where a threshold is set, ``threshold,
             prob_exceeds, prob_exceeds_se``.
         """
-        net = self.net
-        x = np.concatenate([net, net.sum(axis=1, keepdims=True)], axis=1)
         th = self._thresholds(thresholds)
-        stats = describe(x, thresholds=th)
+        stats = describe(self.net, thresholds=th, total=True)  # partners and the pool
         for key in ("prob_exceeds", "prob_exceeds_se"):
             stats[key] = np.where(np.isnan(th), np.nan, stats[key])
         called = self.outcomes.called_any
@@ -375,15 +373,11 @@ class Result:
         """
         net = self.outcomes.net
         n, _years, _n_partners = net.shape
-        # Partners and the pool separately: net is stored year-major, so
-        # neither needs a copy of the whole array.
-        partners = describe(net)
-        pool = describe(net.sum(axis=2))
+        # Partners and the pool (their sum) each year, (years, partners + 1):
+        # net is stored year-major, so no row is copied.
+        described = describe(net, total=True)
         # Rows partner by partner (then the pool), each with its years in order.
-        stats = {
-            key: np.concatenate([partners[key], pool[key][:, None]], axis=1).T.ravel()
-            for key in partners
-        }
+        stats = {key: value.T.ravel() for key, value in described.items()}
         called = np.moveaxis(self.outcomes.called, 0, -1)
         any_called = np.concatenate([called, called.any(axis=1, keepdims=True)], axis=1)
         stats["prob_call"] = (np.count_nonzero(any_called, axis=-1) / n).T.ravel()

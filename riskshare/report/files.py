@@ -27,6 +27,9 @@ if TYPE_CHECKING:
 
 __all__ = ["atomic_folder", "write_run"]
 
+#: Simulations per row group of ``per_simulation.parquet`` (bounds the writer's memory).
+ROW_GROUP = 1 << 20
+
 
 @contextlib.contextmanager
 def atomic_folder(out: str | Path, *, force: bool = False) -> Iterator[Path]:
@@ -68,33 +71,40 @@ def atomic_folder(out: str | Path, *, force: bool = False) -> Iterator[Path]:
 def _write_per_simulation(result: Result, folder: Path) -> str:
     """One row per simulation, one column per partner's net position: Parquet, else CSV."""
     net = result.net
-    sims = np.arange(net.shape[0])
     try:
         import pyarrow as pa
         import pyarrow.parquet as pq
     except ImportError:
         header = ",".join(["sim", *result.partner_ids])
-        data = np.column_stack([sims, net])
+        data = np.column_stack([np.arange(net.shape[0]), net])
         fmt = ["%d"] + ["%.17g"] * net.shape[1]
         np.savetxt(
             folder / "per_simulation.csv", data, fmt=fmt, delimiter=",", header=header, comments=""
         )
         return "per_simulation.csv"
-    # Arrow arrays over the numpy buffers: no copy, and no pandas (``pa.array``
-    # imports it: 0.25 s of CPU, more than writing the results). No
-    # dictionaries (every value is distinct; trying one costs half the time)
-    # and the simulation numbers as deltas: the same columns and values.
-    columns = [sims, *(np.ascontiguousarray(net[:, i]) for i in range(net.shape[1]))]
-    arrays = [
-        pa.Array.from_buffers(pa.from_numpy_dtype(c.dtype), len(c), [None, pa.py_buffer(c)])
-        for c in columns
-    ]
-    pq.write_table(
-        pa.table(arrays, names=["sim", *result.partner_ids]),
+    # Written a row group at a time, as Arrow arrays over numpy buffers: no
+    # copy of the whole, and no pandas (``pa.array`` imports it: 0.25 s of
+    # CPU, more than writing the results). No dictionaries (every value is
+    # distinct; trying one costs half the time) and the simulation numbers as
+    # deltas: the same columns and values.
+    names = ["sim", *result.partner_ids]
+    schema = pa.schema(
+        [(name, pa.int64() if k == 0 else pa.float64()) for k, name in enumerate(names)]
+    )
+    with pq.ParquetWriter(
         folder / "per_simulation.parquet",
+        schema,
         use_dictionary=False,
         column_encoding={"sim": "DELTA_BINARY_PACKED"},
-    )
+    ) as writer:
+        for start in range(0, net.shape[0], ROW_GROUP):
+            stop = min(start + ROW_GROUP, net.shape[0])
+            columns = [np.arange(start, stop, dtype=np.int64), *net[start:stop].T]
+            arrays = [
+                pa.Array.from_buffers(field.type, stop - start, [None, pa.py_buffer(c)])
+                for field, c in zip(schema, map(np.ascontiguousarray, columns), strict=True)
+            ]
+            writer.write_table(pa.Table.from_arrays(arrays, schema=schema))
     return "per_simulation.parquet"
 
 

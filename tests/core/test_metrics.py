@@ -97,3 +97,15 @@ def test_quantiles_equal_numpy_to_the_bit() -> None:
     got = quantiles(x, {"p5": 0.05, "p50": 0.5, "p95": 0.95, "max": 1.0})
     for name, q in (("p5", 0.05), ("p50", 0.5), ("p95", 0.95), ("max", 1.0)):
         np.testing.assert_array_equal(got[name], np.quantile(x, q, axis=0))
+
+
+def test_describe_total_is_the_sum_column_described() -> None:
+    # (sims, years, partners), stored partners-and-years first as simulate keeps it.
+    rng = np.random.default_rng(2)
+    x = np.moveaxis(rng.normal(size=(3, 4, 250_001)), -1, 0)
+    with_total = describe(x, total=True, thresholds=0.5)
+    explicit = describe(np.concatenate([x, x.sum(axis=2, keepdims=True)], axis=2), thresholds=0.5)
+    assert with_total.keys() == explicit.keys()
+    for key, value in explicit.items():
+        assert np.shape(with_total[key]) == (3, 5)
+        np.testing.assert_array_equal(with_total[key], value, err_msg=key)
