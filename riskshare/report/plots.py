@@ -763,6 +763,7 @@ def tornado(
             f"{who.get(partner, partner)}: {measure.upper()} net position over the agreement "
             f"(as assumed: {format_money(base)})",
             fontsize=10,
+            loc="right",
         )
         ax.grid(axis="x", alpha=0.3)
     axes[0].legend(
