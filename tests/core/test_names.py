@@ -84,6 +84,6 @@ def test_tornado_chart_is_labelled_with_names(example_model):
     )
     fig = tornado(table, measure="p95", model=example_model)
     ticks = [t.get_text() for ax in fig.axes for t in ax.get_yticklabels()]
-    titles = [ax.get_title() for ax in fig.axes]
+    titles = [ax.get_title(loc="right") for ax in fig.axes]
     assert ticks[0] == "Learning disability: cost inflation  (3.5% to 7.5%)"
     assert titles[1].startswith("Integrated Care Board: P95")
