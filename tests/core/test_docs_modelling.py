@@ -1,4 +1,4 @@
-"""docs/modelling.md stays true: its YAML is valid and its quoted headline is what riskshare says."""
+"""docs/modelling.md stays true: its YAML is valid, its quoted headline is what riskshare says."""
 
 from __future__ import annotations
 
