@@ -25,9 +25,16 @@ less sensitive to other load on the machine). Then, in the same way:
   spend drawn once, 100,000 simulations, in-process, median of ``--repeat``:
   ``riskshare.settle`` alone, and with the summary table.
 
+Every process runs in this one's environment: where ``PYTHONDONTWRITEBYTECODE``
+is set, riskshare's own modules (an editable install) are compiled from source
+on every start, about 40 ms of CPU. ``--bytecode`` measures as on a machine
+where Python caches bytecode, its default (and a wheel install, compiled when
+installed).
+
 Usage::
 
     .venv/bin/python benchmarks/bench_minimal.py [--sims 1000000 100000] [--repeat 5] [--quick]
+        [--bytecode]
 
 Prints a markdown table and writes ``benchmarks/out/minimal.json``.
 """
@@ -51,12 +58,16 @@ CONFIG = ROOT / "configs" / "benchmark.yaml"
 MINIMAL = ROOT / "benchmarks" / "minimal.py"
 OUT = ROOT / "benchmarks" / "out"
 BIG = 10_000_000
+#: Environment of every measured process (``--bytecode`` changes it).
+CHILD_ENV = dict(os.environ)
 
 
 def spawn(argv: list[str]) -> dict[str, Any]:
     """Run ``argv`` to completion: wall time [s] and peak RSS [MiB] of that process alone."""
     start = time.perf_counter()
-    proc = subprocess.Popen(argv, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        argv, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=CHILD_ENV
+    )
     _, status, usage = os.wait4(proc.pid, 0)
     wall = time.perf_counter() - start
     stdout, stderr = proc.stdout.read(), proc.stderr.read()
@@ -132,12 +143,28 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--sims", type=int, nargs="+", default=[1_000_000, 100_000])
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--quick", action="store_true", help=f"Skip the {BIG:,} memory run.")
+    parser.add_argument(
+        "--bytecode",
+        action="store_true",
+        help="Let Python cache bytecode (in a temporary folder), as it does by default: "
+        "PYTHONDONTWRITEBYTECODE unset; one warm-up run of each first.",
+    )
     parser.add_argument("--out", type=Path, default=OUT / "minimal.json")
     args = parser.parse_args(argv)
+    if args.bytecode:
+        CHILD_ENV.pop("PYTHONDONTWRITEBYTECODE", None)
+        CHILD_ENV["PYTHONPYCACHEPREFIX"] = tempfile.mkdtemp(prefix="riskshare-pycache-")
+        riskshare_run(1000)
+        minimal_run(1000)
 
     res: dict[str, Any] = {
         "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, "
-        f"Python {platform.python_version()}, load {os.getloadavg()[0]:.1f} at start",
+        f"Python {platform.python_version()}, load {os.getloadavg()[0]:.1f} at start, "
+        + (
+            "riskshare recompiled on each start (PYTHONDONTWRITEBYTECODE)"
+            if "PYTHONDONTWRITEBYTECODE" in CHILD_ENV
+            else "bytecode cached"
+        ),
         "repeat": args.repeat,
         "sizes": {},
     }
