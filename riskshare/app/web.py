@@ -154,7 +154,11 @@ def build_app(whatif: WhatIf, *, title: str | None = None) -> Any:
         ui.output_ui("headline"),
         ui.output_ui("keytable"),
         ui.output_ui("status"),
-        ui.output_plot("exposure", height="380px"),
+        ui.navset_underline(
+            ui.nav_panel("Chance of paying more", ui.output_plot("exposure", height="380px")),
+            ui.nav_panel("Distribution", ui.output_plot("distribution", height="380px")),
+            id="charts",
+        ),
         ui.output_ui("comparison"),
         title=name,
         fillable=False,
@@ -233,6 +237,14 @@ def build_app(whatif: WhatIf, *, title: str | None = None) -> Any:
                 title="Chance of paying more than £X over the agreement",
             )
             fig.set_layout_engine("tight")  # Shiny sizes the figure itself
+            return fig
+
+        @render.plot(alt="Each partner's net position over the agreement, with P95 and TVaR95")
+        def distribution() -> Any:  # drawn only while its tab is shown
+            from riskshare.report.plots import distribution as histogram
+
+            fig = histogram(current(), title="Net position over the agreement")
+            fig.set_layout_engine("tight")
             return fig
 
         @reactive.effect

@@ -30,7 +30,7 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def server():
+def server(tmp_path_factory):
     if not CHROMIUM.exists():
         pytest.skip("/usr/bin/chromium is absent (apt-get install -y chromium)")
     pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
@@ -38,7 +38,8 @@ def server():
     port = _free_port()
     cmd = [sys.executable, "-c", "from riskshare.cli import main; main()", "app", str(EXAMPLE)]
     cmd += ["--sims", str(SIMS), "--seed", str(SEED), "--port", str(port)]
-    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    log = tmp_path_factory.mktemp("app") / "server.log"
+    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=log.open("wb"), stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}/"
     try:
         for _ in range(120):
@@ -47,7 +48,7 @@ def server():
                 break
             except OSError:
                 if proc.poll() is not None:
-                    pytest.fail(proc.stdout.read().decode())
+                    pytest.fail(log.read_text())
                 time.sleep(0.5)
         yield url
     finally:
@@ -97,6 +98,8 @@ def test_moving_a_contribution_shows_simulates_headline(server, tmp_path):
             page.press("#contribution__council", "Tab")
             expect(council).to_have_text(start, timeout=10_000)
             expect(page.locator("#pin-comparison")).to_contain_text("pinned", timeout=10_000)
+            page.click("text=Distribution")
+            expect(page.locator("#distribution img")).to_be_visible(timeout=10_000)
             page.screenshot(path=str(tmp_path / "app.png"), full_page=True)
             # Exports are of the current setting.
             with page.expect_download() as report:
