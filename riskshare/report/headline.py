@@ -43,10 +43,12 @@ __all__ = [
     "KeyCell",
     "KeyColumn",
     "KeyTable",
+    "Precision",
     "Quoted",
     "headlines",
     "key_table",
     "period_words",
+    "precision_of",
 ]
 
 
@@ -112,6 +114,7 @@ def _contributions(model: Model) -> dict[str, float]:
 
 
 def _headline(
+    prec: Precision,
     pid: str,
     label: str,
     row: Mapping[str, float],
@@ -124,12 +127,17 @@ def _headline(
     period = period_words(n_years)
     mean, p95 = float(row["mean"]), float(row["p95"])
     se = float(row.get("mean_se", 0.0))
+
+    def estimate(x: float) -> str:
+        # No more digits than the key table shows: rounded to its step first.
+        return money_short(round(x / prec.step) * prec.step)
+
     q_contrib = Quoted("contributions", contributed, money_short(contributed))
-    q_mean = Quoted("mean", mean, money_short(abs(mean)))
+    q_mean = Quoted("mean", mean, estimate(abs(mean)))
     who = "Together, the partners" if pool else label
     parts: list[str | Quoted] = []
     if abs(mean) <= 2 * se or q_mean.text == "£0":
-        q_mean = Quoted("mean", mean, money_short(mean))
+        q_mean = Quoted("mean", mean, estimate(mean))
         parts += [
             who,
             f" should expect to break about even on {its} ",
@@ -159,19 +167,19 @@ def _headline(
     if p95 > 0:
         parts += [
             f"; 1 time in 20 {period} cost {'them' if pool else 'it'} more than ",
-            Quoted("p95", p95, money_short(p95)),
+            Quoted("p95", p95, estimate(p95)),
         ]
     else:
         parts += [
             f"; 19 times in 20 {it} get{'' if pool else 's'} back at least ",
-            Quoted("p95", p95, money_short(-p95)),
+            Quoted("p95", p95, estimate(-p95)),
             f" over {period}",
         ]
     prob = row.get("prob_exceeds", math.nan)
     if appetite is not None and not math.isnan(prob):
         parts += [
             "; there is a ",
-            Quoted("prob_exceeds", float(prob), chance(prob)),
+            Quoted("prob_exceeds", float(prob), chance(prob, prec.percent_digits)),
             f" chance that {it} pay{'' if pool else 's'} more than {its} ",
             Quoted("appetite", float(appetite), money_short(appetite)),
             " risk appetite",
@@ -206,11 +214,11 @@ def headlines(summary: pd.DataFrame, model: Model, *, pool: bool = True) -> list
     """
     labels = partner_labels(model)
     contributed = _contributions(model)
-    ids = [p for p in model.partner_ids if p in summary.index]
-    if pool and "pool" in summary.index:
-        ids.append("pool")
+    ids = _subjects(summary, model, pool)
+    prec = precision_of(summary.loc[ids])
     return [
         _headline(
+            prec,
             pid,
             labels[pid],
             summary.loc[pid],
@@ -304,6 +312,55 @@ class KeyTable:
         ]
 
 
+@dataclass(frozen=True)
+class Precision:
+    """How precisely a summary's figures are known, and so how they are rounded.
+
+    Attributes
+    ----------
+    step : float
+        Money is rounded to this many pounds: the power of ten at or below the
+        largest standard error among the means and P95s (a P95's taken as its
+        95 % interval's half-width / 1.96). [£]
+    percent_digits : int
+        Decimals of chances: 1 when their standard errors are under 0.05 points, else 0.
+    mean_se, p95_half_width : float
+        The largest standard error of a mean and half-width of a P95's 95 %
+        interval (NaN if unknown). [£]
+    prob_se : float
+        The largest standard error of a chance. [fraction]
+    """
+
+    step: float
+    percent_digits: int
+    mean_se: float
+    p95_half_width: float
+    prob_se: float
+
+
+def precision_of(rows: pd.DataFrame) -> Precision:
+    """The :class:`Precision` of the summary ``rows`` shown together (a table, a headline)."""
+    mean_se = _finite_max([float(v) for v in rows["mean_se"]])
+    p95_half = _finite_max(
+        [
+            (float(hi) - float(lo)) / 2
+            for lo, hi in zip(rows.get("p95_lo", []), rows.get("p95_hi", []), strict=True)
+        ]
+    )
+    step = rounding_step(_finite_max([mean_se, p95_half / 1.96]))
+    prob_se = _finite_max(
+        [float(v) for c in ("prob_pays_se", "prob_exceeds_se") if c in rows for v in rows[c]]
+    )
+    return Precision(step, 1 if prob_se < 0.0005 else 0, mean_se, p95_half, prob_se)
+
+
+def _subjects(summary: pd.DataFrame, model: Model, pool: bool) -> list[str]:
+    ids = [p for p in model.partner_ids if p in summary.index]
+    if pool and "pool" in summary.index:
+        ids.append("pool")
+    return ids
+
+
 def _finite_max(values: list[float]) -> float:
     vals = [v for v in values if not math.isnan(v) and math.isfinite(v)]
     return max(vals) if vals else math.nan
@@ -330,21 +387,12 @@ def key_table(summary: pd.DataFrame, model: Model, *, pool: bool = True) -> KeyT
     """
     labels = partner_labels(model)
     contributed = _contributions(model)
-    ids = [p for p in model.partner_ids if p in summary.index]
-    if pool and "pool" in summary.index:
-        ids.append("pool")
+    ids = _subjects(summary, model, pool)
+    prec = precision_of(summary.loc[ids])
+    step, digits = prec.step, prec.percent_digits
+    mean_se, p95_half, prob_se = prec.mean_se, prec.p95_half_width, prec.prob_se
+    p95_se = p95_half / 1.96
     rows = summary.loc[ids]
-    mean_se = _finite_max([float(v) for v in rows["mean_se"]])
-    p95_half = [
-        (float(hi) - float(lo)) / 2
-        for lo, hi in zip(rows.get("p95_lo", []), rows.get("p95_hi", []), strict=True)
-    ]
-    p95_se = _finite_max([h / 1.96 for h in p95_half])
-    step = rounding_step(_finite_max([mean_se, p95_se]))
-    prob_se = _finite_max(
-        [float(v) for c in ("prob_pays_se", "prob_exceeds_se") if c in rows for v in rows[c]]
-    )
-    digits = 1 if prob_se < 0.0005 else 0
     columns = tuple(c for c in KEY_COLUMNS if c.measure != "prob_exceeds" or c.measure in rows)
     if not model.appetite:
         columns = tuple(c for c in columns if c.measure not in ("appetite", "prob_exceeds"))
@@ -374,8 +422,7 @@ def key_table(summary: pd.DataFrame, model: Model, *, pool: bool = True) -> KeyT
         )
         if not math.isnan(p95_se):
             words[-1] += (
-                f"; each 1-in-20 figure is within ±{money_short(_finite_max(p95_half))} "
-                "(95% confidence)"
+                f"; each 1-in-20 figure is within ±{money_short(p95_half)} (95% confidence)"
             )
         words[-1] += "."
     return KeyTable(columns, out_rows, step, digits, " ".join(words))

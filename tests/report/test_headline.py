@@ -9,7 +9,7 @@ import pytest
 
 import riskshare as rs
 from riskshare.report.formats import chance, money_k, money_short, rounding_step
-from riskshare.report.headline import headlines, key_table
+from riskshare.report.headline import headlines, key_table, precision_of
 
 
 @pytest.fixture(scope="module")
@@ -75,6 +75,7 @@ def test_key_table_rounds_to_the_monte_carlo_error(model):
     assert cell[("council", "mean")].text == money_k(summary.loc["council", "mean"], table.step)
     assert cell[("pool", "appetite")].text == ""
     assert table.precision.count("standard error") == 1
+
     assert table.headings()[-1] == "Chance above appetite"
 
 
@@ -86,3 +87,22 @@ def test_formats():
     assert money_short(0.4) == "£0"
     assert chance(0.005) == "<1%" and chance(0.996) == ">99%" and chance(0.5) == "50%"
     assert chance(0.9996, 1) == ">99.9%"
+
+
+def test_headline_is_no_more_precise_than_the_table(model):
+    summary = _summary(
+        {
+            "council": {
+                "mean": 846_000.0,
+                "mean_se": 12_000.0,
+                "p95": 1_234_000.0,
+                "prob_exceeds": 0.3,
+            },
+            "icb": {"mean": 401_000.0, "mean_se": 5_000.0, "p95": 604_000.0, "prob_exceeds": 0.1},
+        }
+    )
+    council, icb = headlines(summary, model, pool=False)
+    assert precision_of(summary).step == 10_000  # from the £12k error
+    assert council.figures["mean"].text == "£850k"  # not £846k
+    assert icb.figures["p95"].text == "£600k"  # not £604k
+    assert council.figures["p95"].text == "£1.2m"

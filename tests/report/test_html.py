@@ -217,12 +217,17 @@ def test_report_at_1280px_leads_with_the_answer(result, report, playwright_api, 
     summary = result.summary()
     model = result.model
     sentences = {h.partner: h for h in headlines(summary, model)}
+    step = key_table(summary, model).step
+
+    def shown(x):  # the headline is no more precise than the key table
+        return money_short(round(x / step) * step)
+
     assert [q[0] for q in quoted] == [*model.partner_ids, "pool"]
     for pid, text, figures in quoted:
         assert text == sentences[pid].text
         got = {m: (float(v), t) for m, v, t in figures}
-        assert got["mean"] == (summary.loc[pid, "mean"], money_short(summary.loc[pid, "mean"]))
-        assert got["p95"] == (summary.loc[pid, "p95"], money_short(summary.loc[pid, "p95"]))
+        assert got["mean"] == (summary.loc[pid, "mean"], shown(summary.loc[pid, "mean"]))
+        assert got["p95"] == (summary.loc[pid, "p95"], shown(summary.loc[pid, "p95"]))
         if pid != "pool":
             appetite = model.appetite[pid]
             assert got["appetite"] == (appetite, money_short(appetite))
@@ -341,3 +346,29 @@ def test_cli_report_errors(tmp_path):
     (tmp_path / "empty").mkdir()
     res = runner.invoke(app, ["report", str(tmp_path / "empty")])
     assert res.exit_code == 2 and "config.json" in res.output
+
+
+def test_pdf_without_playwright_is_one_message_and_no_folder(tmp_path, monkeypatch):
+    import sys
+
+    from riskshare.cli.app import app, register_commands
+
+    register_commands()
+    monkeypatch.setitem(sys.modules, "playwright.sync_api", None)  # as if not installed
+    out = tmp_path / "run"
+    res = CliRunner().invoke(
+        app,
+        [
+            "run",
+            str(ROOT / "configs" / "section75_example.yaml"),
+            "-n",
+            "1000",
+            "-q",
+            "--out",
+            str(out),
+            "--pdf",
+        ],
+    )
+    assert res.exit_code == 2
+    assert "pip install 'riskshare[pdf]'" in res.output and "Traceback" not in res.output
+    assert not out.exists() and not list(tmp_path.iterdir())  # no partial output folder
