@@ -408,7 +408,13 @@ class Result:
         n = o.variance.shape[0]
         p_over = (o.variance > 0).mean(axis=0)
         p_ex = o.exhausted.mean(axis=0)
-        p_ex_by = np.logical_or.accumulate(o.exhausted, axis=1).mean(axis=0)
+        # Exhausted in that year or before: the years' rows or-ed in turn, whole
+        # rows at a time (logical_or.accumulate walks each simulation alone).
+        exhausted_by = np.zeros(n, dtype=bool)
+        p_ex_by = np.empty(len(p_ex))
+        for t, row in enumerate(np.moveaxis(o.exhausted, 0, -1)):
+            np.logical_or(exhausted_by, row, out=exhausted_by)
+            p_ex_by[t] = np.count_nonzero(exhausted_by) / n
         # Quantiles as numpy.quantile (one partition per year, on threads).
         reserve = quantiles(o.reserve, {"p5": 0.05, "p50": 0.5, "p95": 0.95})
         return Table(
