@@ -147,7 +147,7 @@ def _row_statistics(
             np.multiply(buf, buf, out=buf)
             result["sd"][i] = np.sqrt(np.add.reduce(buf) / (n - 1))
         elif moments:
-            result["sd"][i] = 0.0
+            result["sd"][i] = np.nan  # one simulation: no spread to measure (undefined, not 0)
 
     # Threads for large arrays, as many as the row buffers' memory allows.
     workers = min(len(rows), os.cpu_count() or 1, max(1, BUFFER_BYTES // (8 * n)))
@@ -236,7 +236,9 @@ def exceedance_probability(
 
 
 def _binomial_se(p: FloatArray, n: int) -> FloatArray:
-    """Standard error of a proportion ``p`` of ``n`` simulations."""
+    """Standard error of a proportion ``p`` of ``n`` simulations (NaN, undefined, for one)."""
+    if n < 2:  # no Monte Carlo error from one simulation: undefined, not 0
+        return np.full_like(np.asarray(p, dtype=float), np.nan)
     return np.sqrt(p * (1.0 - p) / n)
 
 

@@ -78,7 +78,13 @@ import numpy as np
 import pandas as pd
 from scipy import optimize, special, stats
 
-from riskshare.config.load import load_config, validate_data
+from riskshare.config.load import (
+    MAX_DATA_BYTES,
+    check_input_file,
+    load_config,
+    read_text,
+    validate_data,
+)
 from riskshare.config.model import Model
 from riskshare.errors import InputError, RiskshareWarning
 
@@ -166,18 +172,18 @@ def _raw_table(
         return source.astype(object).map(_cell), "<frame>"
     path = Path(source)
     name = str(path)
-    if not path.exists():
-        raise InputError(f"{name}: file not found")
     suffix = path.suffix.lower()
     try:
         if suffix in (".xlsx", ".xlsm", ".xls"):
+            check_input_file(path, what="history", limit=MAX_DATA_BYTES)
             raw = pd.read_excel(
                 path, sheet_name=0 if sheet is None else sheet, dtype=object, header=0
             )
             raw = raw.map(_cell)
         elif suffix in (".csv", ".txt", ""):
+            text = read_text(path, what="history", limit=MAX_DATA_BYTES)
             raw = pd.read_csv(
-                path, dtype=str, keep_default_na=False, skipinitialspace=True, encoding="utf-8-sig"
+                io.StringIO(text), dtype=str, keep_default_na=False, skipinitialspace=True
             )
         else:
             raise InputError(f"{name}: unknown file type '{suffix}' (allowed: .csv, .xlsx)")
@@ -1003,7 +1009,8 @@ def _read_costs(client_costs: pd.DataFrame | str | Path) -> dict[str, np.ndarray
     else:
         name = str(client_costs)
         try:
-            table = pd.read_csv(client_costs)
+            text = read_text(client_costs, what="per-client costs file", limit=MAX_DATA_BYTES)
+            table = pd.read_csv(io.StringIO(text))
         except (OSError, ValueError) as exc:
             raise InputError(f"{name}: cannot read per-client costs ({exc})") from None
     table.columns = [str(c).strip().lower() for c in table.columns]

@@ -2,32 +2,16 @@
 
 from __future__ import annotations
 
-import functools
 import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated
 
 import typer
 
 from riskshare.cli.app import ConfigArg, SetOpt, app, fail
-from riskshare.errors import InputError, RiskshareError
-
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-def handles_errors(func: F) -> F:
-    """Turn riskshare's known errors into one message and an exit code."""
-
-    @functools.wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return func(*args, **kwargs)
-        except RiskshareError as exc:
-            fail(exc)
-
-    return wrapper  # type: ignore[return-value]
+from riskshare.errors import InputError
 
 
 def progress_reporter(quiet: bool) -> tuple[Callable[[int, int], None] | None, Callable[[], None]]:
@@ -63,7 +47,6 @@ def progress_reporter(quiet: bool) -> tuple[Callable[[int, int], None] | None, C
 
 
 @app.command()
-@handles_errors
 def validate(config: ConfigArg, set_: SetOpt = None) -> None:
     """Check a configuration file; print every problem with its file, line and field."""
     from riskshare.config import load_config
@@ -86,11 +69,12 @@ def schema(
     if out is None:
         typer.echo(text, nl=False)
     else:
-        out.write_text(text, encoding="utf-8")
+        from riskshare.report.files import write_file
+
+        write_file(out, lambda p: p.write_text(text, encoding="utf-8"))
 
 
 @app.command()
-@handles_errors
 def run(
     config: ConfigArg,
     sims: Annotated[
@@ -129,19 +113,18 @@ def run(
     and its A4 PDF).
     """
     t0 = time.perf_counter()
+    from riskshare.cli.limits import check_sims
     from riskshare.config import load_config
-    from riskshare.report.files import atomic_folder, write_run
+    from riskshare.report.files import atomic_folder, check_folder, write_run
     from riskshare.run import simulate
 
     if (report or excel or pdf) and out is None:
         fail(InputError("--report, --pdf and --excel write into a results folder: give --out DIR"))
     model = load_config(config, set_ or ())
+    sims = check_sims(model, sims)
+    folder = {"force": force, "command": "run", "inputs": [config]}
     if out is not None:
-        # Refuse a bad destination before spending time simulating.
-        out_path = Path(out)
-        if out_path.exists() and (not out_path.is_dir() or (any(out_path.iterdir()) and not force)):
-            with atomic_folder(out_path, force=force):
-                pass
+        check_folder(out, **folder)  # before spending time simulating
     callback, close = progress_reporter(quiet)
     try:
         result = simulate(
@@ -155,7 +138,7 @@ def run(
     finally:
         close()
     if out is not None:
-        with atomic_folder(out, force=force) as tmp:
+        with atomic_folder(out, **folder) as tmp:
             write_run(
                 result,
                 tmp,

@@ -12,7 +12,7 @@ from typing import Annotated
 import typer
 
 from riskshare.cli.app import ConfigArg, SetOpt, app, bad_input
-from riskshare.cli.commands import handles_errors
+from riskshare.cli.limits import check_points, check_sims
 from riskshare.errors import ConfigError, InputError
 
 SimsOpt = Annotated[int | None, typer.Option("--sims", "-n", min=1, help="Number of simulations.")]
@@ -66,7 +66,6 @@ def _write_comparison_report(model, comparison, folder: Path, *, report: bool, e
 
 
 @app.command()
-@handles_errors
 def compare(
     config: ConfigArg,
     more: Annotated[
@@ -101,7 +100,7 @@ def compare(
     from riskshare.analysis.comparison import load_agreement
     from riskshare.config import load_config
     from riskshare.config.names import partner_labels
-    from riskshare.report.files import atomic_folder
+    from riskshare.report.files import atomic_folder, check_folder
 
     t0 = time.perf_counter()
     agreements = [*(agreements or []), *(more or [])]
@@ -109,6 +108,9 @@ def compare(
         bad_input("--report and --excel write into a results folder: give --out DIR")
     if not agreements:
         bad_input("give at least one agreement file: --agreements a.yaml [b.yaml ...]")
+    folder = {"force": force, "command": "compare", "inputs": [config, *agreements]}
+    if out is not None:
+        check_folder(out, **folder)
     model = load_config(config, set_ or ())
     alts = {}
     for path in agreements:
@@ -117,6 +119,7 @@ def compare(
         if name in alts or name == (model.agreement.name or "baseline"):
             name = f"{name} ({path.name})"
         alts[name] = path  # validated with the model: errors name this file
+    sims = check_sims(model, sims)
     result = run_compare(model, alts, n_sims=sims, seed=seed)
     typer.echo(
         f"{model.name}: {result.n_sims:,} simulations, seed {result.seed}; "
@@ -128,7 +131,7 @@ def compare(
     )
     print_comparison(result.table, result.baseline, partner_labels(model))
     if out is not None:
-        with atomic_folder(out, force=force) as tmp:
+        with atomic_folder(out, **folder) as tmp:
             result.table.reset_index().to_csv(
                 tmp / "comparison.csv", index=False, encoding="utf-8-sig"
             )
@@ -201,7 +204,6 @@ def _sweep_chart(
 
 
 @app.command()
-@handles_errors
 def sweep(
     sweep_file: Annotated[
         Path, typer.Argument(help="Sweep file (.yaml): config, sims, seed, grid or points.")
@@ -222,18 +224,37 @@ def sweep(
     ] = None,
     sims: SimsOpt = None,
     seed: SeedOpt = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="Replace another riskshare results folder.")
+    ] = False,
+    max_points: Annotated[
+        int | None,
+        typer.Option("--max-points", min=1, help="Largest grid allowed (default 10,000)."),
+    ] = None,
 ) -> None:
     """Metrics at every point of a grid of config values; interrupted sweeps resume."""
     from riskshare.analysis.sweeps import apply_point, expand_points, load_sweep
     from riskshare.analysis.sweeps import sweep as run_sweep
+    from riskshare.report.files import atomic_folder, check_folder
 
     t0 = time.perf_counter()
     model, spec = load_sweep(sweep_file)
-    if out.exists() and not out.is_dir():
-        bad_input(f"{out}: exists and is not a folder")
+    # The folder keeps finished points ('points/') so a rerun resumes: it is this
+    # command's own; any other non-empty folder is refused.
+    folder = {
+        "force": force,
+        "command": "sweep",
+        "resume": True,
+        "keep": ["points"],
+        "inputs": [sweep_file, sweep_file.parent / spec.config],
+    }
+    check_folder(out, **folder)
     n_sims = sims or spec.sims
     seed_ = seed if seed is not None else spec.seed
     grid = spec.grid if spec.grid is not None else spec.points
+    count = math.prod(len(v) for v in grid.values()) if isinstance(grid, dict) else len(grid)
+    check_points(count, max_points, source=str(sweep_file))
+    n_sims = check_sims(model, n_sims)
     # Every point is checked before anything is written or simulated.
     for changes in expand_points(grid):
         try:
@@ -243,30 +264,36 @@ def sweep(
             raise InputError("\n".join(lines)) from None
         except InputError as exc:
             raise InputError(f"{sweep_file}: point {changes}: {exc}") from None
-    out.mkdir(parents=True, exist_ok=True)
-    frame = run_sweep(
-        model, grid, n_sims=n_sims, seed=seed_, metrics=spec.metrics, resume_dir=out, executor=dask
-    )
-    frame.to_csv(out / "sweep.csv", encoding="utf-8-sig")
-    with contextlib.suppress(ImportError):  # no pyarrow: the CSV is enough
-        frame.to_parquet(out / "sweep.parquet")
-    elapsed = time.perf_counter() - t0
-    (out / "manifest.json").write_text(
-        json.dumps(
-            {
-                "command": "sweep",
-                "sweep_file": str(sweep_file),
-                "points": len(frame),
-                "n_sims": int(frame["n_sims"].iloc[0]),
-                "seed": str(frame["seed"].iloc[0]),
-                "executor": dask or "in-process",
-                "process_s": elapsed,
-            },
-            indent=2,
+    with atomic_folder(out, **folder) as tmp:
+        frame = run_sweep(
+            model,
+            grid,
+            n_sims=n_sims,
+            seed=seed_,
+            metrics=spec.metrics,
+            resume_dir=out,
+            executor=dask,
         )
-        + "\n",
-        encoding="utf-8",
-    )
+        frame.to_csv(tmp / "sweep.csv", encoding="utf-8-sig")
+        with contextlib.suppress(ImportError):  # no pyarrow: the CSV is enough
+            frame.to_parquet(tmp / "sweep.parquet")
+        elapsed = time.perf_counter() - t0
+        (tmp / "manifest.json").write_text(
+            json.dumps(
+                {
+                    "command": "sweep",
+                    "sweep_file": str(sweep_file),
+                    "points": len(frame),
+                    "n_sims": int(frame["n_sims"].iloc[0]),
+                    "seed": str(frame["seed"].iloc[0]),
+                    "executor": dask or "in-process",
+                    "process_s": elapsed,
+                },
+                indent=2,
+            )
+            + "\n",
+            encoding="utf-8",
+        )
     params = [c for c in frame.columns if "." in c]
     partners = [p for p in model.partner_ids if f"{p}_mean" in frame.columns]
     labels = {p.id: p.label for p in model.partners}
@@ -276,7 +303,6 @@ def sweep(
 
 
 @app.command()
-@handles_errors
 def solve(
     config: ConfigArg,
     target: Annotated[
@@ -324,7 +350,7 @@ def solve(
     from riskshare.analysis.solver import parse_target
     from riskshare.analysis.solver import solve as run_solve
     from riskshare.config import load_config
-    from riskshare.report.files import atomic_folder
+    from riskshare.report.files import atomic_folder, check_folder
 
     parsed = parse_target(target)  # a bad target fails before the config is read
     if goal not in ("min", "max"):
@@ -333,12 +359,16 @@ def solve(
         bad_input("give both --lo and --hi, or neither")
     if report and out is None:
         bad_input("--report writes into a results folder: give --out DIR")
+    folder = {"force": force, "command": "solve", "inputs": [config]}
+    if out is not None:
+        check_folder(out, **folder)
     model = load_config(config, set_ or ())
+    sims = check_sims(model, sims)
     bounds = None if lo is None else (lo, hi)
     sol = run_solve(model, parsed, vary, bounds=bounds, n_sims=sims, seed=seed, goal=goal)
     _print_solution(model, sol)
     if out is not None:
-        with atomic_folder(out, force=force) as tmp:
+        with atomic_folder(out, **folder) as tmp:
             data = sol.to_dict()
             data = {
                 k: (None if isinstance(v, float) and not math.isfinite(v) else v)

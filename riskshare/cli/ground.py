@@ -9,7 +9,7 @@ from typing import Annotated, Any
 import typer
 
 from riskshare.cli.app import ConfigArg, SetOpt, app
-from riskshare.cli.commands import handles_errors
+from riskshare.cli.limits import check_sims
 from riskshare.errors import InputError
 
 SimsOpt = Annotated[int | None, typer.Option("--sims", "-n", min=1, help="Simulations per run.")]
@@ -18,22 +18,26 @@ ForceOpt = Annotated[bool, typer.Option("--force", help="Replace a non-empty --o
 
 
 def _read_yaml(path: Path, what: str) -> Any:
-    from ruamel.yaml import YAML
-    from ruamel.yaml.error import YAMLError
+    from riskshare.config.load import read_config_data
 
-    if not path.is_file():
-        raise InputError(f"{path}: {what} file not found")
-    try:
-        data = YAML(typ="safe", pure=True).load(path.read_text(encoding="utf-8-sig"))
-    except YAMLError as exc:
-        raise InputError(f"{path}: not valid YAML: {' '.join(str(exc).split())}") from None
-    if not isinstance(data, dict):
-        raise InputError(f"{path}: the top level must be a mapping")
-    return data
+    return read_config_data(path, what=what)[0]
+
+
+def _whole(
+    data: dict[str, Any], key: str, default: Any, *, source: str, low: int = 1, high: int = 2**40
+) -> Any:
+    """``data[key]`` as a whole number from ``low`` to ``high`` (``default`` if absent)."""
+    value = data.get(key, default)
+    if value is default:
+        return value
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise InputError(
+            f"{source}: {key}: must be a whole number from {low:,} to {high:,} (got {value!r})"
+        )
+    return value
 
 
 @app.command("fit")
-@handles_errors
 def fit_command(
     history: Annotated[
         Path,
@@ -82,9 +86,13 @@ def fit_command(
     import warnings
 
     from riskshare.analysis.calibration import fit
+    from riskshare.report.files import check_file, write_file
 
     if full and base is None:
         raise InputError("--full needs --base CONFIG (partners, contributions and agreement)")
+    inputs = [p for p in (history, base, costs) if p is not None]
+    if out is not None:
+        check_file(out, inputs=inputs)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         result = fit(
@@ -101,11 +109,7 @@ def fit_command(
     if out is None:
         typer.echo(text, nl=False)
         return
-    try:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(text, encoding="utf-8")
-    except OSError as exc:
-        raise InputError(f"{out}: cannot write ({exc.strerror or exc})") from None
+    write_file(out, lambda p: p.write_text(text, encoding="utf-8"), inputs=inputs)
     table = result.to_frame()
     typer.echo(
         f"Fitted {len(table)} groups from {history} (agreement year 0 = "
@@ -133,7 +137,6 @@ def fit_command(
 
 
 @app.command()
-@handles_errors
 def sensitivity(
     config: ConfigArg,
     out: Annotated[
@@ -161,9 +164,15 @@ def sensitivity(
     """Tornado of each partner's mean and P95 exposure (and optional Sobol indices)."""
     from riskshare.analysis.sensitivity import sobol, tornado
     from riskshare.config import load_config
-    from riskshare.report.files import atomic_folder
+    from riskshare.report.files import atomic_folder, check_folder
     from riskshare.report.plots import tornado as tornado_chart
 
+    folder = {
+        "force": force,
+        "command": "sensitivity",
+        "inputs": [config, *([spec] if spec else [])],
+    }
+    check_folder(out, **folder)
     model = load_config(config, set_ or ())
     data = _read_yaml(spec, "sensitivity spec") if spec is not None else {}
     unknown = set(data) - {"assumptions", "n_sims", "seed", "measures", "sobol"}
@@ -172,9 +181,13 @@ def sensitivity(
             f"{spec}: unknown key(s) {', '.join(sorted(unknown))} (allowed: "
             "assumptions, n_sims, seed, measures, sobol)"
         )
-    n_sims = sims or int(data.get("n_sims", 20_000))
-    seed = seed if seed is not None else data.get("seed")
-    measures = tuple(data.get("measures", ("mean", "p95")))
+    source = str(spec)
+    n_sims = check_sims(model, sims or _whole(data, "n_sims", 20_000, source=source))
+    seed = seed if seed is not None else _whole(data, "seed", None, source=source, low=0)
+    measures = data.get("measures", ("mean", "p95"))
+    if isinstance(measures, str) or not all(isinstance(m, str) for m in measures or [None]):
+        raise InputError(f"{source}: measures: give a list of statistic names (got {measures!r})")
+    measures = tuple(measures)
     if measure not in measures:
         measures = (*measures, measure)
     t0 = time.perf_counter()
@@ -190,12 +203,12 @@ def sensitivity(
         sobol_table = sobol(
             model,
             sobol_spec.get("assumptions", data.get("assumptions")),
-            n_base=int(sobol_spec.get("n_base", 32)),
-            n_sims=int(sobol_spec.get("n_sims", 4096)),
+            n_base=_whole(sobol_spec, "n_base", 32, source=f"{source}: sobol", high=2**16),
+            n_sims=check_sims(model, _whole(sobol_spec, "n_sims", 4096, source=f"{source}: sobol")),
             seed=seed,
             measure=str(sobol_spec.get("measure", "mean")),
         )
-    with atomic_folder(out, force=force) as tmp:
+    with atomic_folder(out, **folder) as tmp:
         table.to_csv(tmp / "tornado.csv", index=False)
         tornado_chart(table, measure=measure, model=model).savefig(tmp / "tornado.png", dpi=120)
         if sobol_table is not None:
@@ -229,7 +242,6 @@ def sensitivity(
 
 
 @app.command("stress")
-@handles_errors
 def stress_command(
     config: ConfigArg,
     scenarios: Annotated[
@@ -257,12 +269,15 @@ def stress_command(
     from riskshare.analysis.scenarios import stress
     from riskshare.config import load_config
     from riskshare.config.names import partner_labels
+    from riskshare.report.files import check_file, write_file
 
+    if out is not None:
+        check_file(out, inputs=[config, scenarios])
     model = load_config(config, set_ or ())
     data = _read_yaml(scenarios, "scenarios")
     if "scenarios" in data and isinstance(data["scenarios"], dict) and len(data) == 1:
         data = data["scenarios"]
-    n_sims = sims or min(model.simulation.n_sims, 100_000)
+    n_sims = check_sims(model, sims or min(model.simulation.n_sims, 100_000))
     try:
         table = stress(
             model, data, n_sims=n_sims, seed=seed, hold_contributions=not float_contributions
@@ -270,11 +285,8 @@ def stress_command(
     except InputError as exc:
         raise InputError(f"{scenarios}: {exc}") from None
     if out is not None:
-        try:
-            out.parent.mkdir(parents=True, exist_ok=True)
-            out.write_text(table.to_csv(), encoding="utf-8")
-        except OSError as exc:
-            raise InputError(f"{out}: cannot write ({exc.strerror or exc})") from None
+        csv = table.to_csv()
+        write_file(out, lambda p: p.write_text(csv, encoding="utf-8"), inputs=[config, scenarios])
     from riskshare.cli.show import money, print_table, signed_money
 
     typer.echo(
@@ -311,7 +323,6 @@ def stress_command(
 
 
 @app.command()
-@handles_errors
 def precise(
     config: ConfigArg,
     target_rel: Annotated[
@@ -337,14 +348,18 @@ def precise(
 
     from riskshare.analysis.precision import simulate_until
     from riskshare.config import load_config
-    from riskshare.report.files import atomic_folder, write_run
+    from riskshare.report.files import atomic_folder, check_folder, write_run
 
     if target_rel is None and target_abs is None:
         raise InputError("give --target-rel (fraction) or --target-abs (£)")
     for flag, value in (("--target-rel", target_rel), ("--target-abs", target_abs)):
         if value is not None and not value > 0:
             raise InputError(f"{flag} must be > 0 (got {value})")
+    folder = {"force": force, "command": "precise", "inputs": [config]}
+    if out is not None:
+        check_folder(out, **folder)
     model = load_config(config, set_ or ())
+    max_sims = check_sims(model, max_sims, flag="--max-sims")
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         res = simulate_until(
@@ -354,7 +369,7 @@ def precise(
         typer.echo(f"Warning: {w.message}", err=True)
     result, table = res.result, res.precision
     if out is not None:
-        with atomic_folder(out, force=force) as tmp:
+        with atomic_folder(out, **folder) as tmp:
             write_run(
                 result,
                 tmp,
@@ -392,3 +407,5 @@ def precise(
     )
     if out is not None:
         typer.echo(f"Results written to {out}")
+    if not res.converged:  # a recognised failure: the target was not met within --max-sims
+        raise typer.Exit(code=1)

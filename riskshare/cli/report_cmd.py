@@ -15,7 +15,7 @@ from typing import Annotated
 import typer
 
 from riskshare.cli.app import app
-from riskshare.cli.commands import handles_errors
+from riskshare.cli.limits import MAX_SIMS
 from riskshare.errors import InputError
 
 __all__ = ["load_result", "report"]
@@ -38,7 +38,7 @@ def load_result(folder: str | Path):  # -> riskshare.run.Result
     import numpy as np
     import pandas as pd
 
-    from riskshare.config.load import validate_data
+    from riskshare.config.load import read_text, validate_data
     from riskshare.run import config_digest, simulate
 
     folder = Path(folder)
@@ -52,9 +52,11 @@ def load_result(folder: str | Path):  # -> riskshare.run.Result
                 f"{folder}: no {name} (is it a folder written by 'riskshare run --out'?)"
             )
         try:
-            files[name] = json.loads(p.read_text(encoding="utf-8"))
-        except json.JSONDecodeError as exc:
+            files[name] = json.loads(read_text(p, what=name))
+        except ValueError as exc:
             raise InputError(f"{p}: not valid JSON ({exc})") from None
+        if not isinstance(files[name], dict):
+            raise InputError(f"{p}: not a JSON object")
     manifest = files["manifest.json"]
     model = validate_data(files["config.json"], source=str(folder / "config.json"))
     digest = manifest.get("config_sha256")
@@ -62,13 +64,25 @@ def load_result(folder: str | Path):  # -> riskshare.run.Result
         raise InputError(
             f"{folder}: config.json does not match the manifest's config_sha256 (was it edited?)"
         )
-    for key in ("seed", "n_sims"):
-        if key not in manifest:
-            raise InputError(f"{folder / 'manifest.json'}: no '{key}'")
+    where = folder / "manifest.json"
+    numbers = {
+        "seed": (0, 2**128),
+        "n_sims": (1, MAX_SIMS),
+        "block_size": (1, MAX_SIMS),
+    }
     kwargs = {}
-    if "block_size" in manifest:
-        kwargs["block_size"] = int(manifest["block_size"])
-    result = simulate(model, n_sims=int(manifest["n_sims"]), seed=int(manifest["seed"]), **kwargs)
+    for key, (low, high) in numbers.items():
+        value = manifest.get(key)
+        if value is None and key == "block_size":
+            continue
+        if isinstance(value, str) and value.isdigit():
+            value = int(value)
+        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+            raise InputError(
+                f"{where}: '{key}' must be a whole number from {low:,} to {high:,} (got {value!r})"
+            )
+        kwargs[key] = value
+    result = simulate(model, **kwargs)
     saved = folder / "summary.csv"
     if saved.is_file():
         table = pd.read_csv(saved, encoding="utf-8-sig").set_index("partner")
@@ -125,7 +139,6 @@ def read_analysis_table(kind: str, path: Path | None, folder: Path):  # -> panda
 
 
 @app.command()
-@handles_errors
 def report(
     result_dir: Annotated[Path, typer.Argument(help="Folder written by 'riskshare run --out'.")],
     out: Annotated[
@@ -164,20 +177,38 @@ def report(
     and stress results are included when given or saved in RESULT_DIR.
     """
     from riskshare.report.excel import write_excel
+    from riskshare.report.files import atomic_folder, check_file, write_file
     from riskshare.report.html import write_html
 
     folder = Path(result_dir)
+    inputs = [folder / n for n in ("config.json", "manifest.json", "summary.csv")]
+    if out is not None:
+        check_file(out, inputs=inputs)
     result = load_result(folder)
     tables = {
         "sensitivity": read_analysis_table("sensitivity", sensitivity, folder),
         "stress": read_analysis_table("stress", stress, folder),
     }
-    html_path = write_html(result, out or folder / "report.html", title=title, **tables)
+
+    if pdf:  # the optional extra (Playwright), imported only when asked for
+        from riskshare.report.pdf import html_to_pdf
+    if out is None:  # into the results folder, which records the new files in its manifest
+        with atomic_folder(folder, add=True, inputs=inputs) as tmp:
+            write_html(result, tmp / "report.html", title=title, **tables)
+            if pdf:
+                html_to_pdf(tmp / "report.html", tmp / "report.pdf")
+            if excel:
+                write_excel(result, tmp / "results.xlsx")
+        html_path, xlsx = folder / "report.html", folder / "results.xlsx"
+    else:
+        html_path, xlsx = out, out.parent / "results.xlsx"
+        write_file(out, lambda p: write_html(result, p, title=title, **tables), inputs=inputs)
+        if pdf:
+            write_file(out.with_suffix(".pdf"), lambda p: html_to_pdf(out, p), inputs=inputs)
+        if excel:
+            write_file(xlsx, lambda p: write_excel(result, p), inputs=inputs)
     typer.echo(f"Report written to {html_path}")
     if pdf:
-        from riskshare.report.pdf import html_to_pdf
-
-        typer.echo(f"PDF written to {html_to_pdf(html_path, html_path.with_suffix('.pdf'))}")
+        typer.echo(f"PDF written to {html_path.with_suffix('.pdf')}")
     if excel:
-        xlsx = write_excel(result, (out.parent if out else folder) / "results.xlsx")
         typer.echo(f"Workbook written to {xlsx}")

@@ -4,6 +4,14 @@ Every invalid value is reported at once, each as ``file:line: field.path:
 message``, in one :class:`~riskshare.errors.ConfigError`. Overrides given as
 ``path.to.field=value`` (the CLI's ``--set``) are applied to the raw data
 before validation, so they are checked exactly like the file.
+
+Every file riskshare reads (configs, sweep, stress and sensitivity files,
+result manifests, histories) goes through :func:`read_text`, which is bounded
+by design: a size limit, devices refused, reading stopped at the limit (so
+``/dev/zero`` is refused, not read until memory runs out), binary files and
+non-UTF-8 text named with the byte and line at fault. YAML is checked for
+depth and for the number of values once aliases are expanded (an "alias
+bomb" is refused) before it is built.
 """
 
 from __future__ import annotations
@@ -12,6 +20,7 @@ import contextlib
 import difflib
 import io
 import json
+import stat
 import tomllib
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -20,17 +29,30 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
+from ruamel.yaml.events import (
+    AliasEvent,
+    CollectionEndEvent,
+    CollectionStartEvent,
+    NodeEvent,
+)
 
 from riskshare.config.model import Model, reference_problems
 from riskshare.errors import ConfigError, InputError
 
 __all__ = [
+    "MAX_CONFIG_BYTES",
+    "MAX_DATA_BYTES",
+    "MAX_YAML_DEPTH",
+    "MAX_YAML_VALUES",
     "apply_overrides",
+    "check_input_file",
+    "decode_text",
     "format_loc",
     "get_path",
     "load_config",
     "parse_override",
     "read_config_data",
+    "read_text",
     "set_path",
     "validate_data",
     "with_changes",
@@ -72,19 +94,175 @@ def load_config(path: str | Path, overrides: Iterable[str] = ()) -> Model:
     return validate_data(data, source=str(path), lines=lines)
 
 
-def read_config_data(path: Path) -> tuple[dict[str, Any], dict[tuple[Any, ...], int]]:
-    """Parse a config file into plain data and a map from field path to line number."""
-    if not path.exists():
-        raise ConfigError(str(path), [("", "file not found")])
-    if path.is_dir():
-        raise ConfigError(str(path), [("", "is a folder, not a config file")])
-    text = path.read_text(encoding="utf-8-sig")
+MAX_CONFIG_BYTES = 4 * 2**20
+"""Largest config, sweep, stress, sensitivity or manifest file read [bytes] (4 MiB)."""
+MAX_DATA_BYTES = 256 * 2**20
+"""Largest data file (a history or per-client costs) read [bytes] (256 MiB)."""
+MAX_YAML_DEPTH = 40
+"""Deepest nesting of mappings and lists allowed in a YAML file."""
+MAX_YAML_VALUES = 200_000
+"""Most values (scalars, mappings, lists) in a YAML file once aliases are expanded."""
+
+
+def read_text(path: str | Path, *, what: str = "config file", limit: int = MAX_CONFIG_BYTES) -> str:
+    """Read a text file the user gave, bounded and checked.
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        The file.
+    what : str
+        What the file is, for messages ("config file", "history", ...).
+    limit : int
+        Largest size read [bytes]; reading stops there.
+
+    Returns
+    -------
+    str
+        The text, decoded as UTF-8 (a byte-order mark is dropped; UTF-16 with a
+        byte-order mark is accepted too).
+
+    Raises
+    ------
+    riskshare.errors.ConfigError
+        If the file is missing, a folder or a device, larger than ``limit``,
+        binary, or not UTF-8: the message names the file and, for an encoding
+        problem, the line and byte (e.g. a £ saved as Windows-1252).
+    """
+    source = str(path)
+    path = Path(path)
+    check_input_file(path, what=what, limit=limit)
+    try:
+        with path.open("rb") as f:
+            data = f.read(limit + 1)
+    except OSError as exc:
+        raise ConfigError(
+            source, [("", f"cannot read the {what} ({exc.strerror or exc})")]
+        ) from None
+    if len(data) > limit:
+        raise ConfigError(source, [("", f"larger than the {limit / 2**20:g} MiB allowed")])
+    return decode_text(data, source, what=what)
+
+
+def check_input_file(path: str | Path, *, what: str, limit: int = MAX_DATA_BYTES) -> None:
+    """Refuse a missing file, a folder, a device or a file larger than ``limit`` bytes.
+
+    Raises
+    ------
+    riskshare.errors.ConfigError
+        Naming the file and what is wrong with it.
+    """
+
+    def refuse(msg: str) -> ConfigError:
+        return ConfigError(str(path), [("", msg)])
+
+    try:
+        info = Path(path).stat()
+    except FileNotFoundError:
+        raise refuse("file not found") from None
+    except OSError as exc:
+        raise refuse(f"cannot read the {what} ({exc.strerror or exc})") from None
+    if stat.S_ISDIR(info.st_mode):
+        raise refuse(f"is a folder, not a {what}")
+    if stat.S_ISCHR(info.st_mode) or stat.S_ISBLK(info.st_mode) or stat.S_ISSOCK(info.st_mode):
+        raise refuse(f"is a device, not a {what}")
+    if stat.S_ISREG(info.st_mode) and info.st_size > limit:
+        raise refuse(f"larger than the {limit / 2**20:g} MiB allowed for a {what}")
+
+
+def decode_text(data: bytes, source: str, *, what: str = "config file") -> str:
+    """Decode a file's bytes as UTF-8, or say which byte on which line is not UTF-8."""
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        try:
+            return data.decode("utf-16")
+        except UnicodeDecodeError:
+            raise ConfigError(
+                source, [("", f"not valid UTF-16 text (a damaged {what}?)")]
+            ) from None
+    if b"\x00" in data[:8192]:
+        raise ConfigError(source, [("", f"is a binary file, not a text {what}")])
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        byte = data[exc.start]
+        hint = ""
+        with contextlib.suppress(UnicodeDecodeError):
+            hint = f" (in Windows-1252 it would be {bytes([byte]).decode('cp1252')!r})"
+        raise ConfigError(
+            source,
+            [
+                (
+                    f"line {line}",
+                    f"byte 0x{byte:02X} is not UTF-8{hint}: save the file as UTF-8 "
+                    "(in Excel or Notepad: Save As, encoding UTF-8)",
+                )
+            ],
+        ) from None
+
+
+def _check_yaml_shape(yaml: YAML, text: str, source: str) -> None:
+    """Refuse YAML nested deeper than :data:`MAX_YAML_DEPTH` or too large once aliases expand.
+
+    Runs on the parser's events (no tree is built), so an alias bomb is
+    refused in a fraction of a second.
+    """
+    depth = 0
+    total = 0
+    sizes: dict[str, int] = {}
+    open_: list[tuple[str | None, int]] = []
+    for event in yaml.parse(io.StringIO(text)):
+        if isinstance(event, AliasEvent):
+            total += sizes.get(event.anchor, 1)
+        elif isinstance(event, CollectionStartEvent):
+            depth += 1
+            total += 1
+            open_.append((event.anchor, total))
+            if depth > MAX_YAML_DEPTH:
+                where = f"line {event.start_mark.line + 1}"
+                raise ConfigError(
+                    source, [(where, f"nested more than {MAX_YAML_DEPTH} levels deep")]
+                )
+        elif isinstance(event, CollectionEndEvent):
+            depth -= 1
+            anchor, start = open_.pop()
+            if anchor is not None:
+                sizes[anchor] = total - start + 1
+        elif isinstance(event, NodeEvent):
+            total += 1
+            if event.anchor is not None:
+                sizes[event.anchor] = 1
+        if total > MAX_YAML_VALUES:
+            where = f"line {event.start_mark.line + 1}"
+            raise ConfigError(
+                source,
+                [
+                    (
+                        where,
+                        f"more than {MAX_YAML_VALUES:,} values once aliases (*name) are expanded",
+                    )
+                ],
+            )
+
+
+def read_config_data(
+    path: Path, *, what: str = "config file"
+) -> tuple[dict[str, Any], dict[tuple[Any, ...], int]]:
+    """Parse a config file into plain data and a map from field path to line number.
+
+    The file is read with :func:`read_text`; the top level must be a mapping.
+    Also used for sweep, stress and sensitivity files (``what`` names them).
+    """
+    path = Path(path)
+    text = read_text(path, what=what)
     suffix = path.suffix.lower()
     if suffix == ".toml":
         try:
             data = tomllib.loads(text)
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(str(path), [("", f"not valid TOML: {exc}")]) from None
+        except RecursionError:
+            raise ConfigError(str(path), [("", "not valid TOML: nested too deeply")]) from None
         return data, {}
     if suffix not in (".yaml", ".yml", ".json"):
         raise ConfigError(
@@ -92,9 +270,13 @@ def read_config_data(path: Path) -> tuple[dict[str, Any], dict[tuple[Any, ...], 
         )
     yaml = YAML(typ="rt")
     try:
+        _check_yaml_shape(yaml, text, str(path))
         tree = yaml.load(io.StringIO(text))
     except YAMLError as exc:
         msg = " ".join(str(exc).split())
+        raise ConfigError(str(path), [("", f"not valid YAML: {msg}")]) from None
+    except (ValueError, TypeError, AttributeError, RecursionError) as exc:
+        msg = " ".join(str(exc).split())[:200]
         raise ConfigError(str(path), [("", f"not valid YAML: {msg}")]) from None
     if tree is None:
         raise ConfigError(str(path), [("", "the file is empty")])

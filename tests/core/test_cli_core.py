@@ -83,9 +83,18 @@ def test_run_refuses_a_non_empty_folder_unless_forced(tmp_path: Path) -> None:
     refused = invoke("run", EXAMPLE, "--sims", "100", "--out", str(out))
     assert refused.exit_code == 2 and "not empty" in refused.output
     assert (out / "keep.txt").exists()
-    forced = invoke("run", EXAMPLE, "--sims", "100", "--out", str(out), "--force", "--quiet")
-    assert forced.exit_code == 0
-    assert not (out / "keep.txt").exists() and (out / "summary.csv").exists()
+    # --force replaces only a riskshare results folder, recognised by its manifest
+    not_ours = invoke("run", EXAMPLE, "--sims", "100", "--out", str(out), "--force", "--quiet")
+    assert not_ours.exit_code == 2 and "not a riskshare results folder" in not_ours.output
+    assert [p.name for p in out.iterdir()] == ["keep.txt"]
+    (out / "keep.txt").unlink()
+    first = invoke("run", EXAMPLE, "--sims", "100", "--out", str(out), "--quiet")
+    assert first.exit_code == 0
+    (out / "keep.txt").write_text("x")  # the user's notes beside riskshare's files
+    forced = invoke("run", EXAMPLE, "--sims", "200", "--out", str(out), "--force", "--quiet")
+    assert forced.exit_code == 0, forced.output
+    assert (out / "keep.txt").read_text() == "x", "a file riskshare did not write is kept"
+    assert json.loads((out / "manifest.json").read_text())["n_sims"] == 200
 
 
 def test_set_overrides_are_applied_recorded_and_validated(tmp_path: Path) -> None:
