@@ -294,10 +294,10 @@ def sweep(
             + "\n",
             encoding="utf-8",
         )
-    params = [c for c in frame.columns if "." in c]
-    partners = [p for p in model.partner_ids if f"{p}_mean" in frame.columns]
-    labels = {p.id: p.label for p in model.partners}
-    _sweep_chart(frame, params, partners, labels, out / "sweep.png")
+        params = [c for c in frame.columns if "." in c]
+        partners = [p for p in model.partner_ids if f"{p}_mean" in frame.columns]
+        labels = {p.id: p.label for p in model.partners}
+        _sweep_chart(frame, params, partners, labels, tmp / "sweep.png")
     _print_sweep(frame, params, model, elapsed)
     typer.echo(f"Results written to {out / 'sweep.csv'} (chart: {out / 'sweep.png'})")
 

@@ -848,6 +848,8 @@ class Model(_Frozen):
     @model_validator(mode="after")
     def _cross_references(self) -> Model:
         problems = reference_problems(self.model_dump(mode="python"))
+        if not problems:
+            problems = value_problems(self)
         if problems:
             raise ValueError("\n".join(problems))
         return self
@@ -1012,6 +1014,69 @@ def reference_problems(data: Any) -> list[str]:
                 f"agreement.integration.setup_costs[{i}].year: must be < simulation.years ({years})"
             )
     partner("agreement.integration.savings_to", get(integration, "savings_to"), ("pool",))
+    return out
+
+
+#: Largest expected spend of one group in one year that a config may imply [£]
+#: (growth compounding past it is a mistake, and would overflow settlement).
+MAX_EXPECTED_SPEND = 1e15
+
+
+def _uses_proportional_key(node: Any, path: str = "agreement") -> str | None:
+    """The path of the first sharing key in ``node`` that is 'proportional', if any."""
+    if isinstance(node, Mapping):
+        for k, v in node.items():
+            found = (
+                f"{path}.{k}"
+                if v == "proportional" and "key" in str(k)
+                else _uses_proportional_key(v, f"{path}.{k}")
+            )
+            if found:
+                return found
+    elif isinstance(node, list):
+        for i, v in enumerate(node):
+            found = _uses_proportional_key(v, f"{path}[{i}]")
+            if found:
+                return found
+    return None
+
+
+def value_problems(model: Model) -> list[str]:
+    """Problems between the values of a valid config that would otherwise fail only in settlement.
+
+    Spend that is zero in every group and year, expected spend that growth
+    compounds past :data:`MAX_EXPECTED_SPEND` (or to infinity), and a
+    'proportional' key (shares in proportion to contributions) in a year
+    when nobody contributes.
+
+    Returns
+    -------
+    list of str
+        ``"field.path: message"`` lines.
+    """
+    out: list[str] = []
+    with np.errstate(over="ignore", invalid="ignore"):
+        spend = model.expected_spend()
+        contributions = model.contribution_schedule()
+    too_big = ~(np.abs(spend) <= MAX_EXPECTED_SPEND)  # nan and inf included
+    if too_big.any():
+        t, g = (int(i) for i in np.argwhere(too_big)[0])
+        out.append(
+            f"client_groups[{g}].spend: expected spend reaches £{spend[t, g]:.3g} in year {t} "
+            f"(more than £{MAX_EXPECTED_SPEND:.0e}): check its growth and inflation"
+        )
+    elif not (spend > 0).any():
+        out.append("client_groups: expected spend is £0 in every group and year: nothing to share")
+    if not np.isfinite(contributions).all():
+        out.append("contributions: grow past any finite amount: check their uplift")
+    key = _uses_proportional_key(model.agreement.model_dump(mode="python"))
+    zero = np.flatnonzero(~(contributions.sum(axis=1) > 0))
+    if key and zero.size:
+        out.append(
+            f"contributions: the partners contribute £0 in total in year {int(zero[0])}, but "
+            f"{key} is 'proportional' (shares in proportion to contributions): give "
+            "contributions, or a fixed key such as {partner: share}"
+        )
     return out
 
 

@@ -28,7 +28,7 @@ def write_excel(result: Any, path: Any, **kwargs: Any) -> Any:
 
 
 def explore(model: Any, paths: Any, **kwargs: Any) -> Any:
-    """Re-settle on drawn paths with changes; see :func:`riskshare.report.explore.explore`."""
-    from riskshare.report.explore import explore as _explore
+    """Re-settle on drawn paths with changes; see :func:`riskshare.report.explorer.explore`."""
+    from riskshare.report.explorer import explore as _explore
 
     return _explore(model, paths, **kwargs)

@@ -43,6 +43,11 @@ CONFIGS = sorted(
 )
 
 
+def test_every_example_config_is_covered() -> None:
+    # An empty glob would parametrize nothing and pass: the example, benchmark and presets.
+    assert {"section75_example.yaml", "benchmark.yaml"} <= set(CONFIGS) and len(CONFIGS) >= 9
+
+
 @pytest.mark.filterwarnings("error::RuntimeWarning")  # overflow or NaN is a failure too
 @pytest.mark.parametrize("config", CONFIGS)
 def test_every_bad_value_is_a_config_error(config: str) -> None:

@@ -1,7 +1,10 @@
 """The public API is what the docs promise (pinned, as chainladder does)."""
 
+import importlib
+import pkgutil
 import subprocess
 import sys
+import types
 
 import riskshare as rs
 
@@ -36,8 +39,27 @@ EXPECTED_PUBLIC_API = [
 
 def test_public_api_is_pinned() -> None:
     assert sorted(rs.__all__) == sorted(EXPECTED_PUBLIC_API)
-    for name in rs.__all__:
-        assert getattr(rs, name) is not None
+    # Every submodule imported first: importing a submodule must not replace a
+    # public function of the same name (as riskshare.report.explore once was).
+    for info in pkgutil.walk_packages(rs.__path__, "riskshare."):
+        importlib.import_module(info.name)
+    for package in (rs, rs.report, rs.analysis):
+        for name in package.__all__:
+            obj = getattr(package, name)
+            assert not isinstance(obj, types.ModuleType), name
+            if name == "__version__":
+                assert isinstance(obj, str) and obj[0].isdigit()
+            elif name.islower():  # functions (constants such as STATISTICS are upper case)
+                assert callable(obj), name
+
+
+def test_report_explore_works_when_called_twice() -> None:
+    model = rs.load_config("configs/benchmark.yaml")
+    paths = rs.sample(model, n_sims=500, seed=3)
+    first, _ = rs.report.explore(model, paths)
+    second, _ = rs.report.explore(model, paths, contributions={"nhs": 1.1})
+    assert callable(rs.report.explore)
+    assert first.loc["nhs", "mean"] > second.loc["nhs", "mean"]
 
 
 def test_importing_riskshare_does_not_import_matplotlib_or_the_analysis() -> None:

@@ -11,7 +11,7 @@ from matplotlib.figure import Figure
 
 import riskshare as rs
 from riskshare.errors import ConfigError
-from riskshare.report.explore import explore
+from riskshare.report.explorer import explore
 
 ROOT = Path(__file__).resolve().parents[2]
 N, SEED = 3000, 3
@@ -74,7 +74,7 @@ def test_result_from_a_ledger_feeds_charts(model, paths):
 
 def test_explore_widgets_builds_sliders(model):
     w = pytest.importorskip("ipywidgets")
-    from riskshare.report.explore import explore_widgets
+    from riskshare.report.explorer import explore_widgets
 
     box = explore_widgets(model, n_sims=1000, seed=1)
     assert isinstance(box, w.VBox)
