@@ -165,6 +165,39 @@ def _cell(v: Any) -> str:
     return str(v)
 
 
+#: Furthest beyond the history's last year that levels are projected. [years]
+MAX_PROJECTION_YEARS = 20
+
+
+def _check_partner_id(pid: Any) -> Any:
+    """A commissioner written into the generated YAML must be a partner id (or shares)."""
+    if isinstance(pid, Mapping):
+        for k in pid:
+            _check_partner_id(k)
+        return pid
+    if not isinstance(pid, str) or not re.match(r"^[A-Za-z_][A-Za-z0-9_\-]*$", pid):
+        raise InputError(
+            f"commissioner {pid!r}: not a partner id (letters, digits, '_' or '-', "
+            "starting with a letter or '_')"
+        )
+    return pid
+
+
+#: Largest value a history cell may hold (spend, clients or unit cost).
+MAX_HISTORY_VALUE = 1e12
+
+
+def _cell_problem(col: str, value: float | None, text: str) -> str | None:
+    """What is wrong with one number of a history, or None."""
+    if value is None:
+        return f"'{text}' is not a number"
+    if col == "spend" and math.isnan(value):
+        return "missing value"
+    if not math.isnan(value) and not 0 < value <= MAX_HISTORY_VALUE:
+        return f"must be > 0 and at most {MAX_HISTORY_VALUE:.0e} (got {text})"
+    return None
+
+
 def _raw_table(
     source: str | Path | pd.DataFrame, sheet: str | int | None
 ) -> tuple[pd.DataFrame, str]:
@@ -267,13 +300,9 @@ def read_history(
         for col in ("spend", *OPTIONAL_COLUMNS):
             text = str(rec.get(col, "")).strip()
             value = _parse_number(text)
-            if value is None:
-                problems.append(f"{name}: row {row}, column '{col}': '{text}' is not a number")
-                value = math.nan
-            elif col == "spend" and math.isnan(value):
-                problems.append(f"{name}: row {row}, column 'spend': missing value")
-            elif not math.isnan(value) and value <= 0:
-                problems.append(f"{name}: row {row}, column '{col}': must be > 0 (got {text})")
+            problem = _cell_problem(col, value, text)
+            if problem:
+                problems.append(f"{name}: row {row}, column '{col}': {problem}")
                 value = math.nan
             out[col] = value
         records.append(out)
@@ -354,13 +383,10 @@ def _months_to_years(raw: pd.DataFrame, name: str) -> pd.DataFrame:
         for col in ("spend", *OPTIONAL_COLUMNS):
             cell = str(rec.get(col, "")).strip()
             value = _parse_number(cell)
-            if value is None:
-                problems.append(f"{name}: row {row}, column '{col}': '{cell}' is not a number")
-            elif col == "spend" and math.isnan(value):
-                problems.append(f"{name}: row {row}, column 'spend': missing value")
-            elif not math.isnan(value) and value <= 0:
-                problems.append(f"{name}: row {row}, column '{col}': must be > 0 (got {cell})")
-            values[col] = math.nan if value is None else value
+            problem = _cell_problem(col, value, cell)
+            if problem:
+                problems.append(f"{name}: row {row}, column '{col}': {problem}")
+            values[col] = math.nan if value is None or problem else value
         rows.append(
             {
                 "row": row,
@@ -965,6 +991,18 @@ def fit(
             if base_model is not None
             else int(frame["year"].max()) + 1
         )
+    low, high = int(frame["year"].min()), int(frame["year"].max()) + MAX_PROJECTION_YEARS
+    if isinstance(first_year, bool) or not isinstance(first_year, int | np.integer):
+        raise InputError(f"first year: must be a calendar year (got {first_year!r})")
+    if not low <= first_year <= high:
+        raise InputError(
+            f"first year {first_year}: must be from {low} (the history's first year) to {high} "
+            f"({MAX_PROJECTION_YEARS} years after its last)"
+        )
+    if isinstance(commissioners, str):
+        commissioners = _check_partner_id(commissioners)
+    elif commissioners is not None:
+        commissioners = {g: _check_partner_id(p) for g, p in dict(commissioners).items()}
     comm: dict[str, Any] = {}
     if base_model is not None:
         comm.update({g.id: g.commissioners for g in base_model.client_groups})

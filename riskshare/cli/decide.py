@@ -353,10 +353,13 @@ def solve(
     from riskshare.report.files import atomic_folder, check_folder
 
     parsed = parse_target(target)  # a bad target fails before the config is read
+    _check_target(parsed)
     if goal not in ("min", "max"):
         bad_input(f"--goal must be 'min' or 'max', not '{goal}'")
     if (lo is None) != (hi is None):
         bad_input("give both --lo and --hi, or neither")
+    if lo is not None and hi is not None:
+        _check_bounds(vary, lo, hi)
     if report and out is None:
         bad_input("--report writes into a results folder: give --out DIR")
     folder = {"force": force, "command": "solve", "inputs": [config]}
@@ -384,6 +387,38 @@ def solve(
         typer.echo(f"Results written to {out}")
     if not sol.reachable:
         raise typer.Exit(code=1)
+
+
+def _check_target(parsed) -> None:
+    """Refuse a target no statistic can meet: a probability outside [0, 1], a non-finite value."""
+    from riskshare.analysis.comparison import STATISTICS
+
+    _, name, _ = parsed.left
+    meaning = next((v for k, v in STATISTICS.items() if k.split(":")[0] == name), "")
+    if isinstance(parsed.right, tuple):
+        return
+    value = float(parsed.right)
+    if not math.isfinite(value):
+        bad_input(f"--target '{parsed.text}': the value must be a finite number")
+    if "P(" in meaning and not 0 <= value <= 1:
+        bad_input(
+            f"--target '{parsed.text}': {name} is a probability, so the value must be from "
+            f"0 to 1 (got {value:g}; 5 % is 0.05)"
+        )
+
+
+#: Widest search allowed for each kind of decision variable (--lo, --hi).
+_BOUND_LIMITS = {"contributions": (0.0, 100.0), "split": (0.0, 1.0)}
+
+
+def _check_bounds(vary: str, lo: float, hi: float) -> None:
+    """Refuse --lo/--hi that are not finite, not increasing, or beyond what ``vary`` allows."""
+    low, high = _BOUND_LIMITS.get(vary.split(".")[0], (-1e12, 1e12))
+    for flag, value in (("--lo", lo), ("--hi", hi)):
+        if not (math.isfinite(value) and low <= value <= high):
+            bad_input(f"{flag} {value:g}: must be a number from {low:g} to {high:g} for {vary}")
+    if not lo < hi:
+        bad_input(f"--lo {lo:g} must be below --hi {hi:g}")
 
 
 def _partner_varied(vary: str) -> str | None:
