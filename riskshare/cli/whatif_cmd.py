@@ -7,12 +7,10 @@ from typing import Annotated
 import typer
 
 from riskshare.cli.app import ConfigArg, SetOpt, app
-from riskshare.cli.commands import handles_errors
 from riskshare.errors import InputError
 
 
 @app.command("app")
-@handles_errors
 def app_command(
     config: ConfigArg,
     sims: Annotated[
