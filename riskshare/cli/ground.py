@@ -185,7 +185,7 @@ def sensitivity(
     n_sims = check_sims(model, sims or _whole(data, "n_sims", 20_000, source=source))
     seed = seed if seed is not None else _whole(data, "seed", None, source=source, low=0)
     measures = data.get("measures", ("mean", "p95"))
-    if isinstance(measures, str) or not all(isinstance(m, str) for m in measures or [None]):
+    if not isinstance(measures, list | tuple) or not all(isinstance(m, str) for m in measures):
         raise InputError(f"{source}: measures: give a list of statistic names (got {measures!r})")
     measures = tuple(measures)
     if measure not in measures:
@@ -353,8 +353,8 @@ def precise(
     if target_rel is None and target_abs is None:
         raise InputError("give --target-rel (fraction) or --target-abs (£)")
     for flag, value in (("--target-rel", target_rel), ("--target-abs", target_abs)):
-        if value is not None and not value > 0:
-            raise InputError(f"{flag} must be > 0 (got {value})")
+        if value is not None and not 0 < value < float("inf"):
+            raise InputError(f"{flag} must be a number > 0 (got {value})")
     folder = {"force": force, "command": "precise", "inputs": [config]}
     if out is not None:
         check_folder(out, **folder)

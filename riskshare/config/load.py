@@ -284,7 +284,14 @@ def read_config_data(
         raise ConfigError(str(path), [("", "the top level must be a mapping of fields")])
     lines: dict[tuple[Any, ...], int] = {}
     _collect_lines(tree, (), lines)
-    return _plain(tree), lines
+    try:
+        return _plain(tree), lines
+    except _NotPlain as exc:
+        where = format_loc(exc.loc)
+        line = _line_for(list(exc.loc), lines)
+        if line is not None:
+            where = f"line {line}: {where}"
+        raise ConfigError(str(path), [(where, str(exc))]) from None
 
 
 def _collect_lines(node: Any, loc: tuple[Any, ...], out: dict[tuple[Any, ...], int]) -> None:
@@ -303,11 +310,30 @@ def _collect_lines(node: Any, loc: tuple[Any, ...], out: dict[tuple[Any, ...], i
             _collect_lines(item, (*loc, i), out)
 
 
-def _plain(node: Any) -> Any:
+class _NotPlain(ValueError):
+    """A YAML value that is not a plain number, string, list or mapping (a tag, a date)."""
+
+    def __init__(self, loc: tuple[Any, ...], node: Any) -> None:
+        self.loc = loc
+        if isinstance(node, str):
+            super().__init__("text with an invalid character (a lone surrogate escape)")
+            return
+        tag = getattr(getattr(node, "tag", None), "value", None) or type(node).__name__
+        super().__init__(f"'{tag}' values are not supported: write a plain number or text")
+
+
+def _plain(node: Any, loc: tuple[Any, ...] = ()) -> Any:
+    """Plain Python data (dict, list, str, int, float, bool, None) from a parsed YAML tree.
+
+    Raises
+    ------
+    _NotPlain
+        For a tagged value (``!secret x``) or a date, naming where it is.
+    """
     if isinstance(node, Mapping):
-        return {str(k): _plain(v) for k, v in node.items()}
+        return {str(k): _plain(v, (*loc, str(k))) for k, v in node.items()}
     if isinstance(node, list):
-        return [_plain(v) for v in node]
+        return [_plain(v, (*loc, i)) for i, v in enumerate(node)]
     if isinstance(node, bool) or node is None:
         return node
     if isinstance(node, int):
@@ -315,8 +341,12 @@ def _plain(node: Any) -> Any:
     if isinstance(node, float):
         return float(node)
     if isinstance(node, str):
+        try:
+            node.encode("utf-8")
+        except UnicodeEncodeError:
+            raise _NotPlain(loc, node) from None
         return str(node)
-    return node
+    raise _NotPlain(loc, node)
 
 
 # --------------------------------------------------------------------------- overrides
@@ -341,9 +371,9 @@ def parse_override(text: str) -> tuple[list[str | int], Any]:
             path.append(int(idx))
     try:
         value = YAML(typ="safe", pure=True).load(io.StringIO(raw)) if raw.strip() else None
-    except YAMLError as exc:
-        raise ValueError(f"'{text}': value is not valid YAML ({exc})") from None
-    return path, _plain(value)
+        return path, _plain(value)
+    except (YAMLError, _NotPlain) as exc:
+        raise ValueError(f"'{text}': value is not valid ({' '.join(str(exc).split())})") from None
 
 
 def apply_overrides(

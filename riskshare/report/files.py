@@ -196,12 +196,14 @@ def check_folder(
             raise InputError(f"{out}: would replace {p}, an input of this command")
 
 
-def _check_not_a_file(out: Path) -> None:
+def _check_not_a_file(out: Path, shown: Path | None = None) -> None:
+    """Refuse a folder ``out`` that is a file or lies under one (named as ``shown``)."""
+    shown = shown or out
     for p in (out, *out.parents):
         if p.exists() or p.is_symlink():
             if not p.is_dir():
-                what = "exists and is not a folder" if p == out else f"{p} is not a folder"
-                raise InputError(f"{out}: {what}")
+                what = "exists and is not a folder" if p == shown else f"{p} is not a folder"
+                raise InputError(f"{shown}: {what}")
             return
 
 
@@ -325,7 +327,7 @@ def check_file(path: str | Path, *, inputs: Iterable[str | Path] = ()) -> None:
         raise InputError(f"{path}: is a folder; give a file name")
     if path.exists() and not stat.S_ISREG(path.stat().st_mode):
         raise InputError(f"{path}: exists and is not a regular file")
-    _check_not_a_file(path.parent)
+    _check_not_a_file(path.parent, shown=path)
     for p in inputs:
         if Path(p).resolve() == path.resolve():
             raise InputError(f"{path}: is an input of this command; write the output elsewhere")
