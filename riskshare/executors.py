@@ -24,10 +24,27 @@ from typing import Any, TypeVar
 
 from riskshare.errors import InputError
 
-__all__ = ["dask_client", "run_items"]
+__all__ = ["dask_client", "run_items", "thread_pool"]
 
 T = TypeVar("T")
 R = TypeVar("R")
+
+
+@contextlib.contextmanager
+def thread_pool(workers: int) -> Iterator[ThreadPoolExecutor]:
+    """A thread pool that, when the block fails or is interrupted (Ctrl-C), drops queued work.
+
+    A plain ``with ThreadPoolExecutor()`` waits for every submitted item
+    before the interrupt is seen, so Ctrl-C on a long run would wait for all
+    of it; this pool waits only for the items already running.
+    """
+    pool = ThreadPoolExecutor(max_workers=workers)
+    try:
+        yield pool
+    except BaseException:
+        pool.shutdown(wait=True, cancel_futures=True)
+        raise
+    pool.shutdown(wait=True)
 
 
 @contextlib.contextmanager
@@ -134,7 +151,7 @@ def run_items(
     if executor is None or executor == "inprocess":
         workers = min(4, os.cpu_count() or 1, len(items))
         results: list[Any] = [None] * len(items)
-        with ThreadPoolExecutor(max_workers=workers) as pool:
+        with thread_pool(workers) as pool:
             futures = {pool.submit(func, item): i for i, item in enumerate(items)}
             for fut in as_completed_threads(futures):
                 i = futures[fut]

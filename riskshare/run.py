@@ -16,7 +16,6 @@ import os
 import platform
 import time
 from collections.abc import Callable, Mapping
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -25,6 +24,7 @@ import numpy as np
 from riskshare import __version__
 from riskshare._types import BoolArray, FloatArray
 from riskshare.config.model import Agreement, Model
+from riskshare.executors import thread_pool
 from riskshare.ledger import Ledger
 from riskshare.metrics import describe, quantiles
 from riskshare.paths import SpendPaths
@@ -593,7 +593,7 @@ def simulate(
             if progress is not None:
                 progress(done, n_sims)
     else:
-        with ThreadPoolExecutor(max_workers=workers) as pool:
+        with thread_pool(workers) as pool:  # Ctrl-C drops the queued chunks
             for k in pool.map(run_chunk, chunks):
                 done += k
                 if progress is not None:

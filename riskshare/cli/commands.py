@@ -123,8 +123,9 @@ def run(
     model = load_config(config, set_ or ())
     sims = check_sims(model, sims)
     folder = {"force": force, "command": "run", "inputs": [config]}
-    if out is not None:
-        check_folder(out, **folder)  # before spending time simulating
+    if out is not None:  # before spending time simulating
+        extras = [n for n, on in (("report.html", report), ("results.xlsx", excel)) if on]
+        check_folder(out, new=extras, **folder)
     callback, close = progress_reporter(quiet)
     try:
         result = simulate(

@@ -82,8 +82,8 @@ def test_killed_run_then_the_next_run_cleans_up(tmp_path: Path, tiny: Path, cli)
 def _sweep(tmp_path: Path, tiny: Path) -> Path:
     path = tmp_path / "sweep.yaml"
     path.write_text(
-        f"config: {tiny.name}\nsims: 100000\nseed: 5\n"
-        "grid:\n  contributions.council.factor: [0.9, 1.0, 1.1, 1.2, 1.3, 1.4, 1.5, 1.6]\n"
+        f"config: {tiny.name}\nsims: 40000\nseed: 5\n"
+        "grid:\n  contributions.council.factor: [0.9, 1.0, 1.1, 1.2, 1.3, 1.4]\n"
     )
     return path
 
@@ -112,7 +112,7 @@ def test_two_runs_into_one_folder_at_once(tmp_path: Path, tiny: Path, force: boo
     out = tmp_path / "d"
     extra = ["--force"] if force else []
     procs = [
-        start("run", tiny, "--sims", "400000", "--seed", seed, "--out", out, "--quiet", *extra)
+        start("run", tiny, "--sims", "200000", "--seed", seed, "--out", out, "--quiet", *extra)
         for seed in (1, 2)
     ]
     codes = sorted(p.wait(timeout=300) for p in procs)
