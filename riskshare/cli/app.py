@@ -104,14 +104,16 @@ def _options(
     ] = False,
 ) -> None:
     """Options for every command (given before or after the command's name)."""
+    _invocation["debug"] = debug  # set afresh by every invocation
+
+
+#: Options of the current invocation (the command line runs one at a time).
+_invocation = {"debug": False}
 
 
 def _debug() -> bool:
     """Whether ``--debug`` was given (or ``RISKSHARE_DEBUG`` is set)."""
-    if os.environ.get("RISKSHARE_DEBUG", "") not in ("", "0"):
-        return True
-    ctx = click.get_current_context(silent=True)
-    return bool(ctx is not None and ctx.find_root().params.get("debug"))
+    return _invocation["debug"] or os.environ.get("RISKSHARE_DEBUG", "") not in ("", "0")
 
 
 ConfigArg = Annotated[Path, typer.Argument(help="Configuration file (.yaml, .yml or .toml).")]

@@ -8,6 +8,7 @@ size: simulation is deterministic, so the numbers are identical to the run's
 
 from __future__ import annotations
 
+import io
 import json
 from pathlib import Path
 from typing import Annotated
@@ -15,7 +16,7 @@ from typing import Annotated
 import typer
 
 from riskshare.cli.app import app
-from riskshare.cli.limits import MAX_SIMS
+from riskshare.cli.limits import MAX_SIMS, check_sims
 from riskshare.errors import InputError
 
 __all__ = ["load_result", "report"]
@@ -82,15 +83,20 @@ def load_result(folder: str | Path):  # -> riskshare.run.Result
                 f"{where}: '{key}' must be a whole number from {low:,} to {high:,} (got {value!r})"
             )
         kwargs[key] = value
+    check_sims(model, kwargs["n_sims"], flag=f"{where}: n_sims")
     result = simulate(model, **kwargs)
     saved = folder / "summary.csv"
     if saved.is_file():
-        table = pd.read_csv(saved, encoding="utf-8-sig").set_index("partner")
         now = result.summary()
-        cols = [c for c in ("mean", "p95") if c in table.columns and c in now.columns]
-        if list(table.index.astype(str)) != list(now.index) or not np.allclose(
-            table[cols].to_numpy(float), now[cols].to_numpy(float), rtol=1e-9, atol=1e-6
-        ):
+        try:
+            table = pd.read_csv(io.StringIO(read_text(saved, what="summary"))).set_index("partner")
+            cols = [c for c in ("mean", "p95") if c in table.columns and c in now.columns]
+            same = list(table.index.astype(str)) == list(now.index) and np.allclose(
+                table[cols].to_numpy(float), now[cols].to_numpy(float), rtol=1e-9, atol=1e-6
+            )
+        except (ValueError, KeyError, TypeError) as exc:
+            raise InputError(f"{saved}: not a riskshare summary table ({exc})") from None
+        if not same:
             raise InputError(
                 f"{folder}: re-simulating does not reproduce summary.csv "
                 "(different riskshare version?)"

@@ -369,10 +369,14 @@ def parse_override(text: str) -> tuple[list[str | int], Any]:
             if not idx.lstrip("-").isdigit():
                 raise ValueError(f"'{text}': list index '{idx}' is not an integer")
             path.append(int(idx))
+    yaml = YAML(typ="safe", pure=True)
     try:
-        value = YAML(typ="safe", pure=True).load(io.StringIO(raw)) if raw.strip() else None
+        _check_yaml_shape(yaml, raw, "--set")
+        value = yaml.load(io.StringIO(raw)) if raw.strip() else None
         return path, _plain(value)
-    except (YAMLError, _NotPlain) as exc:
+    except ConfigError as exc:
+        raise ValueError(f"'{text[:80]}': {exc.problems[0][1]}") from None
+    except (YAMLError, _NotPlain, RecursionError) as exc:
         raise ValueError(f"'{text}': value is not valid ({' '.join(str(exc).split())})") from None
 
 

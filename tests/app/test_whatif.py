@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 import riskshare as rs
-from riskshare.app.whatif import OWN, SETTING, SettingError, WhatIf, find_presets
+from riskshare.app.whatif import OWN, SettingError, WhatIf, find_presets
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "configs" / "section75_example.yaml"
 
@@ -63,8 +63,9 @@ def test_presets_offered_fit_the_model(whatif):
 
 
 def test_terms_the_settlement_cannot_apply_are_a_message(whatif):
-    model = whatif.model_at({"contribution__council": 0, "contribution__icb": 0})
+    # Zero contributions under a proportional key: refused by validation (issue 10's
+    # correction), before anything is settled, with a message beside each control moved.
     with pytest.raises(SettingError) as info:
-        whatif.settle(model)
-    assert list(info.value.messages) == [SETTING]
-    assert "contributions" in info.value.messages[SETTING]
+        whatif.model_at({"contribution__council": 0, "contribution__icb": 0})
+    assert set(info.value.messages) == {"contribution__council", "contribution__icb"}
+    assert all("proportional" in m for m in info.value.messages.values())

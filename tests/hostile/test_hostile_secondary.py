@@ -325,6 +325,17 @@ def test_fit_refuses_bad_histories(tmp_path: Path, cli, name: str) -> None:
         ["--set", "a.b[x]=1"],
         ["--set", "partners[99].id=x"],
         ["--set", "agreement.reserve.cap=-1"],
+        ["--set", "name=" + "[" * 300 + "]" * 300],
+        [
+            "--set",
+            "description={a: &a [1,1,1,1,1,1,1,1,1,1], "
+            + ", ".join(
+                f"{c}: &{c} [{','.join([f'*{p}'] * 10)}]"
+                for p, c in zip("abcdef", "bcdefg", strict=True)
+            )
+            + "}",
+        ],
+        ["--set", "name=!!python/object:os.system x"],
         ["--report"],
     ],
 )
@@ -359,3 +370,36 @@ def test_toml_config_is_bounded_too(tmp_path: Path, cli) -> None:
 def test_set_on_a_valid_config_still_names_the_override(cli, tiny: Path) -> None:
     expect(cli("validate", tiny, "--set", "simulation.years=0"), BAD_INPUT, "simulation.years")
     assert TINY  # the fixture's text is the valid baseline
+
+
+@pytest.mark.parametrize("debug", [False, True])
+def test_an_internal_error_is_one_line_asking_for_a_report(cli, tiny: Path, monkeypatch, debug):
+    import riskshare.run
+
+    def bug(*args, **kwargs):
+        raise ZeroDivisionError("a bug")
+
+    monkeypatch.setattr(riskshare.run, "simulate", bug)
+    result = cli(*(["--debug"] if debug else []), "run", tiny, "--sims", "10", "--quiet")
+    if debug:  # the traceback is shown: the exception propagates
+        assert isinstance(result.exception, ZeroDivisionError)
+        return
+    expect(result, 70, "internal error", "report", "--debug")
+    assert len(result.output.strip().splitlines()) == 1
+
+
+def test_report_refuses_a_manifest_asking_for_more_memory_than_there_is(results: Path, cli):
+    data = json.loads((results / "manifest.json").read_text())
+    data["n_sims"] = 2**39
+    (results / "manifest.json").write_text(json.dumps(data))
+    expect(cli("report", results), BAD_INPUT, "manifest.json", "memory")
+
+
+@pytest.mark.parametrize(
+    "summary",
+    ["", "a,b\n1,2\n", "partner,mean\ncouncil,lots\n", "\x00\x01"],
+    ids=["empty", "other-columns", "text-number", "binary"],
+)
+def test_report_on_a_damaged_summary(results: Path, cli, summary: str) -> None:
+    (results / "summary.csv").write_text(summary)
+    expect(cli("report", results), BAD_INPUT, "summary")
