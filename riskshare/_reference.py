@@ -224,8 +224,12 @@ def reference_settle(
 
         # --- 2. top-slice into the reserve; the year's budget B.
         if has_reserve and (reserve.top_slice_years == "every" or t == 0):
+            wanted = [reserve.top_slice * c[t, p] for p in range(n_p)]
+            # The cap limits the balance: only what fits is taken, pro rata.
+            room = math.inf if reserve.cap is None else max(reserve.cap - R, 0.0)
+            fits = 1.0 if sum(wanted) <= room else room / sum(wanted)
             for p in range(n_p):
-                ts = reserve.top_slice * c[t, p]
+                ts = wanted[p] * fits
                 budget_part[p] -= ts
                 out["reserve_topup"][t] += ts
                 R += ts
@@ -342,9 +346,11 @@ def reference_settle(
                 R += add
                 Q -= add
             if agr.underspend_disposition == "retain" and has_reserve:
-                retained = Q
-                R += Q
-                Q = 0.0
+                # Up to the cap; what does not fit is returned by the underspend rule.
+                room = math.inf if reserve.cap is None else max(reserve.cap - R, 0.0)
+                retained = min(Q, room)
+                R += retained
+                Q -= retained
             elif agr.underspend_disposition == "nonrecurrent":
                 nonrecurrent = Q
                 Q = 0.0

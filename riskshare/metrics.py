@@ -75,6 +75,7 @@ def _row_statistics(
     moments: bool = True,
     thresholds: FloatArray | None = None,
     total: bool = False,
+    materiality: float = 0.0,
 ) -> dict[Any, FloatArray]:
     """Per-row reductions of ``xt`` (simulations on its last axis), one row at a time.
 
@@ -129,7 +130,7 @@ def _row_statistics(
         if moments:
             mean = np.add.reduce(row) / n  # as ndarray.mean: the same sum in the same order
             result["mean"][i] = mean
-            result["positive"][i] = np.count_nonzero(row > 0.0) / n
+            result["positive"][i] = np.count_nonzero(row > materiality) / n
         if thresholds is not None:
             result["exceeds"][i] = np.count_nonzero(row > th[i]) / n
         if kth:
@@ -290,6 +291,7 @@ def describe(
     *,
     thresholds: Sequence[float] | FloatArray | None = None,
     total: bool = False,
+    materiality: float = 0.0,
 ) -> dict[str, FloatArray]:
     """Risk measures of each column of ``x`` (simulations on axis 0).
 
@@ -304,12 +306,15 @@ def describe(
     total : bool
         Also describe the sum over the last axis (e.g. the pool of the
         partners) as one more column there, without storing it whole.
+    materiality : float
+        ``prob_pays`` counts ``x > materiality``: amounts at or below it are
+        not a payment (floating-point residue never is). [£]
 
     Returns
     -------
     dict of str to ndarray
         ``mean``, ``sd``, ``p5``, ``p50``, ``p95``, ``p99``, ``var95``,
-        ``tvar95``, ``var99``, ``tvar99``, ``prob_pays`` (P(x > 0)),
+        ``tvar95``, ``var99``, ``tvar99``, ``prob_pays`` (P(x > materiality)),
         ``mean_se``, ``prob_pays_se``; for each quantile ``pX`` its
         distribution-free 95 % confidence interval ``pX_lo``, ``pX_hi``
         (:func:`quantile_ci_ranks`; ``-inf``/``inf`` when there are too few
@@ -345,7 +350,14 @@ def describe(
     if thresholds is not None:
         th = np.asarray(thresholds, dtype=float)
         th = np.broadcast_to(th.reshape(()) if th.size == 1 else th, tuple(lead))
-    order = _row_statistics(xt, kth, [tails[0.95], tails[0.99]], thresholds=th, total=total)
+    order = _row_statistics(
+        xt,
+        kth,
+        [tails[0.95], tails[0.99]],
+        thresholds=th,
+        total=total,
+        materiality=materiality,
+    )
     out: dict[str, FloatArray] = {"mean": order["mean"], "sd": order["sd"]}
     for name, q in QUANTILES.items():
         out[name] = _interpolate(order, n, q)

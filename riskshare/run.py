@@ -23,6 +23,7 @@ import numpy as np
 
 from riskshare import __version__
 from riskshare._types import BoolArray, FloatArray
+from riskshare.config.load import with_agreement, with_contributions
 from riskshare.config.model import Agreement, Model
 from riskshare.executors import thread_pool
 from riskshare.ledger import Ledger
@@ -68,6 +69,7 @@ class Outcomes:
     net_total: FloatArray | None = None  # (sims, partners) net over the agreement [£]
     called_any: BoolArray | None = None  # (sims, partners) a call in any year
     extras: dict[str, np.ndarray] = field(default_factory=dict)  # (keep, years) each
+    materiality: float = 0.0  # a call is an overspend_call above this [£]
 
     def __post_init__(self) -> None:
         if self.net_total is None:
@@ -77,7 +79,14 @@ class Outcomes:
 
     @classmethod
     def empty(
-        cls, n_sims: int, keep: int, years: int, n_partners: int, extra_names: tuple[str, ...] = ()
+        cls,
+        n_sims: int,
+        keep: int,
+        years: int,
+        n_partners: int,
+        extra_names: tuple[str, ...] = (),
+        *,
+        materiality: float = 0.0,
     ) -> Outcomes:
         """Uninitialised arrays for ``n_sims`` simulations, keeping ``keep`` paths."""
 
@@ -95,10 +104,11 @@ class Outcomes:
             net_total=sims_first((n_sims, n_partners)),
             called_any=sims_first((n_sims, n_partners), bool),
             extras={name: sims_first((keep, years)) for name in extra_names},
+            materiality=materiality,
         )
 
     @classmethod
-    def from_ledger(cls, ledger: Ledger) -> Outcomes:
+    def from_ledger(cls, ledger: Ledger, *, materiality: float = 0.0) -> Outcomes:
         """The outcomes of a settled ledger (every simulation kept)."""
         out = cls.empty(
             ledger.n_sims,
@@ -106,6 +116,7 @@ class Outcomes:
             ledger.years,
             len(ledger.partner_ids),
             _extra_names(ledger),
+            materiality=materiality,
         )
         out.store(ledger, 0)
         return out
@@ -114,7 +125,7 @@ class Outcomes:
         """Write a settled chunk of simulations ``start ..`` into these arrays."""
         stop = start + ledger.n_sims
         net = ledger.net()
-        called = ledger.flow("overspend_call") > 0
+        called = ledger.flow("overspend_call") > self.materiality
         self.net_total[start:stop] = net.sum(axis=1)
         self.called_any[start:stop] = called.any(axis=1)
         keep = self.net.shape[0]
@@ -263,7 +274,7 @@ class Result:
         """
         return cls(
             model=model,
-            outcomes=Outcomes.from_ledger(ledger),
+            outcomes=Outcomes.from_ledger(ledger, materiality=model.simulation.materiality),
             seed=int(seed),
             manifest=dict(manifest or {}),
         )
@@ -276,6 +287,11 @@ class Result:
         return PlotAccessor(self)
 
     # ------------------------------------------------------------------ arrays
+    @property
+    def materiality(self) -> float:
+        """Amounts at or below this are not events (paying, a call, the reserve short). [£]"""
+        return self.outcomes.materiality
+
     @property
     def partner_ids(self) -> list[str]:
         """The partner axis."""
@@ -343,7 +359,9 @@ class Result:
             prob_exceeds, prob_exceeds_se``.
         """
         th = self._thresholds(thresholds)
-        stats = describe(self.net, thresholds=th, total=True)  # partners and the pool
+        stats = describe(  # partners and the pool
+            self.net, thresholds=th, total=True, materiality=self.outcomes.materiality
+        )
         for key in ("prob_exceeds", "prob_exceeds_se"):
             stats[key] = np.where(np.isnan(th), np.nan, stats[key])
         called = self.outcomes.called_any
@@ -375,7 +393,7 @@ class Result:
         n, _years, _n_partners = net.shape
         # Partners and the pool (their sum) each year, (years, partners + 1):
         # net is stored year-major, so no row is copied.
-        described = describe(net, total=True)
+        described = describe(net, total=True, materiality=self.outcomes.materiality)
         # Rows partner by partner (then the pool), each with its years in order.
         stats = {key: value.T.ravel() for key, value in described.items()}
         called = np.moveaxis(self.outcomes.called, 0, -1)
@@ -556,7 +574,12 @@ def simulate(
     if chunk_blocks < 1 or workers < 1:
         raise ValueError("chunk_blocks and workers must be >= 1")
     seed = resolve_seed(model.simulation.seed if seed is None else seed)
-    terms = Terms.from_model(model, agreement=agreement, contributions=contributions)
+    # What is settled is what is recorded (Result.model, config.json, its digest).
+    if agreement is not None:
+        model = with_agreement(model, agreement)
+    if contributions is not None:
+        model = with_contributions(model, contributions)
+    terms = Terms.from_model(model)
     years = model.simulation.years
     keep = min(n_sims, int(keep_paths))
     extra_names = tuple(
@@ -567,7 +590,14 @@ def simulate(
         )
         if on
     )
-    outcomes = Outcomes.empty(n_sims, keep, years, len(model.partners), extra_names)
+    outcomes = Outcomes.empty(
+        n_sims,
+        keep,
+        years,
+        len(model.partners),
+        extra_names,
+        materiality=model.simulation.materiality,
+    )
     blocks = n_blocks(n_sims, block_size)
     chunks = [range(b, min(b + chunk_blocks, blocks)) for b in range(0, blocks, chunk_blocks)]
     timings = {"sample": 0.0, "settle": 0.0}

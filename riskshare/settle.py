@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from riskshare._types import FloatArray
+from riskshare.config.load import with_agreement
 from riskshare.config.model import Agreement, Model
 from riskshare.ledger import Ledger, check_balance
 from riskshare.rules import Rule, State, Terms, rules_for
@@ -79,7 +80,9 @@ def settle(
     >>> ledger.net_total().shape
     (1000, 2)
     """
-    terms = Terms.from_model(model, agreement=agreement, contributions=contributions)
+    if agreement is not None:
+        model = with_agreement(model, agreement)
+    terms = Terms.from_model(model, contributions=contributions)
     parts = list(iter_settle(terms, paths, check=check))
     if len(parts) == 1:
         return parts[0][1]

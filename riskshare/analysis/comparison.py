@@ -87,6 +87,8 @@ class Outcome:
         The partner axis.
     appetite : mapping of str to float
         Each partner's risk appetite (exposure over the agreement). [£]
+    materiality : float
+        A partner pays, or is called, only above this amount. [£]
     """
 
     net: FloatArray
@@ -95,6 +97,7 @@ class Outcome:
     contributions: FloatArray
     partner_ids: tuple[str, ...]
     appetite: Mapping[str, float] = field(default_factory=dict)
+    materiality: float = 0.0
     _cache: dict[tuple[str, str], np.ndarray] = field(
         default_factory=dict, repr=False, compare=False
     )
@@ -112,7 +115,7 @@ class Outcome:
         """Preallocated outcome arrays for ``n_sims`` simulations of ``terms``."""
         years, n_partners = terms.contributions.shape
         # The storage layout of simulate()'s outcomes: filling a chunk is a contiguous copy.
-        store = Outcomes.empty(n_sims, n_sims, years, n_partners)
+        store = Outcomes.empty(n_sims, n_sims, years, n_partners, materiality=terms.materiality)
         return cls(
             net=store.net,
             called=store.called,
@@ -120,6 +123,7 @@ class Outcome:
             contributions=np.array(terms.contributions),
             partner_ids=tuple(terms.partner_ids),
             appetite=dict(appetite),
+            materiality=terms.materiality,
             _store=store,
         )
 
@@ -141,6 +145,7 @@ class Outcome:
             self.contributions,
             self.partner_ids,
             self.appetite,
+            self.materiality,
         )
 
     # ------------------------------------------------------------------ views
@@ -183,7 +188,9 @@ class Outcome:
 
     def described(self, subject: str) -> dict[str, Any]:
         """:func:`riskshare.metrics.describe` of :meth:`total` (one partition for all quantiles)."""
-        return self._memo("describe", subject, lambda: describe(self.total(subject)))
+        return self._memo(
+            "describe", subject, lambda: describe(self.total(subject), materiality=self.materiality)
+        )
 
     def any_call(self, subject: str) -> BoolArray:
         """An overspend call in some year (for the pool: on some partner), ``(sims,)``."""
@@ -439,8 +446,6 @@ def _stat_of(
         return float(tvar(x, int(name[4:]) / 100))
     if name == "tvar":
         return float(tvar(x, param))
-    if name == "prob_pays":
-        return float((x > 0).mean())
     if name == "prob_exceeds":
         return float("nan") if appetite is None else float((x > appetite).mean())
     if name == "p_exceeds":
@@ -517,21 +522,14 @@ def resolve_alternative(model: Model, alternative: Any) -> Model:
         a mapping of dotted-path changes (``{"agreement.reserve.opening":
         1e6, "contributions.council.factor": 1.05}``) or an agreement file.
     """
-    from riskshare.config.load import validate_data, with_changes
-
-    def with_agreement(agreement: Agreement, source: str) -> Model:
-        # Re-validated with the model, so the agreement's partner and group ids are
-        # checked against it (errors name the agreement's file).
-        data = model.model_dump(mode="json")
-        data["agreement"] = agreement.model_dump(mode="json")
-        return validate_data(data, source=source)
+    from riskshare.config.load import with_agreement, with_changes
 
     if isinstance(alternative, Model):
         return alternative
     if isinstance(alternative, Agreement):
-        return with_agreement(alternative, f"<agreement {alternative.name or ''}>")
+        return with_agreement(model, alternative)
     if isinstance(alternative, (str, Path)):
-        return with_agreement(load_agreement(alternative), str(alternative))
+        return with_agreement(model, load_agreement(alternative), source=str(alternative))
     if isinstance(alternative, Mapping):
         return with_changes(model, dict(alternative))
     raise InputError(
@@ -711,7 +709,10 @@ def comparison_table(
             row: dict[str, float] = {}
             per_sim = {
                 "mean": (x, xb),
-                "prob_pays": ((x > 0).astype(float), (xb > 0).astype(float)),
+                "prob_pays": (
+                    (x > out.materiality).astype(float),
+                    (xb > base.materiality).astype(float),
+                ),
                 "prob_call_any_year": (c.astype(float), cb.astype(float)),
             }
             if th is not None:

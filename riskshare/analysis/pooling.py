@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from riskshare.analysis.comparison import PATHS_CACHE, Outcome, settle_outcome
-from riskshare.config.load import with_changes
+from riskshare.config.load import with_agreement
 from riskshare.config.model import Agreement, Model
 from riskshare.errors import InputError
 from riskshare.metrics import tail_count, tvar
@@ -81,10 +81,12 @@ def _outcomes(
     seed = resolve_seed(model.simulation.seed if seed is None else seed)
     if agreement is not None:
         # Re-validated, so the agreement's partner and group ids are checked against the model.
-        model = with_changes(model, {"agreement": agreement.model_dump(mode="json")})
+        model = with_agreement(model, agreement)
     paths = PATHS_CACHE.get(model, n_sims, seed)
     pooled = settle_outcome(Terms.from_model(model), paths, appetite=model.appetite, check=check)
-    alone_terms = Terms.from_model(model, agreement=Agreement(name="alone", arrangement="aligned"))
+    alone_terms = Terms.from_model(
+        with_agreement(model, Agreement(name="alone", arrangement="aligned"))
+    )
     alone = settle_outcome(alone_terms, paths, appetite=model.appetite, check=check)
     return model, pooled, alone, paths.spend - paths.income, n_sims, seed
 

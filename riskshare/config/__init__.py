@@ -1,6 +1,13 @@
 """Configuration: the typed model of a scenario, loading, validation and JSON Schema."""
 
-from riskshare.config.load import apply_overrides, load_config, validate_data, with_changes
+from riskshare.config.load import (
+    apply_overrides,
+    load_config,
+    validate_data,
+    with_agreement,
+    with_changes,
+    with_contributions,
+)
 from riskshare.config.model import Agreement, Model
 from riskshare.config.schema import json_schema, json_schema_text
 
@@ -12,5 +19,7 @@ __all__ = [
     "json_schema_text",
     "load_config",
     "validate_data",
+    "with_agreement",
     "with_changes",
+    "with_contributions",
 ]

@@ -36,7 +36,7 @@ from ruamel.yaml.events import (
     NodeEvent,
 )
 
-from riskshare.config.model import Model, reference_problems
+from riskshare.config.model import Agreement, Model, reference_problems
 from riskshare.errors import ConfigError, InputError
 
 __all__ = [
@@ -672,3 +672,42 @@ def with_changes(model: BaseModel, changes: Mapping[str, Any]) -> Any:
         path, _ = parse_override(f"{key}=0")
         set_path(data, path, json.loads(json.dumps(value)))
     return validate_data(data, source="<changes>", model=type(model))
+
+
+def with_agreement(model: Model, agreement: Agreement, *, source: str | None = None) -> Model:
+    """``model`` with ``agreement`` in place of its own, re-validated as a whole.
+
+    The agreement's partner and group ids are checked against the model; errors
+    name ``source`` (default ``<agreement NAME>``). This is what a settlement
+    of another agreement on the model's draws records as its model.
+
+    Parameters
+    ----------
+    model : Model
+    agreement : Agreement
+    source : str, optional
+        Where the agreement came from (a file), for error messages.
+    """
+    if agreement is model.agreement:
+        return model
+    data = model.model_dump(mode="json")
+    data["agreement"] = agreement.model_dump(mode="json")
+    return validate_data(data, source=source or f"<agreement {agreement.name or ''}>")
+
+
+def with_contributions(model: Model, contributions: Any) -> Model:
+    """``model`` with each partner's contributions given as a schedule, one amount per year.
+
+    Parameters
+    ----------
+    model : Model
+    contributions : array_like
+        ``(years, partners)`` contributions. [£]
+    """
+    rows = [[float(v) for v in row] for row in contributions]
+    data = model.model_dump(mode="json")
+    data["contributions"] = {
+        pid: {"kind": "schedule", "amounts": [row[p] for row in rows]}
+        for p, pid in enumerate(model.partner_ids)
+    }
+    return validate_data(data, source="<contributions>")

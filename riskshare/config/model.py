@@ -486,17 +486,22 @@ class Reserve(_Frozen):
     """A risk reserve: overspends draw on it, underspends are carried into it.
 
     It opens with ``opening`` pounds plus a ``top_slice`` of contributions
-    (once, or every year); an underspend is carried forward into it while the
-    balance is below ``cap`` (only the underspend of groups not listed in
-    ``exclude_groups``, e.g. ring-fenced grants); the balance left at the end
-    is distributed by ``final_key``.
+    (once, or every year); an underspend is carried forward into it (only the
+    underspend of groups not listed in ``exclude_groups``, e.g. ring-fenced
+    grants); the balance left at the end is distributed by ``final_key``.
+    ``cap`` is the largest balance whatever feeds it: a top-slice takes only
+    what fits (the rest stays in the partners' budgets, each in proportion to
+    its top-slice), and an underspend that does not fit, carried forward or
+    retained, is returned to the partners by the underspend rule.
     """
 
     opening: Money = 0.0
     top_slice: Fraction = Field(0.0, description="Fraction of contributions put into the reserve.")
     top_slice_years: Literal["first", "every"] = "every"
     carry_forward: bool = Field(True, description="Carry underspends into the reserve.")
-    cap: Money | None = Field(None, description="Largest balance the reserve may hold. [£]")
+    cap: Money | None = Field(
+        None, description="Largest balance the reserve may hold, whatever feeds it. [£]"
+    )
     exclude_groups: list[Identifier] = Field(
         default_factory=list,
         description="Groups whose underspend is never carried forward (ring-fenced).",
@@ -504,6 +509,12 @@ class Reserve(_Frozen):
     final_key: Key = Field(
         "proportional", description="How the balance left at the end is distributed."
     )
+
+    @model_validator(mode="after")
+    def _opening_within_cap(self) -> Reserve:
+        if self.cap is not None and self.opening > self.cap:
+            raise ValueError(f"opening: {self.opening:g} is above the reserve's cap {self.cap:g}")
+        return self
 
 
 class Cap(_Frozen):
@@ -593,13 +604,14 @@ class Exit(_Frozen):
 class Charging(_Frozen):
     """How client charging income is pooled.
 
-    ``gross``: income flows into the pool and its uncertainty is shared.
-    ``net``: the pool works at the expected charging rate and ``bearer`` (the
-    council) meets any shortfall in the income against that rate (and keeps
-    any excess).
+    ``net`` (the default): charging income is the council's. The pool works
+    at the expected charging rate and ``bearer`` (the council) meets any
+    shortfall in the income against that rate and keeps any excess, so the
+    income's risk is not shared with the NHS partner. ``gross``: income flows
+    into the pool and its uncertainty is shared by the sharing rule.
     """
 
-    pooling: Literal["gross", "net"] = "gross"
+    pooling: Literal["gross", "net"] = "net"
     bearer: Identifier | None = Field(
         None, description="Partner bearing the income risk when net (default: host)."
     )
@@ -748,6 +760,12 @@ class Simulation(_Frozen):
     )
     n_sims: int = Field(100_000, ge=1, le=1_000_000_000)
     seed: int | None = Field(None, ge=0, description="Seed of every random draw; None draws one.")
+    materiality: Money = Field(
+        1.0,
+        description="Smallest amount counted as an event: a partner paying, an overspend "
+        "call, a reserve running short (amounts at or below it, such as floating-point "
+        "residue, are not counted). [£]",
+    )
 
 
 class Model(_Frozen):

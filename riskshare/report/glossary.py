@@ -57,7 +57,8 @@ OUTPUT_TERMS: tuple[Term, ...] = (
         "prob-call",
         "Chance of a cash call",
         "The share of simulations in which the partner is asked for extra cash to meet an "
-        "overspend in at least one year.",
+        "overspend in at least one year (more than the materiality, £1 unless the "
+        "configuration's simulation.materiality says otherwise).",
     ),
     Term(
         "appetite",

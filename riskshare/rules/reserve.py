@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from riskshare._types import FloatArray
 from riskshare.rules.base import Rule
 from riskshare.rules.keys import key_weights
 from riskshare.rules.state import State
@@ -20,9 +21,12 @@ class Reserve(Rule):
 
     It opens with ``opening`` plus a ``top_slice`` of contributions; in the
     waterfall it meets ``min(max(R, 0), O)`` of the overspend; eligible
-    underspend is carried into it up to ``cap``; with
-    ``underspend_disposition: retain`` the rest of the underspend too; what
-    is left after the last year is paid out by ``final_key``.
+    underspend is carried into it; with ``underspend_disposition: retain``
+    the rest of the underspend too; what is left after the last year is paid
+    out by ``final_key``. ``cap`` limits the balance whatever feeds it: a
+    top-slice takes only what fits, and underspend that does not fit is
+    returned by the underspend rule. An overspend is counted as exhausting
+    the reserve when more than the materiality is left unmet.
     """
 
     name = "reserve"
@@ -36,6 +40,7 @@ class Reserve(Rule):
         self.order = agr.waterfall.index(self.name) if self.name in agr.waterfall else 0
         self.in_waterfall = self.name in agr.waterfall
         self.retain = agr.underspend_disposition == "retain"
+        self.materiality = terms.materiality
         pooled = terms.pooled
         excluded = np.zeros(len(terms.group_ids), dtype=bool)
         for gid in self.reserve.exclude_groups:
@@ -62,8 +67,15 @@ class Reserve(Rule):
         ts = res.top_slice * s.c[:, None]
         if s.any_exited:
             ts = ts * ~s.exited
-        s.budget_p = s.budget_p - ts
         ts_total = ts.sum(axis=0)
+        if res.cap is not None:
+            # Only what fits under the cap is taken, from each partner in proportion.
+            room = np.maximum(res.cap - s.balance, 0.0)
+            over = ts_total > room
+            if over.any():
+                ts = np.where(over, ts * (room / np.where(over, ts_total, 1.0)), ts)
+                ts_total = np.where(over, room, ts_total)
+        s.budget_p = s.budget_p - ts
         s.balance = s.balance + ts_total
         s.flows.add("reserve_topup", s.t, ts_total)
 
@@ -76,7 +88,7 @@ class Reserve(Rule):
             draw = np.where(s.live, draw, 0.0)
         s.balance = s.balance - draw
         s.over = s.over - draw
-        s.exhausted[s.t] = s.over > 0
+        s.exhausted[s.t] = s.over > self.materiality
         if s.any_exited:
             s.exhausted[s.t] &= s.live
         s.draw = draw
@@ -94,8 +106,7 @@ class Reserve(Rule):
         else:
             elig = s.v_g[self.eligible].sum(axis=0) + s.x
             eligible = np.minimum(s.under, np.maximum(-elig, 0.0))
-        room = np.inf if res.cap is None else np.maximum(res.cap - s.balance, 0.0)
-        added = np.minimum(eligible, room)
+        added = np.minimum(eligible, self.room(s))
         if s.any_exited:
             added = np.where(s.live, added, 0.0)
         s.balance = s.balance + added
@@ -105,12 +116,19 @@ class Reserve(Rule):
     def disposition(self, s: State) -> None:
         """With ``retain`` the rest of the underspend stays in the reserve; the year's flows."""
         if self.retain:
-            retained = np.where(s.live, s.under, 0.0) if s.any_exited else s.under
+            retained = np.minimum(s.under, self.room(s))
+            if s.any_exited:
+                retained = np.where(s.live, retained, 0.0)
             s.balance = s.balance + retained
             s.under = s.under - retained
             s.retained = retained
         s.flows.add("reserve_draw", s.t, s.draw)
         s.flows.add("reserve_topup", s.t, s.added + s.retained)
+
+    def room(self, s: State) -> FloatArray | float:
+        """What the reserve can still take under its cap, ``max(cap − R, 0)`` (∞ without). [£]"""
+        cap = self.reserve.cap
+        return np.inf if cap is None else np.maximum(cap - s.balance, 0.0)
 
     def finish(self, s: State) -> None:
         """The balance left after the last year is paid out by ``final_key``."""

@@ -48,32 +48,20 @@ class Terms:
     host: int
     first_year: int = 0
     metric_ids: tuple[str, ...] = field(default_factory=tuple)
+    materiality: float = 0.0
 
     @classmethod
-    def from_model(
-        cls,
-        model: Model,
-        *,
-        agreement: Agreement | None = None,
-        contributions: FloatArray | None = None,
-    ) -> Terms:
-        """Resolve a model's terms, optionally with another agreement or contributions.
+    def from_model(cls, model: Model, *, contributions: FloatArray | None = None) -> Terms:
+        """Resolve a model's terms, optionally with other contributions.
 
         Parameters
         ----------
         model : Model
-        agreement : Agreement, optional
-            Replaces ``model.agreement`` (its references are checked against the model).
+            Its agreement is settled (to settle another, pass
+            :func:`riskshare.config.with_agreement` of it).
         contributions : ndarray, optional
             ``(years, partners)`` contributions replacing the model's. [£]
         """
-        if agreement is not None and agreement is not model.agreement:
-            # Re-validate the whole model so the agreement's ids are checked against it.
-            data = model.model_dump(mode="json")
-            data["agreement"] = agreement.model_dump(mode="json")
-            from riskshare.config.load import validate_data
-
-            model = validate_data(data, source="<agreement>")
         years = model.simulation.years
         contrib = (
             model.contribution_schedule()
@@ -107,6 +95,7 @@ class Terms:
             host=pids.index(model.host),
             first_year=model.simulation.first_year,
             metric_ids=tuple(m.id for m in model.performance),
+            materiality=model.simulation.materiality,
         )
 
     def partner(self, pid: str) -> int:

@@ -246,6 +246,23 @@ EXAMPLES = [
         },
         agreement={"reserve": {"cap": 0.25 * m}},
     ),
+    # Correction (issue 10): the cap also limits top-slices. Opening 0.3, cap 0.5, top-slice
+    # 2 % of 12 + 8 = 0.4 wanted, room 0.2: 0.2 taken, 0.12/0.08 (pro rata), so B = 19.8;
+    # spend 19.8: V = 0. Year 1: the reserve is full, nothing taken, B = 20, spend 20. At the
+    # end 0.5 out 0.3/0.2 (proportional 12:8).
+    Example(
+        "reserve_cap_limits_top_slice",
+        {"a": (C, [11.88 * m, 12 * m]), "b": (I, [7.92 * m, 8 * m])},
+        {C: [12 * m, 12 * m], I: [8 * m, 8 * m]},
+        {
+            "reserve_topup": [0.2 * m, 0],
+            "overspend_call": [[0, 0], [0, 0]],
+            "underspend_refund": [[0, 0], [0, 0]],
+            "final_distribution": [[0, 0], [0.3 * m, 0.2 * m]],
+            "reserve": [0.5 * m, 0],
+        },
+        agreement={"reserve": {"opening": 0.3 * m, "cap": 0.5 * m, "top_slice": 0.02}},
+    ),
     # exclude_groups: group a is a ring-fenced grant. Budgets 10/10; spend a 9 (V_a = -1),
     # b 9.5 (V_b = -0.5): V = -1.5, but only b's 0.5 may be carried forward.
     # 0.5 into the reserve, 1.0 returned 0.5/0.5; at the end 0.5 out 0.25/0.25.
@@ -375,8 +392,8 @@ EXAMPLES = [
         spend=[[9.9 * m, 9.9 * m]],
     ),
     # ------------------------------------------------------------------ underspend dispositions
-    # retain: V = -1, carry-forward cap 0.2 -> 0.2 carried; the other 0.8 retained too
-    # (the cap does not apply): top-up 1.0, paid out at the end 0.5/0.5; no refund.
+    # retain without a cap: V = -1, all of it stays in the reserve: top-up 1.0, paid out
+    # at the end 0.5/0.5; no refund.
     Example(
         "underspend_retain",
         {"a": (C, [10 * m]), "b": (I, [10 * m])},
@@ -385,6 +402,22 @@ EXAMPLES = [
             "reserve_topup": [1 * m],
             "underspend_refund": [[0, 0]],
             "final_distribution": [[0.5 * m, 0.5 * m]],
+            "reserve": [0],
+        },
+        agreement={"underspend_disposition": "retain", "reserve": {}},
+        spend=[[9.5 * m, 9.5 * m]],
+    ),
+    # Correction (issue 10): the reserve cap limits the balance whatever feeds it. retain
+    # with cap 0.2: V = -1, 0.2 carried forward fills the reserve; retention finds no room,
+    # so the other 0.8 is returned by the underspend rule 0.4/0.4. At the end 0.2 out 0.1/0.1.
+    Example(
+        "underspend_retain_up_to_the_cap",
+        {"a": (C, [10 * m]), "b": (I, [10 * m])},
+        {C: [10 * m], I: [10 * m]},
+        {
+            "reserve_topup": [0.2 * m],
+            "underspend_refund": [[0.4 * m, 0.4 * m]],
+            "final_distribution": [[0.1 * m, 0.1 * m]],
             "reserve": [0],
         },
         agreement={"underspend_disposition": "retain", "reserve": {"cap": 0.2 * m}},
@@ -577,8 +610,8 @@ EXAMPLES = [
     ),
     # ------------------------------------------------------------------ charging
     # Council group a charges clients 16 % of 10 = 1.6 expected, actual income 1.4.
-    # Gross pooling: the pool receives 1.4; net spend 8.6 + 5 = 13.6 on B = 13.4: V = 0.2
-    # shared 50/50 -> 0.1/0.1.
+    # Gross pooling (an option): the pool receives 1.4; net spend 8.6 + 5 = 13.6 on
+    # B = 13.4: V = 0.2 shared 50/50 -> 0.1/0.1.
     Example(
         "charging_gross",
         {"a": (C, [10 * m]), "b": (I, [5 * m])},
@@ -588,7 +621,7 @@ EXAMPLES = [
             "income_shortfall": [[0, 0]],
             "overspend_call": [[0.1 * m, 0.1 * m]],
         },
-        agreement={"overspend": {"key": {C: 0.5, I: 0.5}}},
+        agreement={"overspend": {"key": {C: 0.5, I: 0.5}}, "charging": {"pooling": "gross"}},
         charging={"a": 0.16},
         income=[[1.4 * m, 0]],
     ),
@@ -607,6 +640,26 @@ EXAMPLES = [
         agreement={"overspend": {"key": {C: 0.5, I: 0.5}}, "charging": {"pooling": "net"}},
         charging={"a": 0.16},
         income=[[1.4 * m, 0]],
+    ),
+    # Correction (issue 10): the default is net pooling, the seed's reading (charging
+    # income is the council's; the ICB neither shares its shortfall nor its excess). With
+    # no 'charging' in the agreement: as above, the council pays the 0.2 shortfall and the
+    # ICB pays nothing. Income 1.9 instead (0.3 above the expected 1.6): the council keeps
+    # the 0.3 (shortfall -0.3), still nothing shared.
+    Example(
+        "charging_default_is_net",
+        {"a": (C, [10 * m, 10 * m]), "b": (I, [5 * m, 5 * m])},
+        {C: [8.4 * m, 8.4 * m], I: [5 * m, 5 * m]},
+        {
+            "charging_income": [1.4 * m, 1.9 * m],
+            "income_shortfall": [[0.2 * m, 0], [-0.3 * m, 0]],
+            "overspend_call": [[0, 0], [0, 0]],
+            "underspend_refund": [[0, 0], [0, 0]],
+            "net": [[0.2 * m, 0], [-0.3 * m, 0]],
+        },
+        agreement={"overspend": {"key": {C: 0.5, I: 0.5}}},
+        charging={"a": 0.16},
+        income=[[1.4 * m, 0], [1.9 * m, 0]],
     ),
     # ------------------------------------------------------------------ integration
     # Set-up cost 0.5 charged to the pool: V = 0.5 shared 50/50.
