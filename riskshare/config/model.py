@@ -492,7 +492,8 @@ class Reserve(_Frozen):
     ``cap`` is the largest balance whatever feeds it: a top-slice takes only
     what fits (the rest stays in the partners' budgets, each in proportion to
     its top-slice), and an underspend that does not fit, carried forward or
-    retained, is returned to the partners by the underspend rule.
+    retained, is returned to the partners by the underspend rule. An
+    ``opening`` above the cap is kept; nothing goes in until it falls below.
     """
 
     opening: Money = 0.0
@@ -509,12 +510,6 @@ class Reserve(_Frozen):
     final_key: Key = Field(
         "proportional", description="How the balance left at the end is distributed."
     )
-
-    @model_validator(mode="after")
-    def _opening_within_cap(self) -> Reserve:
-        if self.cap is not None and self.opening > self.cap:
-            raise ValueError(f"opening: {self.opening:g} is above the reserve's cap {self.cap:g}")
-        return self
 
 
 class Cap(_Frozen):

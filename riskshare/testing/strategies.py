@@ -107,9 +107,7 @@ def agreements(
             "final_key": draw(keys(pids)),
         }
         if draw(st.booleans()):
-            # At least the opening balance (a cap below it is refused).
-            cap = draw(st.sampled_from([0.0, 0.3, 1.0])) * _MONEY
-            reserve["cap"] = max(cap, reserve["opening"])
+            reserve["cap"] = draw(st.sampled_from([0.0, 0.3, 1.0])) * _MONEY
         if draw(st.booleans()):
             reserve["exclude_groups"] = draw(
                 st.lists(st.sampled_from(list(group_ids)), unique=True, max_size=2)

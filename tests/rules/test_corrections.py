@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 
 import numpy as np
-import pytest
 
 import riskshare as rs
 from riskshare.config import with_agreement
@@ -102,9 +101,3 @@ def test_provenance_simulate_records_the_contributions_it_settled() -> None:
     contributions = model.contribution_schedule() * 1.05
     result = rs.simulate(model, n_sims=500, seed=3, contributions=contributions)
     np.testing.assert_array_equal(result.model.contribution_schedule(), contributions)
-
-
-@pytest.mark.parametrize("opening", [2 * m])
-def test_reserve_opening_above_its_cap_is_refused(opening: float) -> None:
-    with pytest.raises(ValueError, match="above the reserve's cap"):
-        rs.Agreement(reserve={"opening": opening, "cap": 1 * m})
