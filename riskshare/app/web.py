@@ -28,7 +28,9 @@ body { font-family: system-ui, sans-serif; }
 .rs-headline p { font-size: 1.05em; margin: 0.3em 0 0.6em; }
 table.rs-key { border-collapse: collapse; width: 100%; font-size: 0.92em; }
 table.rs-key th, table.rs-key td { padding: 0.25em 0.5em; border-bottom: 1px solid #ddd; }
-table.rs-key td { text-align: right; font-variant-numeric: tabular-nums; }
+table.rs-key td { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
+table.rs-key th.rs-group-head { text-align: center; border-bottom: 1px solid #bbb; }
+table.rs-key th.rs-num { text-align: right; }
 table.rs-key td:first-child, table.rs-key th:first-child { text-align: left; }
 .rs-note { color: #555; font-size: 0.85em; }
 .rs-group { font-weight: 600; margin: 0.8em 0 0.3em; }
@@ -64,15 +66,21 @@ def figures_html(result: Result) -> tuple[str, str]:
 
 def _comparison_html(pinned: Result, current: Result) -> str:
     """Pinned and current side by side: mean, P95 and chance above appetite, and the change."""
+    from riskshare.config.names import partner_labels
     from riskshare.report.formats import chance, money_k
 
     a, b = pinned.summary(), current.summary()
-    labels = {p.id: p.label for p in current.model.partners} | {"pool": "All partners"}
-    measures = [("mean", "Expected"), ("p95", "1 in 20 (P95)")]
+    labels = partner_labels(current.model)
+    measures = [("mean", "Expected (mean)"), ("p95", "1 in 20 (P95)")]
     if "prob_exceeds" in b.columns:
         measures.append(("prob_exceeds", "Chance above appetite"))
-    head = "<th>Partner</th>" + "".join(
-        f"<th>{h}: pinned</th><th>now</th><th>change</th>" for _, h in measures
+    head = (
+        '<tr><th rowspan="2">Partner</th>'
+        + "".join(f'<th colspan="3" class="rs-group-head">{h}</th>' for _, h in measures)
+        + "</tr><tr>"
+        + '<th class="rs-num">pinned</th><th class="rs-num">now</th><th class="rs-num">change</th>'
+        * len(measures)
+        + "</tr>"
     )
     rows = []
     for pid in b.index:
@@ -88,7 +96,7 @@ def _comparison_html(pinned: Result, current: Result) -> str:
             cells += [f"<td>{fmt(x)}</td>", f"<td>{fmt(y)}</td>", f"<td>{change}</td>"]
         rows.append("<tr>" + "".join(cells) + "</tr>")
     return (
-        f'<table class="rs-key" id="pin-comparison"><thead><tr>{head}</tr></thead>'
+        f'<table class="rs-key" id="pin-comparison"><thead>{head}</thead>'
         f"<tbody>{''.join(rows)}</tbody></table>"
         '<p class="rs-note">Both settled on the same simulated spend: the change is the '
         "setting's, not simulation noise.</p>"
@@ -148,7 +156,7 @@ def build_app(whatif: WhatIf, *, title: str | None = None) -> Any:
                 if _pdf_writer() is not None
                 else []
             ),
-            class_="d-flex gap-2 flex-wrap",
+            class_="d-flex gap-2 flex-wrap mb-3",
         ),
         ui.h4("The answer"),
         ui.output_ui("headline"),

@@ -14,6 +14,7 @@ import pytest
 
 import riskshare as rs
 from riskshare.app.whatif import WhatIf
+from riskshare.report.formats import money_k
 from riskshare.report.headline import headlines
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -65,7 +66,8 @@ def test_moving_a_contribution_shows_simulates_headline(server, tmp_path):
 
     model = rs.load_config(EXAMPLE)
     moved = WhatIf.start(model, n_sims=100, seed=SEED).model_at({"contribution__council": 110})
-    want = headlines(rs.simulate(moved, n_sims=SIMS, seed=SEED).summary(), moved)[0].text
+    moved_summary = rs.simulate(moved, n_sims=SIMS, seed=SEED).summary()
+    want = headlines(moved_summary, moved)[0].text
     start_summary = rs.simulate(model, n_sims=SIMS, seed=SEED).summary()
     start = headlines(start_summary, model)[0].text
     errors: list[str] = []
@@ -97,7 +99,15 @@ def test_moving_a_contribution_shows_simulates_headline(server, tmp_path):
             page.fill("#contribution__council", "100")
             page.press("#contribution__council", "Tab")
             expect(council).to_have_text(start, timeout=10_000)
-            expect(page.locator("#pin-comparison")).to_contain_text("pinned", timeout=10_000)
+            comparison = page.locator("#pin-comparison tbody tr").first
+            expect(comparison).to_be_visible(timeout=10_000)
+            pinned_mean, now_mean = (
+                float(moved_summary.loc["council", "mean"]),
+                float(start_summary.loc["council", "mean"]),
+            )
+            expect(comparison).to_contain_text(
+                f"{money_k(pinned_mean)}{money_k(now_mean)}", timeout=10_000
+            )
             page.click("text=Distribution")
             expect(page.locator("#distribution img")).to_be_visible(timeout=10_000)
             page.screenshot(path=str(tmp_path / "app.png"), full_page=True)
