@@ -15,7 +15,7 @@ import json
 import os
 import platform
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -29,6 +29,7 @@ from riskshare.executors import thread_pool
 from riskshare.ledger import Ledger
 from riskshare.metrics import describe, quantiles
 from riskshare.paths import SpendPaths
+from riskshare.rules import rules_for
 from riskshare.sampling import sample_block
 from riskshare.settle import Terms, iter_settle
 from riskshare.streams import BLOCK_SIZE, n_blocks, resolve_seed
@@ -144,8 +145,9 @@ class Outcomes:
 
 
 def _extra_names(ledger: Ledger) -> tuple[str, ...]:
-    """Per-year extras worth keeping: clause indicators (trigger, exit) and holdback released."""
-    return tuple(k for k in ("trigger_fired", "exit") if k in ledger.extras)
+    """Per-year extras worth keeping: the clause indicators the rules record (trigger, exit)."""
+    core = ("variance", "reserve_exhausted", "reserve_closing")
+    return tuple(k for k, v in ledger.extras.items() if k not in core and v.ndim == 2)
 
 
 @dataclass(frozen=True)
@@ -314,6 +316,18 @@ class Result:
     def net(self) -> FloatArray:
         """Each partner's net position over the whole agreement, ``(sims, partners)``. [£]"""
         return self.outcomes.net_total
+
+    def net_with_pool(self) -> tuple[FloatArray, list[str]]:
+        """Net positions over the agreement with the pool's (their sum) as a last column.
+
+        Returns
+        -------
+        (ndarray, list of str)
+            ``(sims, partners + 1)`` [£], and the column labels (partner ids, ``pool``).
+        """
+        net = self.net
+        x = np.concatenate([net, net.sum(axis=1, keepdims=True)], axis=1)
+        return x, [*self.partner_ids, "pool"]
 
     @property
     def net_by_year(self) -> FloatArray:
@@ -582,14 +596,7 @@ def simulate(
     terms = Terms.from_model(model)
     years = model.simulation.years
     keep = min(n_sims, int(keep_paths))
-    extra_names = tuple(
-        name
-        for name, on in (
-            ("trigger_fired", terms.agreement.trigger is not None),
-            ("exit", terms.agreement.exit is not None),
-        )
-        if on
-    )
+    extra_names = tuple(name for rule in rules_for(terms) for name in rule.records)
     outcomes = Outcomes.empty(
         n_sims,
         keep,
@@ -598,6 +605,57 @@ def simulate(
         extra_names,
         materiality=model.simulation.materiality,
     )
+    timings = settle_blocks(
+        model,
+        seed,
+        n_sims,
+        [(terms, outcomes)],
+        block_size=block_size,
+        chunk_blocks=chunk_blocks,
+        workers=workers,
+        progress=progress,
+        check=check,
+    )
+    elapsed = time.perf_counter() - t_start
+    manifest = build_manifest(
+        model,
+        seed=seed,
+        n_sims=n_sims,
+        block_size=block_size,
+        chunk_blocks=chunk_blocks,
+        workers=workers,
+        keep_paths=keep,
+        timings={"simulate_s": elapsed, **{f"{k}_s": v for k, v in timings.items()}},
+    )
+    return Result(model=model, outcomes=outcomes, seed=seed, manifest=manifest)
+
+
+def settle_blocks(
+    model: Model,
+    seed: int,
+    n_sims: int,
+    settlements: Sequence[tuple[Terms, Outcomes]],
+    *,
+    block_size: int = BLOCK_SIZE,
+    chunk_blocks: int = 1,
+    workers: int = 1,
+    progress: ProgressCallback | None = None,
+    check: bool = True,
+) -> dict[str, float]:
+    """Sample ``model``'s spend chunk by chunk and settle each of ``settlements`` on every chunk.
+
+    The one sample-then-settle loop (:func:`simulate`, comparisons). A chunk
+    is ``chunk_blocks`` blocks of ``block_size`` simulations; chunks run on
+    ``workers`` threads. Every ``(terms, outcomes)`` pair is settled on the
+    same draws (common random numbers) and stored into its outcomes. The
+    numbers do not depend on the chunking or the threads.
+
+    Returns
+    -------
+    dict of str to float
+        Seconds spent sampling (``sample``) and settling (``settle``), summed
+        over threads.
+    """
     blocks = n_blocks(n_sims, block_size)
     chunks = [range(b, min(b + chunk_blocks, blocks)) for b in range(0, blocks, chunk_blocks)]
     timings = {"sample": 0.0, "settle": 0.0}
@@ -609,8 +667,9 @@ def simulate(
         stop = min(chunk.stop * block_size, n_sims)
         paths = SpendPaths.concatenate(parts, stop - start)
         t1 = time.perf_counter()
-        for sl, ledger in iter_settle(terms, paths, check=check):
-            outcomes.store(ledger, start + sl.start)
+        for terms, outcomes in settlements:
+            for sl, ledger in iter_settle(terms, paths, check=check):
+                outcomes.store(ledger, start + sl.start)
         t2 = time.perf_counter()
         timings["sample"] += t1 - t0
         timings["settle"] += t2 - t1
@@ -628,18 +687,7 @@ def simulate(
                 done += k
                 if progress is not None:
                     progress(done, n_sims)
-    elapsed = time.perf_counter() - t_start
-    manifest = build_manifest(
-        model,
-        seed=seed,
-        n_sims=n_sims,
-        block_size=block_size,
-        chunk_blocks=chunk_blocks,
-        workers=workers,
-        keep_paths=keep,
-        timings={"simulate_s": elapsed, **{f"{k}_s": v for k, v in timings.items()}},
-    )
-    return Result(model=model, outcomes=outcomes, seed=seed, manifest=manifest)
+    return timings
 
 
 def build_manifest(model: Model, **fields: Any) -> dict[str, Any]:

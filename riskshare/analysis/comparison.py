@@ -32,10 +32,10 @@ from riskshare.config.model import Agreement, Model
 from riskshare.errors import InputError
 from riskshare.metrics import describe, tvar
 from riskshare.paths import SpendPaths
-from riskshare.run import Outcomes
-from riskshare.sampling import sample, sample_block
+from riskshare.run import Outcomes, settle_blocks
+from riskshare.sampling import sample
 from riskshare.settle import Terms, iter_settle
-from riskshare.streams import BLOCK_SIZE, n_blocks, resolve_seed
+from riskshare.streams import BLOCK_SIZE, resolve_seed
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -46,6 +46,7 @@ __all__ = [
     "Comparison",
     "Outcome",
     "compare",
+    "drawn_paths",
     "load_agreement",
     "outcome_of",
     "parse_statistic",
@@ -103,7 +104,7 @@ class Outcome:
     )
     #: simulate()'s outcome storage behind ``net``, ``called`` and ``exhausted`` (filled by
     #: :meth:`fill`); None for an outcome that is only read.
-    _store: Outcomes | None = field(default=None, repr=False, compare=False)
+    store: Outcomes | None = field(default=None, repr=False, compare=False)
 
     @property
     def n_sims(self) -> int:
@@ -124,17 +125,17 @@ class Outcome:
             partner_ids=tuple(terms.partner_ids),
             appetite=dict(appetite),
             materiality=terms.materiality,
-            _store=store,
+            store=store,
         )
 
     def fill(self, sl: slice, terms: Terms, paths: SpendPaths, *, check: bool = True) -> None:
         """Settle ``terms`` on ``paths`` and store the result at simulations ``sl``."""
-        if self._store is None:
+        if self.store is None:
             raise ValueError("this outcome is read-only (made by take() or by hand)")
         self._cache.clear()
         start = sl.start or 0
         for part, ledger in iter_settle(terms, paths, check=check):
-            self._store.store(ledger, start + part.start)
+            self.store.store(ledger, start + part.start)
 
     def take(self, idx: slice | np.ndarray) -> Outcome:
         """The outcome of a subset of simulations."""
@@ -303,8 +304,21 @@ class _PathsCache:
             self._data.clear()
 
 
-#: Process-wide cache of drawn spend (each Dask worker process has its own).
-PATHS_CACHE = _PathsCache()
+#: Spend drawn in this process (each Dask worker process has its own); read through
+#: :func:`drawn_paths` only.
+_PATHS = _PathsCache()
+
+
+def drawn_paths(
+    model: Model, n_sims: int, seed: int, *, block_size: int = BLOCK_SIZE
+) -> SpendPaths:
+    """Spend of ``model`` for ``n_sims`` simulations and ``seed``, drawn once per process.
+
+    The points of a sweep or a solve that differ only in what is settled
+    (agreement, contributions, appetite) reuse the same draws; a few runs
+    are kept, none larger than 1 GiB.
+    """
+    return _PATHS.get(model, n_sims, seed, block_size)
 
 
 def outcome_of(
@@ -322,7 +336,7 @@ def outcome_of(
     model, ``n_sims`` and ``seed``.
     """
     seed = resolve_seed(seed)
-    paths = PATHS_CACHE.get(model, n_sims, seed) if cache else sample(model, n_sims, seed)
+    paths = drawn_paths(model, n_sims, seed) if cache else sample(model, n_sims, seed)
     terms = Terms.from_model(model, contributions=contributions)
     return settle_outcome(terms, paths, appetite=model.appetite, check=check)
 
@@ -670,17 +684,16 @@ def compare(
     by_spend: dict[str, list[str]] = {}
     for name, m in alts.items():
         by_spend.setdefault(spend_key(m), []).append(name)
-    blocks = n_blocks(n_sims, block_size)
-    for b0 in range(0, blocks, chunk_blocks):
-        chunk = range(b0, min(b0 + chunk_blocks, blocks))
-        start, stop = chunk.start * block_size, min(chunk.stop * block_size, n_sims)
-        for names in by_spend.values():
-            parts = [sample_block(alts[names[0]], seed, b, block_size=block_size) for b in chunk]
-            paths = SpendPaths.concatenate(parts)
-            if paths.n_sims > stop - start:
-                paths = paths.take(slice(0, stop - start))
-            for name in names:
-                outcomes[name].fill(slice(start, stop), terms[name], paths, check=check)
+    for names in by_spend.values():
+        settle_blocks(
+            alts[names[0]],
+            seed,
+            n_sims,
+            [(terms[name], outcomes[name].store) for name in names],
+            block_size=block_size,
+            chunk_blocks=chunk_blocks,
+            check=check,
+        )
 
     th = dict(model.appetite)
     th.update(thresholds or {})

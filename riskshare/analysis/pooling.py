@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from riskshare.analysis.comparison import PATHS_CACHE, Outcome, settle_outcome
+from riskshare.analysis.comparison import Outcome, drawn_paths, settle_outcome
 from riskshare.config.load import with_agreement
 from riskshare.config.model import Agreement, Model
 from riskshare.errors import InputError
@@ -82,7 +82,7 @@ def _outcomes(
     if agreement is not None:
         # Re-validated, so the agreement's partner and group ids are checked against the model.
         model = with_agreement(model, agreement)
-    paths = PATHS_CACHE.get(model, n_sims, seed)
+    paths = drawn_paths(model, n_sims, seed)
     pooled = settle_outcome(Terms.from_model(model), paths, appetite=model.appetite, check=check)
     alone_terms = Terms.from_model(
         with_agreement(model, Agreement(name="alone", arrangement="aligned"))

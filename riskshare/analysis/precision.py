@@ -86,12 +86,6 @@ def quantile_ci(
     return est, np.asarray(low, dtype=float), np.asarray(high, dtype=float)
 
 
-def _columns(result: Result) -> tuple[np.ndarray, list[str]]:
-    net = result.net
-    x = np.concatenate([net, net.sum(axis=1, keepdims=True)], axis=1)
-    return x, [*result.partner_ids, "pool"]
-
-
 def precision_table(
     result: Result | Any, *, quantile: float = 0.95, level: float = 0.95
 ) -> pd.DataFrame:
@@ -115,7 +109,7 @@ def precision_table(
         ``p95_half_width`` (the larger distance from the estimate to an end)
         and ``p95_rel_half_width`` (over ``|p95|``). [£, fraction]
     """
-    x, index = _columns(result)
+    x, index = result.net_with_pool()
     n = x.shape[0]
     name = (
         f"p{round(100 * quantile):d}"

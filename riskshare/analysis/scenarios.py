@@ -146,14 +146,6 @@ def run_variant(
     return simulate(model, n_sims, seed, contributions=contributions, **simulate_kwargs)
 
 
-def _columns(result: Result) -> tuple[np.ndarray, list[str]]:
-    net = result.net
-    return np.concatenate([net, net.sum(axis=1, keepdims=True)], axis=1), [
-        *result.partner_ids,
-        "pool",
-    ]
-
-
 def _p95(x: np.ndarray) -> np.ndarray:
     return np.quantile(x, 0.95, axis=0)
 
@@ -186,8 +178,8 @@ def paired_compare(base: Result, alt: Result, name: str) -> pd.DataFrame:
         standard error; the P95 and TVaR95 ones are batch-means estimates
         (20 contiguous batches). [£]
     """
-    xb, index = _columns(base)
-    xa, _ = _columns(alt)
+    xb, index = base.net_with_pool()
+    xa, _ = alt.net_with_pool()
     d = xa - xb
     n = d.shape[0]
     frame = pd.DataFrame(

@@ -38,7 +38,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from riskshare.analysis.scenarios import _columns, apply_changes, run_variant
+from riskshare.analysis.scenarios import apply_changes, run_variant
 from riskshare.config.load import get_path
 from riskshare.config.model import AggregateSpend, ClientsSpend, FixedSpend, Model
 from riskshare.errors import InputError
@@ -181,13 +181,14 @@ def tornado(
     ranges = resolve_assumptions(model, assumptions)
     seed = resolve_seed(model.simulation.seed if seed is None else seed)
     kw = dict(n_sims=n_sims, seed=seed, hold_contributions=hold_contributions, **simulate_kwargs)
-    base_x, index = _columns(run_variant(model, {}, **kw))
+    base_x, index = run_variant(model, {}, **kw).net_with_pool()
     base_stats = {m: MEASURES[m](base_x) for m in measures}
     rows = []
     for path, (lo, hi) in ranges.items():
         stats_at = {}
         for side, value in (("low", lo), ("high", hi)):
-            x, _ = _columns(run_variant(model, {path: value}, source=f"'{path}' at {side}", **kw))
+            variant = run_variant(model, {path: value}, source=f"'{path}' at {side}", **kw)
+            x, _ = variant.net_with_pool()
             stats_at[side] = {m: MEASURES[m](x) for m in measures}
         for m in measures:
             for k, partner in enumerate(index):
@@ -354,7 +355,7 @@ def sobol(
         out = []
         for row in X:
             changes = dict(zip(paths, map(float, row), strict=True))
-            x, idx = _columns(
+            x, idx = (
                 run_variant(
                     model,
                     changes,
@@ -365,7 +366,7 @@ def sobol(
                     check=False,
                     **simulate_kwargs,
                 )
-            )
+            ).net_with_pool()
             index[:] = idx
             out.append(MEASURES[measure](x))
         return np.array(out)

@@ -50,8 +50,8 @@ import numpy as np
 import pandas as pd
 
 from riskshare.analysis.comparison import (
-    PATHS_CACHE,
     Outcome,
+    drawn_paths,
     parse_statistic,
     sections,
     settle_outcome,
@@ -468,7 +468,7 @@ def solve(
 
     def outcome_at(x: float, sl: slice | None = None) -> Outcome:
         m, contrib = vary_point(model, vary, x)
-        paths = PATHS_CACHE.get(m, n_sims, seed)
+        paths = drawn_paths(m, n_sims, seed)
         if sl is not None:
             paths = paths.take(sl)
         terms = Terms.from_model(m, contributions=contrib)
