@@ -25,6 +25,7 @@ from riskshare import __version__
 from riskshare._types import BoolArray, FloatArray
 from riskshare.config.load import with_agreement, with_contributions
 from riskshare.config.model import Agreement, Model
+from riskshare.errors import InputError
 from riskshare.executors import thread_pool
 from riskshare.ledger import Ledger
 from riskshare.metrics import describe, quantiles
@@ -71,6 +72,12 @@ class Outcomes:
     called_any: BoolArray | None = None  # (sims, partners) a call in any year
     extras: dict[str, np.ndarray] = field(default_factory=dict)  # (keep, years) each
     materiality: float = 0.0  # a call is an overspend_call above this [£]
+    partner_ids: tuple[str, ...] = ()  # the partner axis
+    contributions: FloatArray | None = None  # (years, partners) contributions settled [£]
+    appetite: Mapping[str, float] = field(default_factory=dict)  # risk appetites [£]
+    _cache: dict[tuple[str, str], np.ndarray] = field(
+        default_factory=dict, repr=False, compare=False
+    )
 
     def __post_init__(self) -> None:
         if self.net_total is None:
@@ -88,6 +95,9 @@ class Outcomes:
         extra_names: tuple[str, ...] = (),
         *,
         materiality: float = 0.0,
+        partner_ids: tuple[str, ...] = (),
+        contributions: FloatArray | None = None,
+        appetite: Mapping[str, float] | None = None,
     ) -> Outcomes:
         """Uninitialised arrays for ``n_sims`` simulations, keeping ``keep`` paths."""
 
@@ -106,18 +116,39 @@ class Outcomes:
             called_any=sims_first((n_sims, n_partners), bool),
             extras={name: sims_first((keep, years)) for name in extra_names},
             materiality=materiality,
+            partner_ids=tuple(partner_ids),
+            contributions=contributions,
+            appetite=dict(appetite or {}),
         )
 
     @classmethod
-    def from_ledger(cls, ledger: Ledger, *, materiality: float = 0.0) -> Outcomes:
-        """The outcomes of a settled ledger (every simulation kept)."""
+    def for_terms(cls, n_sims: int, terms: Terms, appetite: Mapping[str, float]) -> Outcomes:
+        """Empty outcomes of ``n_sims`` simulations of ``terms``, every path kept."""
+        years, n_partners = terms.contributions.shape
+        return cls.empty(
+            n_sims,
+            n_sims,
+            years,
+            n_partners,
+            materiality=terms.materiality,
+            partner_ids=terms.partner_ids,
+            contributions=np.array(terms.contributions),
+            appetite=appetite,
+        )
+
+    @classmethod
+    def from_ledger(cls, ledger: Ledger, model: Model) -> Outcomes:
+        """The outcomes of a ledger settled for ``model`` (every simulation kept)."""
         out = cls.empty(
             ledger.n_sims,
             ledger.n_sims,
             ledger.years,
             len(ledger.partner_ids),
             _extra_names(ledger),
-            materiality=materiality,
+            materiality=model.simulation.materiality,
+            partner_ids=ledger.partner_ids,
+            contributions=model.contribution_schedule(),
+            appetite=model.appetite,
         )
         out.store(ledger, 0)
         return out
@@ -142,6 +173,92 @@ class Outcomes:
         self.exhausted[sl] = ledger.extras["reserve_exhausted"][:k]
         for name in self.extras:
             self.extras[name][sl] = ledger.extras[name][:k]
+
+    def fill(self, sl: slice, terms: Terms, paths: SpendPaths, *, check: bool = True) -> None:
+        """Settle ``terms`` on ``paths`` and store the result at simulations ``sl``."""
+        self._cache.clear()
+        start = sl.start or 0
+        for part, ledger in iter_settle(terms, paths, check=check):
+            self.store(ledger, start + part.start)
+
+    @property
+    def n_sims(self) -> int:
+        """Number of simulations (with per-year outcomes)."""
+        return int(self.net.shape[0])
+
+    def take(self, idx: slice | np.ndarray) -> Outcomes:
+        """The outcomes of a subset of the simulations kept."""
+        return Outcomes(
+            net=self.net[idx],
+            called=self.called[idx],
+            reserve=self.reserve[idx],
+            variance=self.variance[idx],
+            exhausted=self.exhausted[idx],
+            extras={k: v[idx] for k, v in self.extras.items()},
+            materiality=self.materiality,
+            partner_ids=self.partner_ids,
+            contributions=self.contributions,
+            appetite=self.appetite,
+        )
+
+    # ------------------------------------------------------------------ views
+    def subject_index(self, subject: str) -> int | None:
+        """Partner index of ``subject``; None for ``'pool'``."""
+        if subject == "pool":
+            return None
+        try:
+            return self.partner_ids.index(subject)
+        except ValueError:
+            raise InputError(
+                f"unknown partner '{subject}' (allowed: {', '.join(self.partner_ids)}, pool)"
+            ) from None
+
+    def _memo(self, kind: str, subject: str, make: Any) -> np.ndarray:
+        # Outcomes are filled once and then only read: derived arrays are kept.
+        key = (kind, subject)
+        hit = self._cache.get(key)
+        if hit is None:
+            hit = self._cache[key] = make()
+        return hit
+
+    def _by_year(self, subject: str) -> FloatArray:
+        """Net position each year, year-major ``(years, sims)`` (rows contiguous). [£]"""
+        i = self.subject_index(subject)
+
+        def make() -> FloatArray:
+            net = np.moveaxis(self.net, 0, -1)  # (years, partners, sims)
+            return net.sum(axis=1) if i is None else np.ascontiguousarray(net[:, i])
+
+        return self._memo("by_year", subject, make)
+
+    def total(self, subject: str) -> FloatArray:
+        """Net position over the whole agreement, ``(sims,)``. [£]"""
+        return self._memo("total", subject, lambda: self._by_year(subject).sum(axis=0))
+
+    def worst_year(self, subject: str) -> FloatArray:
+        """The largest single-year net position, ``(sims,)``. [£]"""
+        return self._memo("worst", subject, lambda: self._by_year(subject).max(axis=0))
+
+    def described(self, subject: str) -> dict[str, Any]:
+        """:func:`riskshare.metrics.describe` of :meth:`total` (one partition for all quantiles)."""
+        return self._memo(
+            "describe", subject, lambda: describe(self.total(subject), materiality=self.materiality)
+        )
+
+    def any_call(self, subject: str) -> BoolArray:
+        """An overspend call in some year (for the pool: on some partner), ``(sims,)``."""
+        i = self.subject_index(subject)
+
+        def make() -> BoolArray:
+            called = self.called.any(axis=2) if i is None else self.called[:, :, i]
+            return called.any(axis=1)
+
+        return self._memo("any_call", subject, make)
+
+    def contributed(self, subject: str) -> float:
+        """Contributions over the agreement. [£]"""
+        i = self.subject_index(subject)
+        return float(self.contributions.sum() if i is None else self.contributions[:, i].sum())
 
 
 def _extra_names(ledger: Ledger) -> tuple[str, ...]:
@@ -276,7 +393,7 @@ class Result:
         """
         return cls(
             model=model,
-            outcomes=Outcomes.from_ledger(ledger, materiality=model.simulation.materiality),
+            outcomes=Outcomes.from_ledger(ledger, model),
             seed=int(seed),
             manifest=dict(manifest or {}),
         )
@@ -604,6 +721,9 @@ def simulate(
         len(model.partners),
         extra_names,
         materiality=model.simulation.materiality,
+        partner_ids=terms.partner_ids,
+        contributions=terms.contributions,
+        appetite=model.appetite,
     )
     timings = settle_blocks(
         model,

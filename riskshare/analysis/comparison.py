@@ -8,7 +8,7 @@ per-simulation outcomes are kept, so memory is bounded by the chunk and the
 numbers are the same as an unchunked run (and as :func:`riskshare.simulate`).
 
 This module also holds the small engine shared by :mod:`~riskshare.analysis.sweeps`
-and :mod:`~riskshare.analysis.solver`: :class:`Outcome` (what a settlement leaves
+and :mod:`~riskshare.analysis.solver`: :class:`Outcomes` (what a settlement leaves
 per simulation), :func:`spend_key` (whether two models draw the same spend) and
 :func:`statistic` (the named statistics a sweep reports and a solve targets).
 """
@@ -21,20 +21,20 @@ import json
 import math
 import threading
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from riskshare._types import BoolArray, FloatArray
+from riskshare._types import FloatArray
 from riskshare.config.model import Agreement, Model
 from riskshare.errors import InputError
-from riskshare.metrics import describe, tvar
+from riskshare.metrics import tvar
 from riskshare.paths import SpendPaths
 from riskshare.run import Outcomes, settle_blocks
 from riskshare.sampling import sample
-from riskshare.settle import Terms, iter_settle
+from riskshare.settle import Terms
 from riskshare.streams import BLOCK_SIZE, resolve_seed
 
 if TYPE_CHECKING:
@@ -44,7 +44,6 @@ __all__ = [
     "COMPARE_METRICS",
     "STATISTICS",
     "Comparison",
-    "Outcome",
     "compare",
     "drawn_paths",
     "load_agreement",
@@ -69,146 +68,6 @@ SETTLEMENT_FIELDS = frozenset({"agreement", "contributions", "appetite", "name",
 # --------------------------------------------------------------------------- outcome
 
 
-@dataclass(frozen=True)
-class Outcome:
-    """What one settlement leaves per simulation (simulations on axis 0).
-
-    Attributes
-    ----------
-    net : ndarray, shape (sims, years, partners)
-        Each partner's net position each year (positive: pays beyond its
-        contribution). [£]
-    called : ndarray of bool, shape (sims, years, partners)
-        An overspend call was made on the partner that year.
-    exhausted : ndarray of bool, shape (sims, years)
-        An overspend exceeded the reserve that year.
-    contributions : ndarray, shape (years, partners)
-        The contributions settled. [£]
-    partner_ids : tuple of str
-        The partner axis.
-    appetite : mapping of str to float
-        Each partner's risk appetite (exposure over the agreement). [£]
-    materiality : float
-        A partner pays, or is called, only above this amount. [£]
-    """
-
-    net: FloatArray
-    called: BoolArray
-    exhausted: BoolArray
-    contributions: FloatArray
-    partner_ids: tuple[str, ...]
-    appetite: Mapping[str, float] = field(default_factory=dict)
-    materiality: float = 0.0
-    _cache: dict[tuple[str, str], np.ndarray] = field(
-        default_factory=dict, repr=False, compare=False
-    )
-    #: simulate()'s outcome storage behind ``net``, ``called`` and ``exhausted`` (filled by
-    #: :meth:`fill`); None for an outcome that is only read.
-    store: Outcomes | None = field(default=None, repr=False, compare=False)
-
-    @property
-    def n_sims(self) -> int:
-        """Number of simulations."""
-        return int(self.net.shape[0])
-
-    @classmethod
-    def empty(cls, n_sims: int, terms: Terms, appetite: Mapping[str, float]) -> Outcome:
-        """Preallocated outcome arrays for ``n_sims`` simulations of ``terms``."""
-        years, n_partners = terms.contributions.shape
-        # The storage layout of simulate()'s outcomes: filling a chunk is a contiguous copy.
-        store = Outcomes.empty(n_sims, n_sims, years, n_partners, materiality=terms.materiality)
-        return cls(
-            net=store.net,
-            called=store.called,
-            exhausted=store.exhausted,
-            contributions=np.array(terms.contributions),
-            partner_ids=tuple(terms.partner_ids),
-            appetite=dict(appetite),
-            materiality=terms.materiality,
-            store=store,
-        )
-
-    def fill(self, sl: slice, terms: Terms, paths: SpendPaths, *, check: bool = True) -> None:
-        """Settle ``terms`` on ``paths`` and store the result at simulations ``sl``."""
-        if self.store is None:
-            raise ValueError("this outcome is read-only (made by take() or by hand)")
-        self._cache.clear()
-        start = sl.start or 0
-        for part, ledger in iter_settle(terms, paths, check=check):
-            self.store.store(ledger, start + part.start)
-
-    def take(self, idx: slice | np.ndarray) -> Outcome:
-        """The outcome of a subset of simulations."""
-        return Outcome(
-            self.net[idx],
-            self.called[idx],
-            self.exhausted[idx],
-            self.contributions,
-            self.partner_ids,
-            self.appetite,
-            self.materiality,
-        )
-
-    # ------------------------------------------------------------------ views
-    def subject_index(self, subject: str) -> int | None:
-        """Partner index of ``subject``; None for ``'pool'``."""
-        if subject == "pool":
-            return None
-        try:
-            return self.partner_ids.index(subject)
-        except ValueError:
-            raise InputError(
-                f"unknown partner '{subject}' (allowed: {', '.join(self.partner_ids)}, pool)"
-            ) from None
-
-    def _memo(self, kind: str, subject: str, make: Any) -> np.ndarray:
-        # Outcomes are filled once and then only read: derived arrays are kept.
-        key = (kind, subject)
-        hit = self._cache.get(key)
-        if hit is None:
-            hit = self._cache[key] = make()
-        return hit
-
-    def _by_year(self, subject: str) -> FloatArray:
-        """Net position each year, year-major ``(years, sims)`` (rows contiguous). [£]"""
-        i = self.subject_index(subject)
-
-        def make() -> FloatArray:
-            net = np.moveaxis(self.net, 0, -1)  # (years, partners, sims)
-            return net.sum(axis=1) if i is None else np.ascontiguousarray(net[:, i])
-
-        return self._memo("by_year", subject, make)
-
-    def total(self, subject: str) -> FloatArray:
-        """Net position over the whole agreement, ``(sims,)``. [£]"""
-        return self._memo("total", subject, lambda: self._by_year(subject).sum(axis=0))
-
-    def worst_year(self, subject: str) -> FloatArray:
-        """The largest single-year net position, ``(sims,)``. [£]"""
-        return self._memo("worst", subject, lambda: self._by_year(subject).max(axis=0))
-
-    def described(self, subject: str) -> dict[str, Any]:
-        """:func:`riskshare.metrics.describe` of :meth:`total` (one partition for all quantiles)."""
-        return self._memo(
-            "describe", subject, lambda: describe(self.total(subject), materiality=self.materiality)
-        )
-
-    def any_call(self, subject: str) -> BoolArray:
-        """An overspend call in some year (for the pool: on some partner), ``(sims,)``."""
-        i = self.subject_index(subject)
-
-        def make() -> BoolArray:
-            called = self.called.any(axis=2) if i is None else self.called[:, :, i]
-            return called.any(axis=1)
-
-        return self._memo("any_call", subject, make)
-
-    def contributed(self, subject: str) -> float:
-        """Contributions over the agreement. [£]"""
-        i = self.subject_index(subject)
-        return float(self.contributions.sum() if i is None else self.contributions[:, i].sum())
-
-
 def settle_outcome(
     terms: Terms,
     paths: SpendPaths,
@@ -216,7 +75,7 @@ def settle_outcome(
     appetite: Mapping[str, float] | None = None,
     chunk_sims: int = 4 * BLOCK_SIZE,
     check: bool = True,
-) -> Outcome:
+) -> Outcomes:
     """Settle ``terms`` on drawn spend, ``chunk_sims`` simulations at a time.
 
     Settlement treats every simulation alone, so the numbers do not depend on
@@ -237,10 +96,10 @@ def settle_outcome(
 
     Returns
     -------
-    Outcome
+    Outcomes
     """
     n = paths.n_sims
-    out = Outcome.empty(n, terms, appetite or {})
+    out = Outcomes.for_terms(n, terms, appetite or {})
     if n <= chunk_sims:
         out.fill(slice(0, n), terms, paths, check=check)
         return out
@@ -329,7 +188,7 @@ def outcome_of(
     contributions: FloatArray | None = None,
     check: bool = True,
     cache: bool = True,
-) -> Outcome:
+) -> Outcomes:
     """Draw (or reuse) spend for ``model`` and settle its agreement.
 
     The outcome is identical to :func:`riskshare.simulate` with the same
@@ -403,12 +262,12 @@ def parse_statistic(text: str) -> tuple[str, str, float | None]:
     return subject, name, param
 
 
-def statistic(outcome: Outcome, subject: str, name: str, param: float | None = None) -> float:
+def statistic(outcome: Outcomes, subject: str, name: str, param: float | None = None) -> float:
     """One statistic of one subject's outcome (see :data:`STATISTICS`).
 
     Parameters
     ----------
-    outcome : Outcome
+    outcome : Outcomes
     subject : str
         A partner id or ``'pool'`` (all partners together).
     name : str
@@ -566,7 +425,7 @@ class Comparison:
         the metrics of :data:`COMPARE_METRICS` and, for each, ``<m>_diff``
         (alternative minus baseline, paired) and ``<m>_diff_se``. [£ or
         fraction]
-    outcomes : dict of str to Outcome
+    outcomes : dict of str to Outcomes
         Per-simulation outcomes of each alternative.
     baseline : str
         The alternative differences are taken against.
@@ -574,7 +433,7 @@ class Comparison:
     """
 
     table: pd.DataFrame
-    outcomes: dict[str, Outcome]
+    outcomes: dict[str, Outcomes]
     baseline: str
     n_sims: int
     seed: int
@@ -680,7 +539,7 @@ def compare(
             raise InputError(f"alternative '{name}' has other partners or years than the model")
 
     terms = {name: Terms.from_model(m) for name, m in alts.items()}
-    outcomes = {name: Outcome.empty(n_sims, terms[name], alts[name].appetite) for name in alts}
+    outcomes = {name: Outcomes.for_terms(n_sims, terms[name], alts[name].appetite) for name in alts}
     by_spend: dict[str, list[str]] = {}
     for name, m in alts.items():
         by_spend.setdefault(spend_key(m), []).append(name)
@@ -689,7 +548,7 @@ def compare(
             alts[names[0]],
             seed,
             n_sims,
-            [(terms[name], outcomes[name].store) for name in names],
+            [(terms[name], outcomes[name]) for name in names],
             block_size=block_size,
             chunk_blocks=chunk_blocks,
             check=check,
@@ -702,7 +561,7 @@ def compare(
 
 
 def comparison_table(
-    outcomes: Mapping[str, Outcome], baseline: str, thresholds: Mapping[str, float]
+    outcomes: Mapping[str, Outcomes], baseline: str, thresholds: Mapping[str, float]
 ) -> pd.DataFrame:
     """The side-by-side table of :func:`compare` from settled outcomes."""
     import pandas as pd

@@ -22,11 +22,12 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from riskshare.analysis.comparison import Outcome, drawn_paths, settle_outcome
+from riskshare.analysis.comparison import drawn_paths, settle_outcome
 from riskshare.config.load import with_agreement
 from riskshare.config.model import Agreement, Model
 from riskshare.errors import InputError
 from riskshare.metrics import tail_count, tvar
+from riskshare.run import Outcomes
 from riskshare.settle import Terms
 from riskshare.streams import resolve_seed
 
@@ -74,7 +75,7 @@ def co_tvar(parts: np.ndarray, level: float = 0.95) -> tuple[np.ndarray, float]:
 
 def _outcomes(
     model: Model, n_sims: int | None, seed: int | None, agreement: Agreement | None, check: bool
-) -> tuple[Model, Outcome, Outcome, np.ndarray, int, int]:
+) -> tuple[Model, Outcomes, Outcomes, np.ndarray, int, int]:
     n_sims = int(model.simulation.n_sims if n_sims is None else n_sims)
     if n_sims < 1:
         raise InputError(f"n_sims must be >= 1, got {n_sims}")

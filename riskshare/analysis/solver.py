@@ -50,7 +50,6 @@ import numpy as np
 import pandas as pd
 
 from riskshare.analysis.comparison import (
-    Outcome,
     drawn_paths,
     parse_statistic,
     sections,
@@ -59,6 +58,7 @@ from riskshare.analysis.comparison import (
 )
 from riskshare.config.model import Model
 from riskshare.errors import InputError
+from riskshare.run import Outcomes
 from riskshare.settle import Terms
 from riskshare.streams import resolve_seed
 
@@ -93,7 +93,7 @@ class Target:
     right: float | tuple[str, str, float | None]
     text: str
 
-    def gap(self, outcome: Outcome) -> float:
+    def gap(self, outcome: Outcomes) -> float:
         """``left - right`` on an outcome: <= 0 meets a ``<=`` target."""
         lhs = statistic(outcome, *self.left)
         rhs = self.right if isinstance(self.right, float) else statistic(outcome, *self.right)
@@ -466,7 +466,7 @@ def solve(
 
     trace: list[tuple[float, float]] = []
 
-    def outcome_at(x: float, sl: slice | None = None) -> Outcome:
+    def outcome_at(x: float, sl: slice | None = None) -> Outcomes:
         m, contrib = vary_point(model, vary, x)
         paths = drawn_paths(m, n_sims, seed)
         if sl is not None:
@@ -538,7 +538,7 @@ def solve(
     )
 
 
-def _stat_se(outcome: Outcome, stat: tuple[str, str, float | None]) -> float:
+def _stat_se(outcome: Outcomes, stat: tuple[str, str, float | None]) -> float:
     """Standard error of a statistic on an outcome (sectioned batch means)."""
     from riskshare.analysis.comparison import sectioned_se
 

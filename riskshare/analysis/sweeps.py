@@ -40,14 +40,13 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from riskshare.analysis.comparison import (
     STATISTICS,
-    Outcome,
     outcome_of,
     parse_statistic,
     statistic,
 )
 from riskshare.config.model import Model
 from riskshare.errors import InputError
-from riskshare.run import config_digest
+from riskshare.run import Outcomes, config_digest
 from riskshare.streams import resolve_seed
 
 if TYPE_CHECKING:
@@ -195,7 +194,7 @@ def metric_columns(specs: Sequence[tuple[str, str, float | None]]) -> list[str]:
 
 
 def point_metrics(
-    outcome: Outcome, specs: Sequence[tuple[str, str, float | None]]
+    outcome: Outcomes, specs: Sequence[tuple[str, str, float | None]]
 ) -> dict[str, float]:
     """The metrics of one settled outcome, keyed by :func:`metric_columns`."""
     return {

@@ -11,7 +11,6 @@ from typer.testing import CliRunner
 
 import riskshare as rs
 import riskshare.analysis.sweeps as sweep_mod
-from riskshare.analysis.comparison import Outcome
 from riskshare.analysis.sweeps import apply_point, expand_points, point_metrics, sweep
 from riskshare.errors import ConfigError, InputError
 
@@ -25,17 +24,8 @@ def model() -> rs.Model:
 
 
 def _metrics_of_result(result: rs.Result, metrics):
-    o = result.outcomes
-    out = Outcome(
-        net=o.net,
-        called=o.called,
-        exhausted=o.exhausted,
-        contributions=result.model.contribution_schedule(),
-        partner_ids=tuple(result.model.partner_ids),
-        appetite=result.model.appetite,
-    )
     specs = sweep_mod._parse_metrics(result.model, metrics)
-    return point_metrics(out, specs)
+    return point_metrics(result.outcomes, specs)
 
 
 def test_expand_grid_is_cartesian():
