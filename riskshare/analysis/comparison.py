@@ -7,10 +7,11 @@ whole random-number blocks and settled for every alternative; only the
 per-simulation outcomes are kept, so memory is bounded by the chunk and the
 numbers are the same as an unchunked run (and as :func:`riskshare.simulate`).
 
-This module also holds the small engine shared by :mod:`~riskshare.analysis.sweeps`
-and :mod:`~riskshare.analysis.solver`: :class:`Outcomes` (what a settlement leaves
-per simulation), :func:`spend_key` (whether two models draw the same spend) and
-:func:`statistic` (the named statistics a sweep reports and a solve targets).
+This module also holds what :mod:`~riskshare.analysis.sweeps` and
+:mod:`~riskshare.analysis.solver` share: :func:`settle_outcome` (settle drawn
+spend into :class:`riskshare.run.Outcomes`), :func:`drawn_paths` (spend drawn
+once per process), :func:`spend_key` (whether two models draw the same spend)
+and :func:`statistic` (the named statistics a sweep reports and a solve targets).
 """
 
 from __future__ import annotations
