@@ -55,7 +55,7 @@ OUTPUT_TERMS: tuple[Term, ...] = (
     ),
     Term(
         "prob-call",
-        "Chance of a cash call",
+        "Chance of a cash call (any year)",
         "The share of simulations in which the partner is asked for extra cash to meet an "
         "overspend in at least one year (more than the materiality, £1 unless the "
         "configuration's simulation.materiality says otherwise).",

@@ -261,7 +261,7 @@ KEY_COLUMNS: tuple[KeyColumn, ...] = (
     KeyColumn("mean", "Expected (mean)", "money", "mean"),
     KeyColumn("p95", "1 in 20 (P95)", "money", "p95"),
     KeyColumn("tvar95", "Worst 1 in 20, average (TVaR95)", "money", "tvar95"),
-    KeyColumn("prob_call_any_year", "Chance of a cash call", "chance", "prob-call"),
+    KeyColumn("prob_call_any_year", "Chance of a cash call (any year)", "chance", "prob-call"),
     KeyColumn("appetite", "Risk appetite", "money", "appetite"),
     KeyColumn("prob_exceeds", "Chance above appetite", "chance", "prob-exceeds"),
 )
