@@ -212,8 +212,8 @@ def write_comparison_html(comparison: Comparison, model: Model, path: str | Path
     pathlib.Path
         The file written.
     """
-    from riskshare.report.html import template_env, write_text_atomic
+    from riskshare.report.html import template_env, write_text
 
     context = comparison_context(comparison, model)
     text = template_env().get_template("comparison.html.j2").render(**context)
-    return write_text_atomic(path, text)
+    return write_text(path, text)

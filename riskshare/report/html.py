@@ -587,14 +587,11 @@ def render_html(
     return template_env().get_template("report.html.j2").render(**context)
 
 
-def write_text_atomic(path: str | Path, text: str) -> Path:
-    """Write ``text`` to ``path`` through a temporary file renamed into place."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(path)
-    return path
+def write_text(path: str | Path, text: str) -> Path:
+    """Write ``text`` (UTF-8) to ``path`` whole or not at all (see ``files.write_file``)."""
+    from riskshare.report.files import write_file
+
+    return write_file(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
 
 
 def write_html(
@@ -628,4 +625,4 @@ def write_html(
         The file written.
     """
     text = render_html(result, title=title, sensitivity=sensitivity, stress=stress)
-    return write_text_atomic(path, text)
+    return write_text(path, text)
