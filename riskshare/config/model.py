@@ -45,6 +45,7 @@ __all__ = [
     "HighCost",
     "Model",
     "Partner",
+    "PersistentShock",
     "Reserve",
     "Sharing",
     "Simulation",
@@ -123,12 +124,39 @@ def _rate_mean(r: float | Uncertain) -> float:
 
 # --------------------------------------------------------------------------- demand and cost
 
+Persistence = Annotated[
+    float,
+    Field(
+        ge=0,
+        le=1,
+        allow_inf_nan=False,
+        description="Persistence φ of the log-deviation from year to year (AR(1)): 0 draws "
+        "every year afresh; 0 < φ < 1 keeps each year's mean and CV and correlates year t "
+        "with year t+k by φ^k; 1 is a random walk (each year's deviation stays for good, "
+        "so the CV grows with the year). See docs/sampling.md.",
+    ),
+]
+
+
+class PersistentShock(_Frozen):
+    """A mean-one multiplicative shock a year whose log follows an AR(1) (docs/sampling.md).
+
+    ``F_t = exp(σ X_t - σ² v_t / 2)`` with ``σ² = ln(1 + cv²)``, ``X_0 = Z_0``
+    and ``X_t = φ X_{t-1} + sqrt(1 - φ²) Z_t`` (``v_t = 1``) for φ < 1, or
+    ``X_t = X_{t-1} + Z_t`` (``v_t = t + 1``) for φ = 1.
+    """
+
+    cv: float = Field(
+        gt=0, le=2, allow_inf_nan=False, description="CV of the factor in one year. [fraction]"
+    )
+    persistence: Persistence = 0.0
+
 
 class CountModel(_Frozen):
     """Number of clients a year.
 
     ``poisson``: N ~ Poisson(mean). ``negative_binomial``: over-dispersed, with
-    variance ``mean + mean**2 / dispersion``. With ``persistence`` the clients
+    variance ``mean + mean**2 / dispersion``. With ``exit_rate`` the clients
     form a stock carried from year to year (each stays with probability
     ``1 - exit_rate``), topped up by new entrants so that the expected number
     follows ``mean * (1 + growth)**t``.
@@ -149,6 +177,11 @@ class CountModel(_Frozen):
         None,
         description="Persistent stock: fraction of clients leaving each year. "
         "None: clients are drawn afresh each year.",
+    )
+    shock: PersistentShock | None = Field(
+        None,
+        description="A shock to the volume rate: the expected number of clients (of "
+        "entrants, for a persistent stock) is multiplied by it each year.",
     )
 
     @model_validator(mode="after")
@@ -172,6 +205,11 @@ class CostModel(_Frozen):
     )
     cv: CV = Field(description="Coefficient of variation of the cost per client.")
     inflation: RateSpec = Field(0.0, description="Annual cost inflation.")
+    shock: PersistentShock | None = Field(
+        None,
+        description="A shock to the unit-cost level: every client's cost that year "
+        "(the carried stock's too) is multiplied by it.",
+    )
 
 
 class HighCost(_Frozen):
@@ -227,6 +265,16 @@ class AggregateSpend(_Frozen):
     )
     cv: CV = Field(description="Coefficient of variation of the year's spend.")
     growth: RateSpec = Field(0.0, description="Annual growth of expected spend (demand and price).")
+    persistence: Persistence = 0.0
+
+    @model_validator(mode="after")
+    def _walk_needs_normal_scores(self) -> AggregateSpend:
+        if self.distribution == "gamma" and self.persistence == 1:
+            raise ValueError(
+                "persistence 1 (a random walk) needs distribution lognormal or normal; "
+                "a gamma group allows persistence below 1"
+            )
+        return self
 
 
 class FixedSpend(_Frozen):
@@ -304,7 +352,9 @@ class ClientGroup(_Frozen):
 class CommonShock(_Frozen):
     """A multiplicative shock a year shared by several groups (so they move together).
 
-    ``F_t = exp(s Z_t - s²/2)`` with ``E[F_t] = 1``, independent from year to year.
+    ``F_t = exp(s X_t - s² v_t / 2)`` with ``E[F_t] = 1``: ``X_t`` is an AR(1)
+    of standard normals with persistence φ (``v_t = 1``; φ = 0, the default,
+    draws every year afresh) or a random walk when φ = 1 (``v_t = t + 1``).
     """
 
     id: Identifier
@@ -312,6 +362,7 @@ class CommonShock(_Frozen):
     groups: Literal["all"] | list[Identifier] = Field(
         "all", description="The groups it multiplies: 'all' or a list of ids."
     )
+    persistence: Persistence = 0.0
 
 
 class Correlation(_Frozen):

@@ -15,6 +15,9 @@ others' numbers unchanged):
   draws, persistent-stock thinning, aggregate draws;
 * ``group:{id}:highcost``: high-cost placements;
 * ``group:{id}:charging``: charging-income noise;
+* ``group:{id}:volume``, ``group:{id}:cost``: the persistent shocks to a
+  clients group's volume rate and unit-cost level (``clients.shock``,
+  ``cost.shock``), ``years * size`` normals each, drawn only when set;
 * ``params:{id}:{name}``: uncertain rates (``growth``, ``inflation``,
   ``highcost_growth``, ``highcost_inflation``), one per simulation;
 * ``shock:{id}``: common shocks;
@@ -51,6 +54,7 @@ from riskshare.config.model import (
     ClientsSpend,
     FixedSpend,
     Model,
+    PersistentShock,
     Uncertain,
 )
 from riskshare.paths import SpendPaths
@@ -107,7 +111,7 @@ class _Plan:
     years: int
     group_ids: tuple[str, ...]
     groups: tuple[_GroupPlan, ...]
-    shocks: tuple[tuple[str, float], ...]
+    shocks: tuple[tuple[str, float, float], ...]  # (id, s, persistence φ)
     copula: FloatArray | None = field(default=None)
     metrics: tuple[tuple[str, float, float], ...] = ()
     savings: _SavingsPlan | None = None
@@ -152,7 +156,7 @@ def _clients_plan(spec: ClientsSpend, steps: FloatArray, years: int) -> _Clients
     compound_tables: list[draws.CompoundTable | None] = []
     for year in range(years):
         table = None
-        if year == 0 or certain_counts:
+        if (year == 0 or certain_counts) and counts.shock is None:
             table = draws.count_table(float(means[year]), counts.dispersion)
         count_tables.append(table)
         compound = None
@@ -165,7 +169,7 @@ def _clients_plan(spec: ClientsSpend, steps: FloatArray, years: int) -> _Clients
 def _build_plan(model: Model) -> _Plan:
     years = model.simulation.years
     group_ids = tuple(model.group_ids)
-    shocks = tuple((s.id, float(s.cv)) for s in model.common_shocks)
+    shocks = tuple((s.id, float(s.cv), float(s.persistence)) for s in model.common_shocks)
     copula = None
     slots: dict[str, int] = {}
     if model.correlation is not None:
@@ -296,6 +300,23 @@ def _compound(
     return out
 
 
+def _shock_factors(
+    block: _Block, name: str, shock: PersistentShock | None, years: int
+) -> FloatArray | None:
+    """Mean-one persistent shock factors (years, sims) from stream ``name``, or None. [fraction]
+
+    ``years * size`` standard normals, year by year, filtered by the AR(1)
+    (:func:`draws.ar1`), then ``exp(σ X_t - σ² v_t / 2)``.
+    """
+    if shock is None:
+        return None
+    x = draws.ar1(block.rng(name).standard_normal((years, block.size)), shock.persistence)
+    variance = draws.ar1_variance(years, shock.persistence)
+    for year in range(years):
+        draws.mean_one_lognormal(x[year], shock.cv, out=x[year], variance=variance[year])
+    return x
+
+
 def _clients_spend(
     gp: _GroupPlan, block: _Block, copula_normals: FloatArray | None, out: FloatArray
 ) -> None:
@@ -310,21 +331,24 @@ def _clients_spend(
     dispersion = spec.clients.dispersion
     persistent = spec.clients.exit_rate is not None
 
+    volume = _shock_factors(block, f"group:{gid}:volume", spec.clients.shock, years)
+    level = _shock_factors(block, f"group:{gid}:cost", spec.cost.shock, years)
+
     def normals_for(year: int) -> FloatArray | None:
         return None if copula_normals is None else copula_normals[year]
 
     def count_mean(year: int) -> float | FloatArray:
         if isinstance(growth, float) or year == 0:
-            return float(plan.count_means[year])
-        lam = spec.clients.mean * (1.0 + growth) ** year
-        if persistent:
-            lam = np.maximum(lam - (1.0 - spec.clients.exit_rate) * lam / (1.0 + growth), 0.0)
-        return lam
+            lam = float(plan.count_means[year])
+        else:
+            lam = spec.clients.mean * (1.0 + growth) ** year
+            if persistent:
+                lam = np.maximum(lam - (1.0 - spec.clients.exit_rate) * lam / (1.0 + growth), 0.0)
+        return lam if volume is None else lam * volume[year]
 
     def cost_scale(year: int) -> float | FloatArray:
-        if isinstance(inflation, float):
-            return 1.0
-        return spec.cost.mean * (1.0 + inflation) ** year
+        scale = 1.0 if isinstance(inflation, float) else spec.cost.mean * (1.0 + inflation) ** year
+        return scale if level is None else scale * level[year]
 
     if not persistent:
         for year in range(years):
@@ -348,6 +372,8 @@ def _clients_spend(
         share = draws.survivor_share(rng, survivors, stock, spec.cost.cv)
         carried = total * share
         carried *= 1.0 + inflation
+        if level is not None:
+            carried *= level[year] / level[year - 1]
         _compound(plan, year, rng, drawn, normals_for(year), cost_scale(year), out[year])
         out[year] += carried
         total = out[year]
@@ -358,35 +384,43 @@ def _clients_spend(
 def _aggregate_spend(
     gp: _GroupPlan, block: _Block, copula_normals: FloatArray | None, out: FloatArray
 ) -> None:
-    """Core spend of an aggregate group into ``out`` (years, sims). [£]"""
+    """Core spend of an aggregate group into ``out`` (years, sims). [£]
+
+    The year's normal (the group's own, or its copula normal) is filtered by
+    the group's AR(1) persistence (:func:`draws.ar1`) before it is turned
+    into spend; with persistence 0 the normals are used as drawn.
+    """
     spec: AggregateSpend = gp.group.spend
     gid = gp.group.id
     rng = block.rng(f"group:{gid}")
     growth = block.rate(gid, "growth", spec.growth)
     years = out.shape[0]
-    for year in range(years):
-        mean = spec.mean * gp.steps[year] * (1.0 + growth) ** year
-        if spec.cv == 0:
-            out[year] = mean
-            continue
-        if copula_normals is not None:
-            z = copula_normals[year]
-        elif spec.distribution == "gamma":
-            shape = 1.0 / (spec.cv * spec.cv)
+    means = [spec.mean * gp.steps[year] * (1.0 + growth) ** year for year in range(years)]
+    if spec.cv == 0:
+        for year in range(years):
+            out[year] = means[year]
+        return
+    phi = spec.persistence
+    if copula_normals is None and spec.distribution == "gamma" and phi == 0:
+        shape = 1.0 / (spec.cv * spec.cv)
+        for year in range(years):
             out[year] = rng.gamma(shape, 1.0 / shape, size=block.size)
-            out[year] *= mean
-            continue
-        else:
-            z = rng.standard_normal(out=out[year])
+            out[year] *= means[year]
+        return
+    z = copula_normals if copula_normals is not None else rng.standard_normal(out=out)
+    if phi > 0:
+        z = draws.ar1(z, phi)
+    variance = draws.ar1_variance(years, phi)
+    for year in range(years):
         if spec.distribution == "lognormal":
-            draws.mean_one_lognormal(z, spec.cv, out=out[year])
+            draws.mean_one_lognormal(z[year], spec.cv, out=out[year], variance=variance[year])
         elif spec.distribution == "gamma":
             shape = 1.0 / (spec.cv * spec.cv)
-            out[year] = draws.gamma_from_normal(np.full(block.size, shape), z) / shape
+            out[year] = draws.gamma_from_normal(np.full(block.size, shape), z[year]) / shape
         else:
-            np.multiply(z, spec.cv, out=out[year])
+            np.multiply(z[year], spec.cv, out=out[year])
             out[year] += 1.0
-        out[year] *= mean
+        out[year] *= means[year]
 
 
 def _fixed_spend(gp: _GroupPlan, out: FloatArray) -> None:
@@ -482,10 +516,12 @@ def _fill_block(
     """
     years, size = plan.years, block.size
     shock_factors = []
-    for sid, s in plan.shocks:
+    for sid, s, phi in plan.shocks:
         z = block.rng(f"shock:{sid}").standard_normal((years, size))
+        if phi > 0:
+            draws.ar1(z, phi, out=z)
         z *= s
-        z -= 0.5 * s * s
+        z -= (0.5 * s * s) * draws.ar1_variance(years, phi)[:, None]
         shock_factors.append(np.exp(z, out=z))
     copula_normals = None
     if plan.copula is not None:

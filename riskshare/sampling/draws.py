@@ -36,6 +36,8 @@ __all__ = [
     "CompoundTable",
     "alias_index",
     "alias_table",
+    "ar1",
+    "ar1_variance",
     "compound_gamma",
     "compound_gamma_from_normal",
     "compound_lognormal",
@@ -494,16 +496,25 @@ def compound_gamma_from_normal(
     return gamma_from_normal(counts / cv2, normals) * (np.asarray(mean_cost) * cv2)
 
 
-def mean_one_lognormal(normals: FloatArray, cv: float, out: FloatArray | None = None) -> FloatArray:
-    """Lognormal with mean 1 and CV ``cv``: ``exp(sigmaZ - sigma²/2)``, sigma² = ln(1 + cv²).
+def mean_one_lognormal(
+    normals: FloatArray, cv: float, out: FloatArray | None = None, variance: float = 1.0
+) -> FloatArray:
+    """Lognormal with mean 1: ``exp(sigma Z - sigma² v / 2)``, sigma² = ln(1 + cv²).
+
+    With ``variance`` v = 1 (Z standard normal) its CV is ``cv``; with Z of
+    variance v (a random walk's year t, v = t + 1) the mean stays 1 and the
+    CV is ``sqrt((1 + cv²)^v - 1)``.
 
     Parameters
     ----------
     normals : ndarray of float64
+        Normals Z of mean 0 and variance ``variance``.
     cv : float
         [fraction]
     out : ndarray of float64, optional
         May be ``normals``.
+    variance : float, optional
+        Variance v of ``normals``.
 
     Returns
     -------
@@ -512,8 +523,55 @@ def mean_one_lognormal(normals: FloatArray, cv: float, out: FloatArray | None = 
     """
     sigma = float(lognormal_sigma(cv))
     out = np.multiply(normals, sigma, out=out)
-    out -= 0.5 * sigma * sigma
+    out -= 0.5 * sigma * sigma * variance
     return np.exp(out, out=out)
+
+
+# ----------------------------------------------------------------------------- persistence
+
+
+def ar1_variance(years: int, phi: float) -> FloatArray:
+    """Variance of :func:`ar1`'s ``X_t`` in years ``0 .. years - 1``: 1, or ``t + 1`` when φ = 1."""
+    if phi == 1.0:
+        return np.arange(1.0, years + 1.0)
+    return np.ones(years)
+
+
+def ar1(normals: FloatArray, phi: float, out: FloatArray | None = None) -> FloatArray:
+    """AR(1) in years (axis 0) driven by iid standard normals Z.
+
+    ``X_0 = Z_0``; ``X_t = φ X_{t-1} + c Z_t`` with ``c = sqrt(1 - φ²)``
+    for φ < 1 (stationary: every ``X_t`` is standard normal and
+    ``corr(X_t, X_{t+k}) = φ^k``) and ``c = 1`` for φ = 1 (a random walk:
+    ``var X_t = t + 1``, :func:`ar1_variance`). φ = 0 returns Z unchanged.
+
+    Parameters
+    ----------
+    normals : ndarray of float64, shape (years, ...)
+        Standard normals, independent across years.
+    phi : float
+        Persistence φ in [0, 1].
+    out : ndarray of float64, optional
+        May be ``normals`` (filtered in place).
+
+    Returns
+    -------
+    ndarray of float64, shape (years, ...)
+    """
+    if not 0.0 <= phi <= 1.0:
+        raise ValueError(f"phi must lie in [0, 1], got {phi}")
+    if out is None:
+        out = np.array(normals, dtype=np.float64, copy=True)
+    elif out is not normals:
+        np.copyto(out, normals)
+    if phi == 0.0:
+        return out
+    c = 1.0 if phi == 1.0 else math.sqrt(1.0 - phi * phi)
+    for t in range(1, out.shape[0]):
+        if c != 1.0:
+            out[t] *= c
+        out[t] += phi * out[t - 1]
+    return out
 
 
 # ----------------------------------------------------------------------------- persistent clients
