@@ -123,13 +123,19 @@ def fit_command(
         return f"{100 * value:+.2f}% (sd {100 * sd:.2f})"
 
     print_table(
-        ["group", "growth a year", "inflation a year", "spend residual CV"],
+        ["group", "growth a year", "inflation a year", "spend residual CV", "persistence (95 %)"],
         [
             [
                 gid,
                 rate(row["growth"], row["growth_sd"]),
                 rate(row.get("inflation"), row.get("inflation_sd")),
                 f"{100 * row['spend_resid_cv']:.1f}%",
+                (
+                    f"{row['persistence']:.2f} ({row['persistence_low']:.2f} to "
+                    f"{row['persistence_high']:.2f})"
+                    if row["persistence"] == row["persistence"]
+                    else ""
+                ),
             ]
             for gid, row in table.iterrows()
         ],

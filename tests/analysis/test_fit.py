@@ -14,6 +14,7 @@ from riskshare.analysis.calibration import (
     ShortHistoryWarning,
     fit,
     fit_counts,
+    fit_persistence,
     fragment_data,
     log_trend,
     read_history,
@@ -173,6 +174,77 @@ def test_aggregate_only_history_and_per_client_costs():
     spend = fit(hist, client_costs=costs).groups[0].spend
     assert spend["cost"]["distribution"] == "gamma"
     assert spend["cost"]["cv"] == pytest.approx(0.6, abs=0.05)
+
+
+# --------------------------------------------------------------------------- persistence
+
+
+def _ar1_series(phi: float, n: int, rng: np.random.Generator) -> np.ndarray:
+    z = rng.standard_normal(n)
+    x = np.empty(n)
+    x[0] = z[0]
+    for t in range(1, n):
+        x[t] = phi * x[t - 1] + np.sqrt(1 - phi * phi) * z[t]
+    return x
+
+
+def _detrended(x: np.ndarray) -> np.ndarray:
+    years = np.arange(x.size)
+    y = 0.04 * x + 0.03 * years
+    return log_trend(list(2000 + years), np.exp(y)).residuals
+
+
+def test_persistence_of_a_long_series_is_recovered():
+    rng = np.random.default_rng(11)
+    pf = fit_persistence(range(2000, 2060), _detrended(_ar1_series(0.7, 60, rng)))
+    assert pf.low <= 0.7 <= pf.high
+    assert pf.high - pf.low < 0.5
+    assert abs(pf.phi - 0.7) < 2 * pf.sd
+    assert pf.lag1 < pf.phi  # the raw autocorrelation is biased down
+
+
+@pytest.mark.parametrize("phi", [0.0, 0.6, 0.9])
+def test_persistence_interval_coverage_on_short_histories(phi):
+    """The 95 % interval covers the true φ at about its nominal rate with 8 years."""
+    rng = np.random.default_rng(int(phi * 100))
+    hits = sum(
+        (pf := fit_persistence(range(2018, 2026), _detrended(_ar1_series(phi, 8, rng)))).low
+        <= phi
+        <= pf.high
+        for _ in range(60)
+    )
+    assert hits >= 51, hits  # 60 * 0.95 = 57; binomial 1 % lower tail is about 52
+
+
+def test_persistence_written_for_aggregate_groups_only():
+    result = fit(HISTORY, first_year=2026)
+    by_id = {g.id: g for g in result.groups}
+    table = result.to_frame()
+    assert "persistence" in by_id["mental_health"].spend
+    assert by_id["mental_health"].spend["persistence"] == round(
+        table.loc["mental_health", "persistence"], 2
+    )
+    assert "persistence" not in by_id["learning_disability"].spend["cost"]
+    assert (table["persistence_low"] <= table["persistence"]).all()
+    assert (table["persistence"] <= table["persistence_high"]).all()
+    assert "persistence of the spend residuals" in result.to_yaml()
+    short = fit(
+        pd.DataFrame(
+            [
+                {"year": 2015 + t, "group": "mh", "spend": 1e6 * (1.05**t) * (1 + 0.02 * (-1) ** t)}
+                for t in range(4)
+            ]
+        ),
+        first_year=2021,
+        commissioners="council",
+    )
+    assert "persistence" not in short.groups[0].spend
+    assert "persistence: not estimated (4 years" in short.to_yaml()
+
+
+def test_persistence_needs_five_years():
+    with pytest.raises(ValueError, match="at least 5 years"):
+        fit_persistence(range(4), [0.1, -0.1, 0.0, 0.0])
 
 
 # --------------------------------------------------------------------------- bad files
