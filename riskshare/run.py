@@ -340,23 +340,28 @@ class Result:
     outcomes: Outcomes
     seed: int
     manifest: dict[str, Any] = field(default_factory=dict)
-    _tables: dict[str, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
+    _tables: dict[tuple[str, str], Any] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
 
-    def table(self, name: str) -> Table:
+    def table(self, name: str, basis: str | None = None) -> Table:
         """One of the result tables as plain arrays: ``summary``, ``by_year`` or ``pool_by_year``.
 
-        Computed once per result (the outcomes never change).
+        ``basis`` is the money basis (``nominal``, ``real``, ``present_value``;
+        default the config's ``reporting.basis``). Computed once per result and
+        basis (the outcomes never change).
         """
         builders = {
-            "summary": lambda: self._summary(None),
+            "summary": lambda b: self._summary(None, b),
             "by_year": self._by_year,
             "pool_by_year": self._pool_by_year,
         }
         if name not in builders:
             raise ValueError(f"unknown table {name!r} (allowed: {', '.join(builders)})")
-        if name not in self._tables:
-            self._tables[name] = builders[name]()
-        return self._tables[name]
+        basis = self.basis if basis is None else basis
+        if (name, basis) not in self._tables:
+            self._tables[(name, basis)] = builders[name](basis)
+        return self._tables[(name, basis)]
 
     def __repr__(self) -> str:
         return (
@@ -431,8 +436,12 @@ class Result:
 
     @property
     def net(self) -> FloatArray:
-        """Each partner's net position over the whole agreement, ``(sims, partners)``. [£]"""
-        return self.outcomes.net_total
+        """Each partner's net position over the whole agreement, ``(sims, partners)``. [£]
+
+        In the config's money basis (:attr:`basis`; nominal unless
+        ``reporting.basis`` says otherwise).
+        """
+        return self._net_total(self.basis)
 
     def net_with_pool(self) -> tuple[FloatArray, list[str]]:
         """Net positions over the agreement with the pool's (their sum) as a last column.
@@ -451,9 +460,41 @@ class Result:
         """Each partner's net position each year, ``(kept sims, years, partners)``. [£]
 
         Every simulation unless the run had more than ``keep_paths`` (then the
-        first ``keep_paths``).
+        first ``keep_paths``). In the config's money basis, as :attr:`net`.
         """
-        return self.outcomes.net
+        w = self._weights(self.basis)
+        return self.outcomes.net if w is None else self.outcomes.net * w[:, None]
+
+    @property
+    def basis(self) -> str:
+        """The money basis tables use by default: the config's ``reporting.basis``."""
+        return self.model.reporting.basis
+
+    @property
+    def basis_note(self) -> str:
+        """One sentence saying which money basis the default tables show (for reports)."""
+        return self.model.reporting.describe(self.model.simulation.first_year)
+
+    def _weights(self, basis: str) -> FloatArray | None:
+        """Year weights turning nominal pounds into ``basis``; None for nominal."""
+        if basis == "nominal":
+            return None
+        return self.model.reporting.weights(self.outcomes.net.shape[1], basis)
+
+    def _net_total(self, basis: str) -> FloatArray:
+        """Whole-agreement net position ``(sims, partners)`` in ``basis``. [£]"""
+        w = self._weights(basis)
+        if w is None:
+            return self.outcomes.net_total
+        if ("net", basis) in self._tables:
+            return self._tables[("net", basis)]
+        if self.outcomes.net.shape[0] < self.n_sims:
+            raise ValueError(
+                f"a {basis} total needs every simulation's yearly outcomes; this run kept "
+                f"{self.outcomes.net.shape[0]:,} of {self.n_sims:,} (raise keep_paths)"
+            )
+        self._tables[("net", basis)] = np.einsum("syp,y->sp", self.outcomes.net, w)
+        return self._tables[("net", basis)]
 
     # ------------------------------------------------------------------ tables
     def _thresholds(self, thresholds: Mapping[str, float] | None) -> np.ndarray:
@@ -461,12 +502,14 @@ class Result:
         th.update(thresholds or {})
         return np.array([th.get(p, np.nan) for p in self.partner_ids] + [np.nan])
 
-    def summary(self, thresholds: Mapping[str, float] | None = None) -> pd.DataFrame:
+    def summary(
+        self, thresholds: Mapping[str, float] | None = None, basis: str | None = None
+    ) -> pd.DataFrame:
         if thresholds is None:
-            return self.table("summary").to_frame()
-        return self._summary(thresholds).to_frame()
+            return self.table("summary", basis).to_frame()
+        return self._summary(thresholds, self.basis if basis is None else basis).to_frame()
 
-    def _summary(self, thresholds: Mapping[str, float] | None) -> Table:
+    def _summary(self, thresholds: Mapping[str, float] | None, basis: str = "nominal") -> Table:
         """Risk measures of each partner's net position over the whole agreement.
 
         One row per partner and one for the pool (the sum over partners);
@@ -477,7 +520,10 @@ class Result:
         ----------
         thresholds : mapping of partner id to float, optional
             Exposure thresholds for ``prob_exceeds`` (default: the config's
-            ``appetite``). [£]
+            ``appetite``), in the basis shown. [£]
+        basis : {'nominal', 'real', 'present_value'}, optional
+            Money basis (default: the config's ``reporting.basis``): each
+            year's amount times its weight (``Reporting.weights``), then summed.
 
         Returns
         -------
@@ -491,7 +537,10 @@ class Result:
         """
         th = self._thresholds(thresholds)
         stats = describe(  # partners and the pool
-            self.net, thresholds=th, total=True, materiality=self.outcomes.materiality
+            self._net_total(basis),
+            thresholds=th,
+            total=True,
+            materiality=self.outcomes.materiality,
         )
         for key in ("prob_exceeds", "prob_exceeds_se"):
             stats[key] = np.where(np.isnan(th), np.nan, stats[key])
@@ -507,11 +556,13 @@ class Result:
                 columns.pop(key)
         return Table({"partner": [*self.partner_ids, "pool"]}, columns)
 
-    def by_year(self) -> pd.DataFrame:
-        return self.table("by_year").to_frame()
+    def by_year(self, basis: str | None = None) -> pd.DataFrame:
+        return self.table("by_year", basis).to_frame()
 
-    def _by_year(self) -> Table:
+    def _by_year(self, basis: str = "nominal") -> Table:
         """Risk measures of each partner's net position in each year.
+
+        ``basis``: money basis, as :meth:`summary` (default the config's).
 
         Returns
         -------
@@ -521,6 +572,9 @@ class Result:
             year)). [£]
         """
         net = self.outcomes.net
+        w = self._weights(basis)
+        if w is not None:
+            net = net * w[:, None]
         n, _years, _n_partners = net.shape
         # Partners and the pool (their sum) each year, (years, partners + 1):
         # net is stored year-major, so no row is copied.
@@ -537,11 +591,13 @@ class Result:
         }
         return Table(index, stats)
 
-    def pool_by_year(self) -> pd.DataFrame:
-        return self.table("pool_by_year").to_frame()
+    def pool_by_year(self, basis: str | None = None) -> pd.DataFrame:
+        return self.table("pool_by_year", basis).to_frame()
 
-    def _pool_by_year(self) -> Table:
+    def _pool_by_year(self, basis: str = "nominal") -> Table:
         """The pool each year: overspend and reserve.
+
+        ``basis``: money basis of the amounts, as :meth:`summary` (default the config's).
 
         Returns
         -------
@@ -566,6 +622,12 @@ class Result:
             p_ex_by[t] = np.count_nonzero(exhausted_by) / n
         # Quantiles as numpy.quantile (one partition per year, on threads).
         reserve = quantiles(o.reserve, {"p5": 0.05, "p50": 0.5, "p95": 0.95})
+        variance_mean = o.variance.mean(axis=0)
+        reserve_mean = np.moveaxis(o.reserve, 0, -1).mean(axis=-1)
+        w = self._weights(basis)
+        if w is not None:  # positive year weights scale every amount and quantile
+            variance_mean, reserve_mean = variance_mean * w, reserve_mean * w
+            reserve = {k: v * w for k, v in reserve.items()}
         return Table(
             {"year": list(self.years)},
             {
@@ -574,8 +636,8 @@ class Result:
                 "prob_reserve_exhausted": p_ex,
                 "prob_reserve_exhausted_by": p_ex_by,
                 "prob_reserve_exhausted_by_se": np.sqrt(p_ex_by * (1 - p_ex_by) / n),
-                "variance_mean": o.variance.mean(axis=0),
-                "reserve_mean": np.moveaxis(o.reserve, 0, -1).mean(axis=-1),
+                "variance_mean": variance_mean,
+                "reserve_mean": reserve_mean,
                 "reserve_p5": reserve["p5"],
                 "reserve_p50": reserve["p50"],
                 "reserve_p95": reserve["p95"],

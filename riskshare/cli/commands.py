@@ -167,6 +167,8 @@ def run(
         from riskshare.config.names import partner_labels
 
         typer.echo(f"{model.name}: {result.n_sims:,} simulations, seed {result.seed}")
+        if result.basis != "nominal":
+            typer.echo(result.basis_note)
         print_summary(
             result.table("summary"),
             partner_labels(model),

@@ -46,6 +46,7 @@ __all__ = [
     "Model",
     "Partner",
     "PersistentShock",
+    "Reporting",
     "Reserve",
     "Sharing",
     "Simulation",
@@ -814,6 +815,117 @@ class Simulation(_Frozen):
     )
 
 
+#: HM Treasury Green Book social time preference rate (real, years 0-30). [per year]
+GREEN_BOOK_RATE = 0.035
+
+
+class Reporting(_Frozen):
+    """Which money basis results are shown in: nominal (cash), real terms or present value.
+
+    A year-t amount x_t is shown as ``x_t * weight[t]`` (docs/reports.md, "Money basis"):
+
+    * ``nominal``: as simulated, cash of each year (weight 1; the default);
+    * ``real``: in year-0 prices, ``x_t / D_t`` with the deflator path D (``deflators``,
+      one index per year with ``D_0 = 1``, or ``(1 + inflation)^t``);
+    * ``present_value``: the real amount discounted to year 0 at ``discount_rate``,
+      ``x_t / (D_t (1 + r)^t)``; without a deflator path D_t = 1 (then r applies to cash:
+      a nominal rate). The HM Treasury Green Book rate is 3.5 % (real).
+
+    Totals over the agreement are sums of the shown yearly amounts.
+    """
+
+    basis: Literal["nominal", "real", "present_value"] = "nominal"
+    deflators: list[Annotated[float, Field(gt=0, le=100, allow_inf_nan=False)]] | None = Field(
+        None,
+        description="Price index of each year relative to year 0 (first entry 1.0), e.g. the "
+        "GDP deflator forecast; real = nominal / index.",
+    )
+    inflation: float | None = Field(
+        None,
+        gt=-1,
+        le=1,
+        allow_inf_nan=False,
+        description="Constant deflator growth instead of 'deflators': index (1 + inflation)^t.",
+    )
+    discount_rate: float = Field(
+        GREEN_BOOK_RATE,
+        ge=0,
+        le=1,
+        allow_inf_nan=False,
+        description="Discount rate for present_value (default 0.035, the HM Treasury Green "
+        "Book social time preference rate, applied to real amounts).",
+    )
+
+    @model_validator(mode="after")
+    def _one_deflator(self) -> Reporting:
+        if self.deflators is not None and self.inflation is not None:
+            raise ValueError("give 'deflators' (one per year) or 'inflation', not both")
+        if self.deflators is not None and abs(self.deflators[0] - 1.0) > 1e-9:
+            raise ValueError(f"deflators[0] must be 1.0 (year-0 prices), got {self.deflators[0]:g}")
+        if self.basis == "real" and self.deflators is None and self.inflation is None:
+            raise ValueError("basis 'real' needs a deflator path: 'deflators' or 'inflation'")
+        return self
+
+    def weights(self, years: int, basis: str | None = None) -> np.ndarray:
+        """``(years,)`` factor turning year-t nominal pounds into ``basis`` (default: its own).
+
+        Raises
+        ------
+        ValueError
+            For an unknown basis, or ``real`` without a deflator path.
+        """
+        basis = self.basis if basis is None else basis
+        if basis not in ("nominal", "real", "present_value"):
+            raise ValueError(f"unknown basis {basis!r} (allowed: nominal, real, present_value)")
+        t = np.arange(years)
+        if basis == "nominal":
+            return np.ones(years)
+        if self.deflators is not None:
+            deflator = np.asarray(self.deflators[:years], dtype=float)
+        elif self.inflation is not None:
+            deflator = (1.0 + self.inflation) ** t
+        elif basis == "real":
+            raise ValueError(
+                "basis 'real' needs a deflator path: reporting.deflators or .inflation"
+            )
+        else:
+            deflator = np.ones(years)
+        out = 1.0 / deflator
+        if basis == "present_value":
+            out = out / (1.0 + self.discount_rate) ** t
+        return out
+
+    def describe(self, first_year: int) -> str:
+        """One sentence saying which basis money is shown in (for reports)."""
+        prices = f"{first_year}/{(first_year + 1) % 100:02d} prices"
+        path = (
+            f"deflated by {100 * self.inflation:.1f} % a year"
+            if self.inflation is not None
+            else "deflated by the configured index"
+            if self.deflators is not None
+            else None
+        )
+        if self.basis == "nominal":
+            return "Money is shown in nominal terms: the cash of each year, not adjusted."
+        cash = "; contributions and budgets are cash"
+        if self.basis == "real":
+            return f"Net positions are shown in real terms, at {prices} ({path}){cash}."
+        rate = 100 * self.discount_rate
+        green = (
+            " (the HM Treasury Green Book rate)" if self.discount_rate == GREEN_BOOK_RATE else ""
+        )
+        if path is None:
+            return (
+                f"Net positions are shown as present value at "
+                f"{first_year}/{(first_year + 1) % 100:02d}, each year's cash discounted at "
+                f"{rate:.1f} % a year{green}{cash}."
+            )
+        return (
+            f"Net positions are shown as present value in {prices} ({path}), discounted at "
+            f"{rate:.1f} % a year{green}{cash}."
+        )
+
+
 class Model(_Frozen):
     """A complete riskshare scenario: the pool, its uncertainty, and the agreement."""
 
@@ -834,6 +946,10 @@ class Model(_Frozen):
         default_factory=dict,
         description="Each partner's risk appetite: the exposure over the agreement it "
         "does not want to exceed (P(exposure > appetite) is reported). [£]",
+    )
+    reporting: Reporting = Field(
+        default_factory=Reporting,
+        description="Money basis of the results: nominal (default), real or present value.",
     )
 
     # ------------------------------------------------------------------ helpers
@@ -1022,6 +1138,7 @@ def reference_problems(data: Any) -> list[str]:
         if pid not in pset:
             out.append(f"appetite.{pid}: unknown partner (partners: {allowed_p})")
     per_year("integration_savings.ramp", get(get(data, "integration_savings"), "ramp"), "fractions")
+    per_year("reporting.deflators", get(get(data, "reporting"), "deflators"), "indices")
 
     agr = get(data, "agreement") or {}
     for side in ("overspend", "underspend"):

@@ -80,7 +80,7 @@ def budget_years(result: Result) -> list[BudgetYear]:
         else:
             top[0] = rate * contributions[0]
     expected = model.expected_spend().sum(axis=1)
-    pool = result.pool_by_year()
+    pool = result.pool_by_year(basis="nominal")  # beside cash contributions
     calls = result.by_year().loc["pool", "prob_call"]
     out = []
     for t, year in enumerate(result.years):

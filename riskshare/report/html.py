@@ -553,6 +553,7 @@ def report_context(
         "precision": precision,
         "glossary": OUTPUT_TERMS,
         "n_sims": f"{result.n_sims:,}",
+        "basis_note": result.basis_note,
         "years": result.years,
         "seed": result.seed,
         "version": software.get("riskshare", __version__),
