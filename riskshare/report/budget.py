@@ -31,7 +31,10 @@ class BudgetYear:
     contributions : float
         All partners' contributions. [£]
     top_slice : float
-        Paid into the reserve from the contributions. [£]
+        Paid into the reserve from the contributions: the rate times the
+        contributions, less in the first year what would take the reserve over
+        its cap (in later years, the most that can be taken; a reserve near
+        its cap takes less). [£]
     budget : float
         ``contributions - top_slice``: the budget for spend. [£]
     expected_spend : float
@@ -79,6 +82,10 @@ def budget_years(result: Result) -> list[BudgetYear]:
             top = rate * contributions
         else:
             top[0] = rate * contributions[0]
+        if reserve.cap is not None:
+            # Only what fits under the cap is taken: exact in the first year (the reserve
+            # opens at a known balance), the most that can be taken in later years.
+            top[0] = min(top[0], max(float(reserve.cap) - opening, 0.0))
     expected = model.expected_spend().sum(axis=1)
     pool = result.pool_by_year(basis="nominal")  # beside cash contributions
     calls = result.by_year().loc["pool", "prob_call"]

@@ -372,3 +372,17 @@ def test_pdf_without_playwright_is_one_message_and_no_folder(tmp_path, monkeypat
     assert res.exit_code == 2
     assert "pip install 'riskshare[pdf]'" in res.output and "Traceback" not in res.output
     assert not out.exists() and not list(tmp_path.iterdir())  # no partial output folder
+
+
+def test_top_slice_is_what_fits_under_the_reserve_cap():
+    from riskshare.report.budget import budget_years
+
+    model = rs.load_config(
+        ROOT / "configs" / "section75_example.yaml", ["agreement.reserve.cap=300000"]
+    )
+    result = rs.simulate(model, n_sims=2000, seed=3)
+    first = budget_years(result)[0]
+    assert first.top_slice == 300_000  # 2 % would be £499k; only £300k fits under the cap
+    assert first.budget == pytest.approx(first.contributions - 300_000)
+    se = result.outcomes.variance[:, 0].std(ddof=1) / math.sqrt(result.n_sims)
+    assert abs(first.expected_gap - first.mean_overspend) < 4 * se
