@@ -91,7 +91,7 @@ def dask_client(executor: Any, *, n_workers: int | None = None) -> Iterator[Any]
         )
     try:
         client = distributed.Client(executor, timeout="20s")
-    except (OSError, TimeoutError) as exc:
+    except (OSError, TimeoutError, ValueError, TypeError) as exc:  # unreachable or malformed
         raise InputError(f"cannot reach the Dask scheduler at '{executor}': {exc}") from None
     try:
         yield client

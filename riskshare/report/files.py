@@ -278,9 +278,9 @@ def atomic_folder(
             _commit(staging, out, new, command=command, keep=keep, add=add)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
-        for p in reversed(created):
+        for p in [*(out / k for k in keep), *reversed(created)]:
             with contextlib.suppress(OSError):
-                p.rmdir()  # only if empty
+                p.rmdir()  # only if empty (a sweep's points/ with finished points stays)
         raise
 
 

@@ -403,3 +403,12 @@ def test_report_refuses_a_manifest_asking_for_more_memory_than_there_is(results:
 def test_report_on_a_damaged_summary(results: Path, cli, summary: str) -> None:
     (results / "summary.csv").write_text(summary)
     expect(cli("report", results), BAD_INPUT, "summary")
+
+
+@pytest.mark.parametrize("address", ["nonsense", "tcp://", "tcp://host:notaport"])
+def test_sweep_on_a_malformed_dask_address(tmp_path: Path, cli, tiny: Path, address: str):
+    pytest.importorskip("distributed")
+    sweep = tmp_path / "sweep.yaml"
+    sweep.write_text(f"config: {tiny.name}\nsims: 100\ngrid: {{simulation.seed: [1, 2]}}\n")
+    expect(cli("sweep", sweep, "--out", tmp_path / "sw", "--dask", address), BAD_INPUT, address)
+    assert not (tmp_path / "sw").exists()
