@@ -369,6 +369,8 @@ def parse_override(text: str) -> tuple[list[str | int], Any]:
             if not idx.lstrip("-").isdigit():
                 raise ValueError(f"'{text}': list index '{idx}' is not an integer")
             path.append(int(idx))
+    if len(path) > MAX_YAML_DEPTH:
+        raise ValueError(f"'{text[:80]}...': the path is more than {MAX_YAML_DEPTH} fields deep")
     yaml = YAML(typ="safe", pure=True)
     try:
         _check_yaml_shape(yaml, raw, "--set")

@@ -336,6 +336,8 @@ def test_fit_refuses_bad_histories(tmp_path: Path, cli, name: str) -> None:
             + "}",
         ],
         ["--set", "name=!!python/object:os.system x"],
+        ["--set", "a" + ".a" * 5000 + "=1"],
+        ["--set", "partners[" + "9" * 50 + "].id=x"],
         ["--report"],
     ],
 )
