@@ -44,7 +44,7 @@ from riskshare.analysis.comparison import (
     parse_statistic,
     statistic,
 )
-from riskshare.config.model import Model
+from riskshare.config.model import Model, value_problems
 from riskshare.errors import InputError
 from riskshare.run import Outcomes, config_digest
 from riskshare.streams import resolve_seed
@@ -108,6 +108,10 @@ def expand_points(
     return points
 
 
+#: Largest factor a sweep may scale a partner's contribution schedule by.
+MAX_CONTRIBUTION_SCALE = 100.0
+
+
 def apply_point(model: Model, changes: Mapping[str, Any]) -> tuple[Model, np.ndarray | None]:
     """The model of one point and, for scaled contributions, the contributions array.
 
@@ -147,9 +151,10 @@ def apply_point(model: Model, changes: Mapping[str, Any]) -> tuple[Model, np.nda
                     f"{key}: unknown partner '{parts[1]}' "
                     f"(partners: {', '.join(model.partner_ids)})"
                 )
-            if not np.isfinite(value) or value < 0:
+            if not 0 <= value <= MAX_CONTRIBUTION_SCALE:
                 raise InputError(
-                    f"{key}: a contribution scale must be a finite number >= 0 (got {value})"
+                    f"{key}: a contribution scale must be a number from 0 to "
+                    f"{MAX_CONTRIBUTION_SCALE:g} (got {value})"
                 )
             scales[parts[1]] = float(value)
         else:
@@ -160,6 +165,9 @@ def apply_point(model: Model, changes: Mapping[str, Any]) -> tuple[Model, np.nda
     contrib = changed.contribution_schedule()
     for pid, factor in scales.items():
         contrib[:, changed.partner_ids.index(pid)] *= factor
+    problems = value_problems(changed, contributions=contrib)
+    if problems:
+        raise InputError("; ".join(problems))
     return changed, contrib
 
 
@@ -318,7 +326,7 @@ def sweep(
     seed = resolve_seed(model.simulation.seed if seed is None else seed)
     points = expand_points(grid)
     if not points:
-        raise InputError("the sweep has no points")
+        raise InputError("the sweep has no points (give a grid or a list of points)")
     specs = tuple(_parse_metrics(model, metrics))
     # Validate every point up front so a typo fails before hours of work.
     from riskshare.errors import ConfigError

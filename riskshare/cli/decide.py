@@ -253,6 +253,8 @@ def sweep(
     seed_ = seed if seed is not None else spec.seed
     grid = spec.grid if spec.grid is not None else spec.points
     count = math.prod(len(v) for v in grid.values()) if isinstance(grid, dict) else len(grid)
+    if count == 0:
+        bad_input(f"{sweep_file}: points: the sweep has no points")
     check_points(count, max_points, source=str(sweep_file))
     n_sims = check_sims(model, n_sims)
     # Every point is checked before anything is written or simulated.

@@ -1222,13 +1222,20 @@ def _uses_proportional_key(node: Any, path: str = "agreement") -> str | None:
     return None
 
 
-def value_problems(model: Model) -> list[str]:
+def value_problems(model: Model, contributions: np.ndarray | None = None) -> list[str]:
     """Problems between the values of a valid config that would otherwise fail only in settlement.
 
     Spend that is zero in every group and year, expected spend that growth
     compounds past :data:`MAX_EXPECTED_SPEND` (or to infinity), and a
     'proportional' key (shares in proportion to contributions) in a year
     when nobody contributes.
+
+    Parameters
+    ----------
+    model : Model
+    contributions : ndarray, optional
+        ``(years, partners)`` contributions settled instead of the model's
+        (a sweep or solve that scales a schedule). [£]
 
     Returns
     -------
@@ -1238,7 +1245,8 @@ def value_problems(model: Model) -> list[str]:
     out: list[str] = []
     with np.errstate(over="ignore", invalid="ignore"):
         spend = model.expected_spend()
-        contributions = model.contribution_schedule()
+        if contributions is None:
+            contributions = model.contribution_schedule()
     too_big = ~(np.abs(spend) <= MAX_EXPECTED_SPEND)  # nan and inf included
     if too_big.any():
         t, g = (int(i) for i in np.argwhere(too_big)[0])

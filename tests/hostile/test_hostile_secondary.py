@@ -151,6 +151,10 @@ SWEEP_FILES = {
     "bad-point-value": "grid: {simulation.years: [2, -1]}\n",
     "bad-metric": "grid: {simulation.seed: [1]}\nmetrics: [nonsense]\n",
     "config-missing": "REPLACE",
+    "no-points": "points: []\n",
+    "huge-contribution-scale": "grid: {contributions.council: [1e308]}\n",
+    "zero-contributions": "points: [{contributions.council: 0, contributions.icb: 0}]\n",
+    "unknown-partner-scale": "grid: {contributions.nobody: [1.1]}\n",
 }
 
 
