@@ -208,6 +208,38 @@ class Ledger:
                 out += FLOWS[name].direction * arr
         return out
 
+    @staticmethod
+    def concatenate(parts: Sequence[Ledger]) -> Ledger:
+        """One ledger from the ledgers of consecutive chunks of simulations.
+
+        Arrays keep the parts' memory layout (simulations last); a flow that
+        is the same in every simulation (a broadcast view) stays one.
+        """
+        first = parts[0]
+        n_sims = sum(part.n_sims for part in parts)
+
+        def join(arrays: list[np.ndarray]) -> np.ndarray:
+            out = np.moveaxis(np.empty((*arrays[0].shape[1:], n_sims), arrays[0].dtype), -1, 0)
+            np.concatenate(arrays, axis=0, out=out)
+            return out
+
+        def flows(kind: str) -> dict[str, np.ndarray]:
+            names = dict.fromkeys(name for part in parts for name in getattr(part, kind))
+            return {name: join([part.flow(name) for part in parts]) for name in names}
+
+        partner = flows("partner_flows")
+        for name, arr in first.partner_flows.items():
+            if all(name in p.partner_flows and not p.partner_flows[name].strides[0] for p in parts):
+                partner[name] = np.broadcast_to(arr[:1], (n_sims, *arr.shape[1:]))
+        return Ledger(
+            partner_flows=partner,
+            pool_flows=flows("pool_flows"),
+            reserve=join([part.reserve for part in parts]),
+            partner_ids=first.partner_ids,
+            first_year=first.first_year,
+            extras={k: join([part.extras[k] for part in parts]) for k in first.extras},
+        )
+
     def take(self, idx: np.ndarray | slice) -> Ledger:
         """The ledger of a subset of simulations."""
         return Ledger(

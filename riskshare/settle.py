@@ -86,7 +86,7 @@ def settle(
     parts = list(iter_settle(terms, paths, check=check))
     if len(parts) == 1:
         return parts[0][1]
-    return _concatenate([ledger for _, ledger in parts], paths.n_sims)
+    return Ledger.concatenate([ledger for _, ledger in parts])
 
 
 def iter_settle(
@@ -183,37 +183,6 @@ def settle_chunk(state: State, calls: list[tuple[Rule, str]], *, check: bool = T
     if check:
         check_balance(ledger, allow_deficit=state.needs("reserve_deficit"))
     return ledger
-
-
-def _concatenate(parts: list[Ledger], n_sims: int) -> Ledger:
-    """One ledger from the ledgers of consecutive chunks of simulations."""
-    first = parts[0]
-
-    def join(arrays: list[np.ndarray]) -> np.ndarray:
-        # Year-major like the parts (simulations last in memory).
-        out = np.moveaxis(np.empty((*arrays[0].shape[1:], n_sims), arrays[0].dtype), -1, 0)
-        np.concatenate(arrays, axis=0, out=out)
-        return out
-
-    def flows(kind: str) -> dict[str, np.ndarray]:
-        names = dict.fromkeys(name for part in parts for name in getattr(part, kind))
-        return {name: join([part.flow(name) for part in parts]) for name in names}
-
-    partner = flows("partner_flows")
-    contribution = first.partner_flows.get("contribution")
-    if contribution is not None and contribution.strides[0] == 0:
-        # The same contributions in every simulation: stays a read-only broadcast view.
-        partner["contribution"] = np.broadcast_to(
-            contribution[:1], (n_sims, *contribution.shape[1:])
-        )
-    return Ledger(
-        partner_flows=partner,
-        pool_flows=flows("pool_flows"),
-        reserve=join([part.reserve for part in parts]),
-        partner_ids=first.partner_ids,
-        first_year=first.first_year,
-        extras={k: join([part.extras[k] for part in parts]) for k in first.extras},
-    )
 
 
 class _SettleModule(types.ModuleType):
