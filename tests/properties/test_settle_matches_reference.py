@@ -6,36 +6,15 @@ import numpy as np
 from hypothesis import HealthCheck, given, settings
 
 from riskshare._reference import reference_imbalance, reference_settle
+from riskshare.ledger import FLOWS as LEDGER_FLOWS
 from riskshare.ledger import check_balance
 from riskshare.testing import engine_ledger
 from riskshare.testing.asserts import engine_view
 from riskshare.testing.strategies import settlement_cases
 
 SIMS = 3
-FLOWS = (
-    "contribution",
-    "holdback_released",
-    "holdback_retained",
-    "overspend_call",
-    "underspend_refund",
-    "final_distribution",
-    "income_shortfall",
-    "partner_integration_cost",
-    "partner_integration_savings",
-    "spend",
-    "charging_income",
-    "integration_cost",
-    "integration_savings",
-    "uncommitted_spend",
-    "nonrecurrent_spend",
-    "reserve_draw",
-    "reserve_topup",
-    "reserve_release",
-    "unfunded",
-    "mitigation",
-    "reserve",
-    "net",
-)
+#: Every flow of the ledger, the reserve balance and the net positions.
+FLOWS = (*LEDGER_FLOWS, "reserve", "net")
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
