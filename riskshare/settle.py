@@ -131,10 +131,10 @@ def iter_settle(
             metrics={k: v[sl] for k, v in paths.metrics.items()},
             savings=None if savings is None else np.asarray(savings)[sl],
         )
-        yield sl, settle_chunk(state, calls, check=check)
+        yield sl, _settle_chunk(state, calls, check=check)
 
 
-def settle_chunk(state: State, calls: list[tuple[Rule, str]], *, check: bool = True) -> Ledger:
+def _settle_chunk(state: State, calls: list[tuple[Rule, str]], *, check: bool = True) -> Ledger:
     """Run the rules' ``calls`` (see :func:`riskshare.rules.base.schedule`) over every year.
 
     Parameters
