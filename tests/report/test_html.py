@@ -386,3 +386,20 @@ def test_top_slice_is_what_fits_under_the_reserve_cap():
     assert first.budget == pytest.approx(first.contributions - 300_000)
     se = result.outcomes.variance[:, 0].std(ddof=1) / math.sqrt(result.n_sims)
     assert abs(first.expected_gap - first.mean_overspend) < 4 * se
+
+
+def test_every_result_column_is_in_the_glossary(result):
+    from riskshare.analysis.comparison import COMPARE_METRICS
+
+    docs = (ROOT / "docs" / "glossary.md").read_text(encoding="utf-8")
+    table = docs[docs.index("### Columns of the result files") :]
+    listed = set(re.findall(r"`([A-Za-z0-9_]+)`", table))
+    columns = [
+        *result.summary().columns,
+        *result.by_year().columns,
+        *result.pool_by_year().columns,
+        *COMPARE_METRICS,
+    ]
+    for col in columns:
+        generic = re.sub(r"^p\d+_(lo|hi)$", "pX_lo", col)
+        assert col in listed or generic in listed, col
