@@ -17,6 +17,13 @@ def _blank(x: float | None) -> bool:
     return x is None or (isinstance(x, float) and math.isnan(x))
 
 
+def _unbounded(x: float) -> str | None:
+    """``∞`` or ``−∞`` for an infinite amount (a confidence bound past the simulations), else None."""
+    if math.isinf(float(x)):
+        return "∞" if x > 0 else "−∞"
+    return None
+
+
 def money(x: float | None, digits: int = 0) -> str:
     """``£1,234,567`` (negative as ``−£1,234``); blank for NaN. [£]
 
@@ -25,6 +32,8 @@ def money(x: float | None, digits: int = 0) -> str:
     """
     if _blank(x):
         return ""
+    if (inf := _unbounded(x)) is not None:
+        return inf
     x = float(x)
     sign = "−" if x < 0 and round(abs(x), digits) != 0 else ""
     return f"{sign}£{abs(x):,.{digits}f}"
@@ -66,6 +75,8 @@ def money_k(x: float | None, step: float = 1000.0) -> str:
     """
     if _blank(x):
         return ""
+    if (inf := _unbounded(x)) is not None:
+        return inf
     step = max(float(step), 1.0)
     value = round(float(x) / step) * step / 1000
     digits = max(0, -math.floor(math.log10(step / 1000) + 1e-9))
@@ -83,6 +94,8 @@ def money_short(x: float | None) -> str:
     """
     if _blank(x):
         return ""
+    if (inf := _unbounded(x)) is not None:
+        return inf
     x = float(x)
     sign = "−" if x < 0 else ""
     a = abs(x)

@@ -403,3 +403,13 @@ def test_every_result_column_is_in_the_glossary(result):
     for col in columns:
         generic = re.sub(r"^p\d+_(lo|hi)$", "pX_lo", col)
         assert col in listed or generic in listed, col
+
+
+def test_too_few_simulations_for_an_interval_report_says_unbounded(tmp_path):
+    """With 50 simulations the P95's upper 95% bound lies past the largest draw: shown as ∞."""
+    model = rs.load_config(Path(__file__).parents[2] / "configs" / "section75_example.yaml")
+    small = rs.simulate(model, n_sims=50, seed=3)
+    assert math.isinf(small.summary()["p95_hi"].iloc[0])
+    text = write_html(small, tmp_path / "report.html").read_text(encoding="utf-8")
+    assert " to ∞" in text
+    assert money_short(math.inf) == "∞" and money_short(-math.inf) == "−∞"
