@@ -18,7 +18,7 @@ def _blank(x: float | None) -> bool:
 
 
 def _unbounded(x: float) -> str | None:
-    """``∞`` or ``−∞`` for an infinite amount (a confidence bound past the simulations), else None."""
+    """``∞`` or ``−∞`` for an infinite amount (a bound past the simulations), else None."""
     if math.isinf(float(x)):
         return "∞" if x > 0 else "−∞"
     return None
