@@ -17,7 +17,7 @@ an error that names the field. Money is in pounds, rates are fractions a year
 from __future__ import annotations
 
 import itertools
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Annotated, Any, Literal
 
 import numpy as np
@@ -31,6 +31,7 @@ from pydantic import (
 )
 
 __all__ = [
+    "Across",
     "AggregateSpend",
     "Agreement",
     "Band",
@@ -48,6 +49,8 @@ __all__ = [
     "PersistentShock",
     "Reporting",
     "Reserve",
+    "Schedule",
+    "ScheduleRules",
     "Sharing",
     "Simulation",
     "StepChange",
@@ -632,20 +635,64 @@ class Trigger(_Frozen):
     month: int = Field(6, ge=0, le=11, description="Month of the year (0-11) the forecast is made.")
 
 
-class Exit(_Frozen):
-    """A partner leaves when its cumulative net position passes its limit.
+class ExitCost(_Frozen):
+    """A cost of a partner's exit: redundancy, stranded contracts or double running.
 
-    Notice is given at the end of the year the limit is passed; after
-    ``notice_years`` more years, the remaining years run as aligned budgets
-    (each partner its own groups' variance) and the reserve is settled by
-    ``reserve_key``.
+    Paid outside the pool from the year the exit takes effect, ``amount`` a
+    year for ``years`` years, by the leaver (``leaver``), by every partner in
+    proportion to its contributions that year (``all``), or by ``key``.
+    """
+
+    kind: Literal["redundancy", "stranded_contracts", "double_running"]
+    amount: Money = Field(description="Cost a year. [£]")
+    years: int = Field(1, ge=1, le=50, description="Years it is paid, from the exit on.")
+    paid_by: Literal["leaver", "all", "key"] = "leaver"
+    key: Key | None = Field(None, description="With paid_by: key, how the cost is split.")
+
+    @model_validator(mode="after")
+    def _key_with_key(self) -> ExitCost:
+        if (self.paid_by == "key") != (self.key is not None):
+            raise ValueError("give 'key' exactly when paid_by is 'key'")
+        return self
+
+
+class Exit(_Frozen):
+    """How partners leave: a loss limit, a chosen year, or the agreement's end.
+
+    A partner whose cumulative net position passes its ``limits`` entry gives
+    notice at the end of that year and leaves ``notice_years`` later; a
+    partner in ``voluntary`` leaves at the start of the year given; at
+    ``end_year`` every partner leaves. Only the leaver leaves: it takes its
+    reserve share (by ``reserve_key``) and keeps the variance of what it
+    commissions (its committed placements stay with it), its exit
+    ``costs`` are paid, and the other partners carry on under the agreement,
+    every key recomputed over the partners still in it.
     """
 
     limits: dict[Identifier, Money] = Field(
-        description="Cumulative net position limit per partner. [£]"
+        default_factory=dict, description="Cumulative net position limit per partner. [£]"
     )
     notice_years: int = Field(0, ge=0, le=10)
+    voluntary: dict[Identifier, int] = Field(
+        default_factory=dict,
+        description="{partner: agreement year (0-based) its exit takes effect}, notice given.",
+    )
+    end_year: int | None = Field(
+        None,
+        ge=1,
+        description="Fixed end date: the agreement ends at the start of this year (0-based); "
+        "every partner leaves.",
+    )
     reserve_key: Key = "proportional"
+    costs: list[ExitCost] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _some_way_out(self) -> Exit:
+        if not (self.limits or self.voluntary or self.end_year is not None):
+            raise ValueError("give at least one of 'limits', 'voluntary' or 'end_year'")
+        if any(y < 1 for y in self.voluntary.values()):
+            raise ValueError("voluntary: an exit takes effect in year 1 or later")
+        return self
 
 
 class Charging(_Frozen):
@@ -681,22 +728,30 @@ class IntegrationTerms(_Frozen):
     )
 
 
-class Agreement(_Frozen):
-    """How a pooled (or aligned) budget's variance is settled each year.
+class ScheduleRules(_Frozen):
+    """The rules of one schedule: how its budget's variance is settled each year.
 
-    The order of application each year is: contributions and holdbacks,
-    top-slice, charging income, integration effects, management action,
-    per-group profiles, the overspend waterfall (offset between groups, then
-    ``waterfall`` in order), underspend carry-forward and disposition, the
-    sharing rule (threshold, then key or bands), caps, exit; at the end the
-    reserve is distributed. ``docs/rules.md`` gives every formula.
+    A schedule is a pooled fund (``pooled``), aligned budgets (``aligned``)
+    or a scheme commissioned by one partner on behalf of the others
+    (``lead``: pooled, with ``lead`` as the schedule's host, who by default
+    bears its overspend and keeps its underspend). The order of application
+    each year is: contributions and holdbacks, top-slice, charging income,
+    integration effects, management action, per-group profiles, the overspend
+    waterfall (offset between groups, then ``waterfall`` in order), underspend
+    carry-forward and disposition, the sharing rule (threshold, then key or
+    bands), caps; at the end the reserve is distributed. ``docs/rules.md``
+    gives every formula.
     """
 
     name: str | None = None
-    arrangement: Literal["pooled", "aligned"] = Field(
+    arrangement: Literal["pooled", "aligned", "lead"] = Field(
         "pooled",
         description="'pooled': one fund, variance shared by the rules; 'aligned': each "
-        "partner keeps its own groups' variance.",
+        "partner keeps its own groups' variance; 'lead': pooled, commissioned by 'lead', "
+        "who is its host (and by default bears its variance).",
+    )
+    lead: Identifier | None = Field(
+        None, description="The lead commissioner of a 'lead' arrangement (a partner id)."
     )
     overspend: Sharing = Field(default_factory=Sharing)
     underspend: Sharing = Field(default_factory=Sharing)
@@ -742,13 +797,25 @@ class Agreement(_Frozen):
     caps: list[Cap] = Field(default_factory=list)
     holdback: Holdback | None = None
     trigger: Trigger | None = None
-    exit: Exit | None = None
     charging: Charging = Field(default_factory=Charging)
     integration: IntegrationTerms = Field(default_factory=IntegrationTerms)
 
+    @model_validator(mode="before")
+    @classmethod
+    def _lead_bears_by_default(cls, data: Any) -> Any:
+        if isinstance(data, Mapping) and data.get("arrangement") == "lead":
+            data = dict(data)
+            for side in ("overspend", "underspend"):
+                data.setdefault(side, {"key": "host"})
+        return data
+
     @model_validator(mode="after")
-    def _consistent(self) -> Agreement:
+    def _consistent(self) -> ScheduleRules:
         problems = []
+        if self.arrangement == "lead" and self.lead is None:
+            problems.append("lead: a 'lead' arrangement names its lead commissioner (a partner id)")
+        if self.arrangement != "lead" and self.lead is not None:
+            problems.append("lead: only a 'lead' arrangement has a lead; set arrangement: lead")
         if self.arrangement == "aligned" and self.reserve is not None:
             problems.append("reserve: an aligned budget has no pooled reserve; remove 'reserve'")
         if self.underspend_disposition == "retain" and self.reserve is None:
@@ -768,6 +835,97 @@ class Agreement(_Frozen):
                 )
         if problems:
             raise ValueError("\n".join(problems))
+        return self
+
+
+class Schedule(ScheduleRules):
+    """One schedule of an agreement: a service or scheme with its client groups and rules.
+
+    Each partner's contribution is split between schedules by ``funding``
+    (the fraction of the partner's contribution that funds this schedule);
+    without ``funding`` on any schedule, every partner funds each schedule in
+    proportion to the schedule's share of the year's expected spend.
+    """
+
+    id: Identifier
+    groups: list[Identifier] = Field(
+        min_length=1, description="The client groups this schedule holds (each in one schedule)."
+    )
+    funding: dict[Identifier, Fraction] | None = Field(
+        None,
+        description="{partner: fraction of its contribution funding this schedule}; for each "
+        "partner the fractions over the schedules sum to 1.",
+    )
+
+    @property
+    def label(self) -> str:
+        """Display name."""
+        return self.name or self.id
+
+
+class Across(_Frozen):
+    """The agreement-level layer: what happens between schedules each year.
+
+    With ``offset``, the underspend of some schedules meets the overspend of
+    others before any schedule draws on its reserve (the first step of the
+    Rotherham BCF waterfall, domain.md R8): the amount offset is the smaller
+    of the total overspend and the total underspend of the schedules taking
+    part, taken from each in proportion to its own.
+    """
+
+    offset: bool = Field(
+        True, description="Net one schedule's underspend against another's overspend."
+    )
+    schedules: list[Identifier] | None = Field(
+        None,
+        description="The schedules taking part (default: every pooled or lead schedule).",
+    )
+
+
+#: The fields of an agreement that are per schedule (with ``schedules``, each states its own).
+SCHEDULE_FIELDS = tuple(f for f in ScheduleRules.model_fields if f != "name")
+
+
+class Agreement(ScheduleRules):
+    """How a pooled (or aligned) budget's variance is settled each year.
+
+    Either the agreement's own rules settle every client group (one implicit
+    schedule, the common case), or ``schedules`` lists the agreement's
+    schedules, each with its client groups, arrangement and rules (see
+    :class:`ScheduleRules`); ``across`` then says what happens between them.
+    ``exit`` applies to the whole agreement. ``docs/rules.md`` gives every
+    formula.
+    """
+
+    schedules: list[Schedule] = Field(
+        default_factory=list,
+        description="The agreement's schedules, each with its groups and rules (default: one "
+        "schedule of every group, with the rules above).",
+    )
+    across: Across | None = Field(
+        None, description="What happens between schedules: offsets of under- against overspends."
+    )
+    exit: Exit | None = None
+
+    @model_validator(mode="after")
+    def _schedules_state_their_rules(self) -> Agreement:
+        if not self.schedules:
+            if self.across is not None:
+                raise ValueError("across: applies between 'schedules'; list the schedules first")
+            return self
+        own = [
+            f
+            for f in SCHEDULE_FIELDS
+            if getattr(self, f) != type(self).model_fields[f].get_default(call_default_factory=True)
+        ]
+        if own:
+            raise ValueError(
+                "\n".join(
+                    f"{f}: with 'schedules', each schedule states its own rules; "
+                    f"move '{f}' into the schedules"
+                    for f in own
+                )
+            )
         return self
 
 
@@ -1024,6 +1182,72 @@ class Model(_Frozen):
                     out[:, p] = spec.factor * (expected[0] @ w) * (1.0 + spec.uplift) ** t
         return out
 
+    def schedules(self) -> list[Schedule]:
+        """The agreement's schedules; without ``schedules``, one of every group with its rules."""
+        agr = self.agreement
+        if agr.schedules:
+            return list(agr.schedules)
+        rules = {f: getattr(agr, f) for f in SCHEDULE_FIELDS}
+        return [Schedule(id="agreement", name=agr.name, groups=self.group_ids, **rules)]
+
+    def schedule_funding(self) -> np.ndarray:
+        """``(schedules, years, partners)``: the fraction of each contribution for each schedule.
+
+        From ``funding`` when the schedules give it; otherwise each schedule's
+        share of the year's expected spend, the same for every partner.
+        """
+        scheds = self.schedules()
+        years, n_p = self.simulation.years, len(self.partners)
+        if all(s.funding is not None for s in scheds):
+            f = np.array([[s.funding.get(p, 0.0) for p in self.partner_ids] for s in scheds])
+            return np.broadcast_to(f[:, None, :], (len(scheds), years, n_p)).copy()
+        expected = self.expected_spend()  # (years, groups)
+        gidx = {g: i for i, g in enumerate(self.group_ids)}
+        e = np.array([expected[:, [gidx[g] for g in s.groups]].sum(axis=1) for s in scheds])
+        share = e / np.where(e.sum(axis=0) > 0, e.sum(axis=0), 1.0)
+        return np.repeat(share[:, :, None], n_p, axis=2)
+
+    def schedule_models(self, contributions: np.ndarray | None = None) -> list[Model]:
+        """Each schedule as a scenario of its own: its groups, its rules, its contributions.
+
+        A schedule is settled exactly like a one-schedule agreement over its
+        groups; its contributions are each partner's contribution times its
+        funding fraction; its host is its lead (``lead`` arrangement) or the
+        agreement's host. Without ``schedules`` the one model is ``self``
+        with its agreement unchanged, so existing configs settle as before.
+
+        Parameters
+        ----------
+        contributions : ndarray, optional
+            ``(years, partners)`` contributions instead of the model's. [£]
+        """
+        if not self.agreement.schedules:
+            return [self]
+        contrib = self.contribution_schedule() if contributions is None else contributions
+        funding = self.schedule_funding()
+        host = self.host
+        data = self.model_dump(mode="python")
+        out = []
+        for s, sched in enumerate(self.agreement.schedules):
+            here = set(sched.groups)
+            lead = sched.lead if sched.arrangement == "lead" else host
+            rules = sched.model_dump(mode="python", exclude={"id", "groups", "funding"})
+            sub = {
+                **data,
+                "partners": [{**p, "host": p["id"] == lead} for p in data["partners"]],
+                "client_groups": [g for g in data["client_groups"] if g["id"] in here],
+                "common_shocks": [],
+                "correlation": None,
+                "contributions": {
+                    p: {"kind": "schedule", "amounts": list(contrib[:, i] * funding[s, :, i])}
+                    for i, p in enumerate(self.partner_ids)
+                },
+                "agreement": rules,
+                "integration_savings": None,
+            }
+            out.append(Model.model_validate(sub))
+        return out
+
     # ------------------------------------------------------------------ validation
     @model_validator(mode="after")
     def _cross_references(self) -> Model:
@@ -1141,60 +1365,90 @@ def reference_problems(data: Any) -> list[str]:
     per_year("reporting.deflators", get(get(data, "reporting"), "deflators"), "indices")
 
     agr = get(data, "agreement") or {}
-    for side in ("overspend", "underspend"):
-        sharing = get(agr, side)
-        key(f"agreement.{side}.key", get(sharing, "key"))
-        for b, band in enumerate(items(get(sharing, "bands"))):
-            key(f"agreement.{side}.bands[{b}].key", get(band, "key"))
-        key(
-            f"agreement.threshold_{side}.below_key", get(get(agr, f"threshold_{side}"), "below_key")
-        )
-    reserve = get(agr, "reserve")
-    key("agreement.reserve.final_key", get(reserve, "final_key"))
-    for i, gid in enumerate(items(get(reserve, "exclude_groups"))):
-        group(f"agreement.reserve.exclude_groups[{i}]", gid)
-    for gid, k in mapping(get(agr, "group_keys")).items():
-        group(f"agreement.group_keys.{gid}", gid)
-        key(f"agreement.group_keys.{gid}", k)
-    budgets = get(agr, "group_budgets")
-    if isinstance(budgets, Mapping):
-        for gid, amounts in budgets.items():
-            group(f"agreement.group_budgets.{gid}", gid)
-            per_year(f"agreement.group_budgets.{gid}", amounts)
-        missing = sorted(gset - set(budgets))
-        if missing:
-            out.append(f"agreement.group_budgets: no budget for group(s) {', '.join(missing)}")
-    for i, cap in enumerate(items(get(agr, "caps"))):
-        partner(f"agreement.caps[{i}].partner", get(cap, "partner"))
-        partner(f"agreement.caps[{i}].overflow", get(cap, "overflow"), ("reserve", "unfunded"))
-        group(f"agreement.caps[{i}].group", get(cap, "group"))
-    hb = get(agr, "holdback")
-    if isinstance(hb, Mapping):
-        partner("agreement.holdback.partner", get(hb, "partner"))
-        metric = get(hb, "metric")
-        if isinstance(metric, str) and metric not in metrics:
-            allowed_m = ", ".join(sorted(metrics)) or "none defined in 'performance'"
-            out.append(
-                f"agreement.holdback.metric: unknown performance metric '{metric}' "
-                f"(metrics: {allowed_m})"
+
+    def rules(at: str, node: Any, here: list[str]) -> None:
+        """The references of one schedule's rules (``at``: its path; ``here``: its groups)."""
+
+        def own_group(path: str, gid: Any) -> None:
+            group(path, gid)
+            if isinstance(gid, str) and gid in gset and gid not in here:
+                out.append(f"{path}: group '{gid}' is not in this schedule ({', '.join(here)})")
+
+        for side in ("overspend", "underspend"):
+            sharing = get(node, side)
+            key(f"{at}.{side}.key", get(sharing, "key"))
+            for b, band in enumerate(items(get(sharing, "bands"))):
+                key(f"{at}.{side}.bands[{b}].key", get(band, "key"))
+            key(
+                f"{at}.threshold_{side}.below_key", get(get(node, f"threshold_{side}"), "below_key")
             )
-        per_year("agreement.holdback.amount", get(hb, "amount"))
+        reserve = get(node, "reserve")
+        key(f"{at}.reserve.final_key", get(reserve, "final_key"))
+        for i, gid in enumerate(items(get(reserve, "exclude_groups"))):
+            own_group(f"{at}.reserve.exclude_groups[{i}]", gid)
+        for gid, k in mapping(get(node, "group_keys")).items():
+            own_group(f"{at}.group_keys.{gid}", gid)
+            key(f"{at}.group_keys.{gid}", k)
+        budgets = get(node, "group_budgets")
+        if isinstance(budgets, Mapping):
+            for gid, amounts in budgets.items():
+                own_group(f"{at}.group_budgets.{gid}", gid)
+                per_year(f"{at}.group_budgets.{gid}", amounts)
+            missing = [g for g in here if g not in budgets]
+            if missing:
+                out.append(f"{at}.group_budgets: no budget for group(s) {', '.join(missing)}")
+        for i, cap in enumerate(items(get(node, "caps"))):
+            partner(f"{at}.caps[{i}].partner", get(cap, "partner"))
+            partner(f"{at}.caps[{i}].overflow", get(cap, "overflow"), ("reserve", "unfunded"))
+            own_group(f"{at}.caps[{i}].group", get(cap, "group"))
+        hb = get(node, "holdback")
+        if isinstance(hb, Mapping):
+            partner(f"{at}.holdback.partner", get(hb, "partner"))
+            metric = get(hb, "metric")
+            if isinstance(metric, str) and metric not in metrics:
+                allowed_m = ", ".join(sorted(metrics)) or "none defined in 'performance'"
+                out.append(
+                    f"{at}.holdback.metric: unknown performance metric '{metric}' "
+                    f"(metrics: {allowed_m})"
+                )
+            per_year(f"{at}.holdback.amount", get(hb, "amount"))
+        partner(f"{at}.lead", get(node, "lead"))
+        partner(f"{at}.charging.bearer", get(get(node, "charging"), "bearer"))
+        integration = get(node, "integration")
+        for i, sc in enumerate(items(get(integration, "setup_costs"))):
+            partner(
+                f"{at}.integration.setup_costs[{i}].charged_to", get(sc, "charged_to"), ("pool",)
+            )
+            year = get(sc, "year")
+            if years is not None and isinstance(year, int) and year >= years:
+                out.append(
+                    f"{at}.integration.setup_costs[{i}].year: must be < simulation.years ({years})"
+                )
+        partner(f"{at}.integration.savings_to", get(integration, "savings_to"), ("pool",))
+
+    if items(get(agr, "schedules")):
+        schedule_problems(agr, gids, pids, rules, out)
+        for what, node in (
+            ("agreement.exit", get(agr, "exit")),
+            ("integration_savings", get(data, "integration_savings")),
+        ):
+            if node is not None:
+                out.append(f"{what}: not available with 'schedules' yet")
+    else:
+        rules("agreement", agr, gids)
     exit_ = get(agr, "exit")
     for pid in mapping(get(exit_, "limits")):
         partner(f"agreement.exit.limits.{pid}", pid)
     key("agreement.exit.reserve_key", get(exit_, "reserve_key"))
-    partner("agreement.charging.bearer", get(get(agr, "charging"), "bearer"))
-    integration = get(agr, "integration")
-    for i, sc in enumerate(items(get(integration, "setup_costs"))):
-        partner(
-            f"agreement.integration.setup_costs[{i}].charged_to", get(sc, "charged_to"), ("pool",)
-        )
-        year = get(sc, "year")
+    for pid, year in mapping(get(exit_, "voluntary")).items():
+        partner(f"agreement.exit.voluntary.{pid}", pid)
         if years is not None and isinstance(year, int) and year >= years:
-            out.append(
-                f"agreement.integration.setup_costs[{i}].year: must be < simulation.years ({years})"
-            )
-    partner("agreement.integration.savings_to", get(integration, "savings_to"), ("pool",))
+            out.append(f"agreement.exit.voluntary.{pid}: must be < simulation.years ({years})")
+    end = get(exit_, "end_year")
+    if years is not None and isinstance(end, int) and end >= years:
+        out.append(f"agreement.exit.end_year: must be < simulation.years ({years})")
+    for i, cost in enumerate(items(get(exit_, "costs"))):
+        key(f"agreement.exit.costs[{i}].key", get(cost, "key"))
     return out
 
 
@@ -1267,6 +1521,84 @@ def value_problems(model: Model, contributions: np.ndarray | None = None) -> lis
             "contributions, or a fixed key such as {partner: share}"
         )
     return out
+
+
+def schedule_problems(
+    agreement: Mapping[str, Any],
+    gids: list[str],
+    pids: list[str],
+    rules: Callable[[str, Any, list[str]], None],
+    out: list[str],
+) -> None:
+    """Problems across an agreement's schedules, appended to ``out`` as ``"path: message"``.
+
+    Every client group in exactly one schedule; schedule ids unique; funding
+    fractions of each partner summing to 1 over the schedules; and each
+    schedule's own references (``rules``, called with the schedule's path and
+    groups).
+    """
+
+    def get(node: Any, key: str) -> Any:
+        return node.get(key) if isinstance(node, Mapping) else None
+
+    schedules = agreement["schedules"]
+    owner: dict[str, str] = {}
+    ids = [get(sc, "id") for sc in schedules]
+    dup = sorted({i for i in ids if isinstance(i, str) and ids.count(i) > 1})
+    if dup:
+        out.append(f"agreement.schedules: schedule ids must be unique (repeated: {', '.join(dup)})")
+    for i, sc in enumerate(schedules):
+        at = f"agreement.schedules[{i}]"
+        here = [g for g in (get(sc, "groups") or []) if isinstance(g, str)]
+        for j, gid in enumerate(here):
+            if gid not in gids:
+                out.append(
+                    f"{at}.groups[{j}]: unknown client group '{gid}' (groups: {', '.join(gids)})"
+                )
+            elif gid in owner:
+                out.append(
+                    f"{at}.groups[{j}]: group '{gid}' is already in schedule '{owner[gid]}' "
+                    "(a group belongs to one schedule)"
+                )
+            else:
+                owner[gid] = str(get(sc, "id"))
+        for pid in get(sc, "funding") or {}:
+            if pid not in pids:
+                out.append(
+                    f"{at}.funding.{pid}: unknown partner '{pid}' (partners: {', '.join(pids)})"
+                )
+        rules(at, sc, here)
+    arrangements = {get(sc, "id"): get(sc, "arrangement") or "pooled" for sc in schedules}
+    for j, sid in enumerate(get(get(agreement, "across"), "schedules") or []):
+        if sid not in arrangements:
+            known = ", ".join(str(i) for i in ids)
+            out.append(f"agreement.across.schedules[{j}]: unknown schedule '{sid}' ({known})")
+        elif arrangements[sid] == "aligned":
+            out.append(
+                f"agreement.across.schedules[{j}]: schedule '{sid}' is aligned budgets, which "
+                "have no pooled variance to offset"
+            )
+    orphans = [g for g in gids if g not in owner]
+    if orphans:
+        out.append(
+            f"agreement.schedules: group(s) {', '.join(orphans)} in no schedule "
+            "(every client group belongs to one schedule)"
+        )
+    funded = [get(sc, "funding") for sc in schedules]
+    if any(isinstance(f, Mapping) for f in funded):
+        if not all(isinstance(f, Mapping) for f in funded):
+            out.append(
+                "agreement.schedules: give 'funding' on every schedule or on none "
+                "(without it, each schedule is funded in proportion to its expected spend)"
+            )
+            return
+        for pid in pids:
+            shares = [f.get(pid, 0.0) for f in funded]
+            if all(isinstance(x, (int, float)) for x in shares) and abs(sum(shares) - 1) > 1e-9:
+                out.append(
+                    f"agreement.schedules: partner '{pid}''s funding fractions over the "
+                    f"schedules must sum to 1 (they sum to {sum(shares):g})"
+                )
 
 
 def _expected_group_spend(grp: ClientGroup, t: np.ndarray) -> np.ndarray:
