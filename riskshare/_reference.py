@@ -41,7 +41,13 @@ import numpy as np
 
 from riskshare.config.model import Agreement, Model, Sharing, Threshold
 
-__all__ = ["PARTNER_FLOWS", "POOL_FLOWS", "reference_imbalance", "reference_settle"]
+__all__ = [
+    "PARTNER_FLOWS",
+    "POOL_FLOWS",
+    "reference_imbalance",
+    "reference_schedules",
+    "reference_settle",
+]
 
 #: Flows at the level of a partner, each returned as ``(years, partners)``.
 PARTNER_FLOWS = (
@@ -68,6 +74,8 @@ POOL_FLOWS = (
     "reserve_release",
     "unfunded",
     "mitigation",
+    "schedule_offset_in",
+    "schedule_offset_out",
 )
 
 _INFLOWS = (
@@ -80,6 +88,7 @@ _INFLOWS = (
     "reserve_draw",
     "reserve_release",
     "unfunded",
+    "schedule_offset_in",
 )
 _OUTFLOWS = (
     "spend",
@@ -89,6 +98,7 @@ _OUTFLOWS = (
     "underspend_refund",
     "final_distribution",
     "reserve_topup",
+    "schedule_offset_out",
 )
 
 
@@ -101,6 +111,7 @@ def reference_settle(
     contributions: Any | None = None,
     metrics: dict[str, Any] | None = None,
     savings: Any | None = None,
+    offsets: tuple[Any, Any] | None = None,
 ) -> dict[str, np.ndarray]:
     """Settle one simulation, year by year, exactly as ``docs/rules.md`` says.
 
@@ -122,6 +133,10 @@ def reference_settle(
     savings : array_like, shape (years,), optional
         Integration savings ``Z_t`` (default: ``amount * ramp[t]``, i.e. the
         savings arrive in full). [£]
+    offsets : pair of array_like (years,), optional
+        For one schedule of several: what other schedules' underspend meets
+        of its overspend and what its underspend meets of theirs each year
+        (see :func:`reference_schedules`). [£]
 
     Returns
     -------
@@ -134,7 +149,13 @@ def reference_settle(
         ``(years,)`` [£]; ``trigger_fired`` and ``exit`` ``(years,)`` bool
         (``exit``: the year a partner's exit takes effect).
     """
-    agr = model.agreement if agreement is None else agreement
+    if agreement is not None and agreement is not model.agreement:
+        data = model.model_dump(mode="python")
+        data["agreement"] = agreement
+        model = Model.model_validate(data)
+    if offsets is None and model.schedule_models() != [model]:
+        return reference_schedules(model, spend, income, contributions, metrics, savings)
+    agr = model.agreement
     pids = list(model.partner_ids)
     n_p = len(pids)
     groups = model.client_groups
@@ -163,6 +184,8 @@ def reference_settle(
     out["budget"] = np.zeros(years)
     out["trigger_fired"] = np.zeros(years, dtype=bool)
     out["exit"] = np.zeros(years, dtype=bool)
+    out["to_meet"] = np.zeros((years, 2))  # step 8's O and Q before any offset or waterfall
+    got, gave = (np.zeros(years), np.zeros(years)) if offsets is None else offsets
 
     R = reserve.opening if reserve is not None else 0.0  # reserve balance
     cum_net = [0.0] * n_p  # each partner's cumulative net position (for exit)
@@ -324,6 +347,9 @@ def reference_settle(
             else:
                 O = sum(max(Vg[g], 0.0) for g in pooled_groups) + max(X, 0.0)
                 Q = sum(max(-Vg[g], 0.0) for g in pooled_groups) + max(-X, 0.0)
+            out["to_meet"][t] = O, Q
+            O, Q = O - got[t], Q - gave[t]  # offsets between schedules
+            out["schedule_offset_in"][t], out["schedule_offset_out"][t] = got[t], gave[t]
             for step in agr.waterfall:
                 if step == "reserve" and has_reserve:
                     draw = min(max(R, 0.0), O)
@@ -340,7 +366,7 @@ def reference_settle(
                     eligible = -sum(Vg[g] for g in kept) - X
                     q_eligible = min(Q, max(eligible, 0.0))
                 else:  # no offset: each group's own underspend
-                    q_eligible = sum(max(-Vg[g], 0.0) for g in kept) + max(-X, 0.0)
+                    q_eligible = min(Q, sum(max(-Vg[g], 0.0) for g in kept) + max(-X, 0.0))
                 room = math.inf if reserve.cap is None else max(reserve.cap - R, 0.0)
                 add = min(q_eligible, room)
                 R += add
@@ -367,7 +393,7 @@ def reference_settle(
                     )
                 if (agr.threshold_overspend if V >= 0 else agr.threshold_underspend) is not None:
                     raise NotImplementedError("key 'own' with a threshold is not specified")
-                a = draw + release - add - retained - nonrecurrent
+                a = draw + release - add - retained - nonrecurrent + got[t] - gave[t]
                 r = weights(reserve.final_key) if reserve is not None else wprop
                 for p in range(n_p):
                     position[p] += Vp[p] - a * r[p]
@@ -444,6 +470,62 @@ def reference_settle(
                     break
 
     out["net"] = np.array([[_net(out, t, p) for p in range(n_p)] for t in range(years)])
+    return out
+
+
+def reference_schedules(
+    model: Model,
+    spend: Any,
+    income: Any | None = None,
+    contributions: Any | None = None,
+    metrics: dict[str, Any] | None = None,
+    savings: Any | None = None,
+) -> dict[str, np.ndarray]:
+    """Settle an agreement of several schedules for one simulation (``docs/rules.md``, Schedules).
+
+    Each schedule is settled as an agreement of its own over its groups. An
+    offset between schedules changes no schedule's variance, so each
+    schedule's ``O_s`` and ``Q_s`` are found by settling it once; the offsets
+    follow from them, and each schedule is settled again with its offsets.
+    Flows are summed over the schedules; ``schedule_net`` is each partner's
+    net position in each schedule, ``(years, schedules, partners)``.
+    """
+    S = np.asarray(spend, dtype=float)
+    I_in = np.zeros_like(S) if income is None else np.asarray(income, dtype=float)
+    c = model.contribution_schedule() if contributions is None else np.asarray(contributions, float)
+    scheds = model.schedules()
+    gidx = {g: i for i, g in enumerate(model.group_ids)}
+    cols = [[gidx[g] for g in sc.groups] for sc in scheds]
+    subs = model.schedule_models(c)
+
+    def one(k: int, offsets: tuple[Any, Any] | None = None) -> dict[str, np.ndarray]:
+        sub = subs[k]
+        return reference_settle(
+            sub, S[:, cols[k]], I_in[:, cols[k]], metrics=metrics, savings=savings, offsets=offsets
+        )
+
+    first = [one(k) for k in range(len(scheds))]
+    across = model.agreement.across
+    part = []
+    if across is not None and across.offset:
+        names = across.schedules or [sc.id for sc in scheds if sc.arrangement != "aligned"]
+        part = [k for k, sc in enumerate(scheds) if sc.id in names]
+    O = sum((first[k]["to_meet"][:, 0] for k in part), np.zeros(len(S)))
+    Q = sum((first[k]["to_meet"][:, 1] for k in part), np.zeros(len(S)))
+    m = np.minimum(O, Q)
+    outs = []
+    for k in range(len(scheds)):
+        if k in part:
+            got = np.where(O > 0, m * first[k]["to_meet"][:, 0] / np.where(O > 0, O, 1), 0.0)
+            gave = np.where(Q > 0, m * first[k]["to_meet"][:, 1] / np.where(Q > 0, Q, 1), 0.0)
+            outs.append(one(k, (got, gave)))
+        else:
+            outs.append(first[k])
+    out = {name: sum(o[name] for o in outs) for name in (*PARTNER_FLOWS, *POOL_FLOWS, "reserve")}
+    out["net"] = sum(o["net"] for o in outs)
+    out["schedule_net"] = np.stack([o["net"] for o in outs], axis=1)
+    for name in ("trigger_fired", "exit"):
+        out[name] = np.logical_or.reduce([o[name] for o in outs])
     return out
 
 

@@ -117,6 +117,20 @@ FLOWS: Mapping[str, Flow] = MappingProxyType(
             ),
             Flow("reserve_release", "pool", +1, 0, "Reserve balance released at the end."),
             Flow("unfunded", "pool", +1, 0, "Overspend no partner is liable for (reported)."),
+            Flow(
+                "schedule_offset_in",
+                "pool",
+                +1,
+                0,
+                "Other schedules' underspend meeting this schedule's overspend.",
+            ),
+            Flow(
+                "schedule_offset_out",
+                "pool",
+                -1,
+                0,
+                "This schedule's underspend meeting other schedules' overspend.",
+            ),
         )
     }
 )
@@ -148,6 +162,38 @@ class Ledger:
     partner_ids: tuple[str, ...]
     first_year: int = 0
     extras: Mapping[str, np.ndarray] = field(default_factory=dict)
+
+    @classmethod
+    def combine(cls, parts: Sequence[Ledger], schedule_ids: Sequence[str]) -> Ledger:
+        """The ledger of an agreement from its schedules' ledgers (same simulations).
+
+        Every flow and the reserve are summed over schedules, the pool's
+        variance too; the reserve is exhausted, a trigger fired or an exit
+        happened where it did in any schedule. ``extras["schedule_net"]``
+        keeps each partner's net position in each schedule,
+        ``(sims, years, schedules, partners)``, schedules in the order of
+        ``schedule_ids``.
+        """
+
+        def total(kind: str) -> dict[str, FloatArray]:
+            names = dict.fromkeys(n for part in parts for n in getattr(part, kind))
+            return {n: sum(np.asarray(part.flow(n)) for part in parts) for n in names}
+
+        extras: dict[str, np.ndarray] = {}
+        for name in dict.fromkeys(k for part in parts for k in part.extras):
+            arrays = [np.asarray(p.extras[name]) for p in parts if name in p.extras]
+            extras[name] = np.logical_or.reduce(arrays) if arrays[0].dtype == bool else sum(arrays)
+        extras["schedule_net"] = np.stack([part.net() for part in parts], axis=2)
+        if len(schedule_ids) != len(parts):
+            raise ValueError(f"{len(parts)} ledgers for {len(schedule_ids)} schedules")
+        return cls(
+            partner_flows=total("partner_flows"),
+            pool_flows=total("pool_flows"),
+            reserve=sum(part.reserve for part in parts),
+            partner_ids=parts[0].partner_ids,
+            first_year=parts[0].first_year,
+            extras=extras,
+        )
 
     # ------------------------------------------------------------------ shape
     @property

@@ -28,8 +28,9 @@ import numpy as np
 from riskshare._types import FloatArray
 from riskshare.config.load import with_agreement
 from riskshare.config.model import Agreement, Model
-from riskshare.ledger import Ledger, check_balance
-from riskshare.rules import Rule, State, Terms, rules_for
+from riskshare.ledger import Ledger
+from riskshare.rules import STEPS, Rule, State, Terms, rules_for
+from riskshare.rules.across import share_offsets
 from riskshare.rules.base import schedule
 
 if TYPE_CHECKING:
@@ -116,73 +117,69 @@ def iter_settle(
         raise ValueError(f"spend has {years} years, the terms {terms.contributions.shape[0]}")
     if n_groups != terms.commissioning.shape[0]:
         raise ValueError(f"spend has {n_groups} groups, the terms {terms.commissioning.shape[0]}")
-    rules = rules_for(terms)
-    calls = schedule(rules)
+    parts = terms.schedules or ((terms, np.arange(n_groups)),)
+    rules = [rules_for(part) for part, _ in parts]
+    calls = [schedule(r) for r in rules]
     savings = paths.savings
     if savings is not None and not np.any(np.asarray(savings) != 0):
         savings = None
     for a in range(0, max(n_sims, 1), SETTLE_CHUNK):
         sl = slice(a, min(a + SETTLE_CHUNK, n_sims))
-        state = State(
-            terms,
-            rules,
-            spend[sl],
-            income=None if paths.income is None else paths.income[sl],
-            metrics={k: v[sl] for k, v in paths.metrics.items()},
-            savings=None if savings is None else np.asarray(savings)[sl],
-        )
-        yield sl, _settle_chunk(state, calls, check=check)
+        states = [
+            State(
+                part,
+                part_rules,
+                spend[sl][:, :, groups],
+                income=None if paths.income is None else paths.income[sl][:, :, groups],
+                metrics={k: v[sl] for k, v in paths.metrics.items()},
+                savings=None if savings is None else np.asarray(savings)[sl],
+            )
+            for (part, groups), part_rules in zip(parts, rules, strict=True)
+        ]
+        ledgers = _settle_chunk(states, calls, check=check)
+        yield sl, ledgers[0] if len(ledgers) == 1 else Ledger.combine(ledgers, terms.schedule_ids)
 
 
-def _settle_chunk(state: State, calls: list[tuple[Rule, str]], *, check: bool = True) -> Ledger:
-    """Run the rules' ``calls`` (see :func:`riskshare.rules.base.schedule`) over every year.
+def _settle_chunk(
+    states: list[State], calls: list[list[tuple[Rule, str]]], *, check: bool = True
+) -> list[Ledger]:
+    """Run each schedule's rule ``calls`` (see :func:`riskshare.rules.base.schedule`) every year.
+
+    The schedules of an agreement run in step: each step of a year runs for
+    every schedule before the next step starts, so that offsets between
+    schedules (``across``) see every schedule's overspend and underspend.
 
     Parameters
     ----------
-    state : State
-        A chunk of simulations, fresh.
-    calls : list of (Rule, str)
-        Each year's rule methods, in order.
+    states : list of State
+        A chunk of simulations, fresh, one state per schedule.
+    calls : list of list of (Rule, str)
+        Each schedule's year of rule methods, in order.
     check : bool
-        Check the ledger's balance.
+        Check each ledger's balance.
 
     Returns
     -------
-    Ledger
-        The chunk's ledger, its arrays year-major views.
+    list of Ledger
+        Each schedule's ledger of the chunk, its arrays year-major views.
     """
-    flows = state.flows
-    for rule in state.rules:
-        flows.writer = rule
-        rule.start(state)
-    for t in range(state.years):
-        flows.writer = None
-        state.begin_year(t)
-        for rule, step in calls:
-            flows.writer = rule  # flows it writes are checked against its declaration
-            getattr(rule, step)(state)
-    for rule in state.rules:
-        flows.writer = rule
-        rule.finish(state)
-    flows.writer = None
-    flows.finish()
-    flows.pool["spend"] = state.pool_spend
-    ledger = Ledger(
-        partner_flows={k: v.transpose(2, 0, 1) for k, v in flows.partner.items()},
-        pool_flows={k: v.T for k, v in flows.pool.items()},
-        reserve=state.reserve.T,
-        partner_ids=state.terms.partner_ids,
-        first_year=state.terms.first_year,
-        extras={
-            "variance": state.variance.T,
-            "reserve_exhausted": state.exhausted.T,
-            "reserve_closing": state.closing,
-            **{k: v.T for k, v in state.extras.items()},
-        },
-    )
-    if check:
-        check_balance(ledger, allow_deficit=state.needs("reserve_deficit"))
-    return ledger
+    by_step = [[[c for c in part if c[1] == step] for step in STEPS] for part in calls]
+    for state in states:
+        for rule in state.rules:
+            state.flows.writer = rule
+            rule.start(state)
+    for t in range(states[0].years):
+        for state in states:
+            state.flows.writer = None
+            state.begin_year(t)
+        for k, step in enumerate(STEPS):
+            if step == "across":
+                share_offsets(states)
+            for state, steps in zip(states, by_step, strict=True):
+                for rule, _ in steps[k]:
+                    state.flows.writer = rule  # flows it writes are checked against its declaration
+                    getattr(rule, step)(state)
+    return [state.ledger(check=check) for state in states]
 
 
 class _SettleModule(types.ModuleType):

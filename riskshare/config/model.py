@@ -1214,24 +1214,29 @@ class Model(_Frozen):
         groups; its contributions are each partner's contribution times its
         funding fraction; its host is its lead (``lead`` arrangement) or the
         agreement's host. Without ``schedules`` the one model is ``self``
-        with its agreement unchanged, so existing configs settle as before.
+        with its agreement unchanged, so existing configs settle as before
+        (an agreement of arrangement ``lead`` is one schedule hosted by its lead).
 
         Parameters
         ----------
         contributions : ndarray, optional
             ``(years, partners)`` contributions instead of the model's. [£]
         """
-        if not self.agreement.schedules:
+        if not self.agreement.schedules and self.agreement.arrangement != "lead":
             return [self]
         contrib = self.contribution_schedule() if contributions is None else contributions
         funding = self.schedule_funding()
         host = self.host
         data = self.model_dump(mode="python")
         out = []
-        for s, sched in enumerate(self.agreement.schedules):
+        for s, sched in enumerate(self.schedules()):
             here = set(sched.groups)
             lead = sched.lead if sched.arrangement == "lead" else host
             rules = sched.model_dump(mode="python", exclude={"id", "groups", "funding"})
+            if sched.arrangement == "lead":  # a pooled schedule hosted by its lead
+                rules.update(arrangement="pooled", lead=None)
+            if not self.agreement.schedules:  # one implicit schedule keeps the agreement's exit
+                rules["exit"] = data["agreement"]["exit"]
             sub = {
                 **data,
                 "partners": [{**p, "host": p["id"] == lead} for p in data["partners"]],
@@ -1243,7 +1248,10 @@ class Model(_Frozen):
                     for i, p in enumerate(self.partner_ids)
                 },
                 "agreement": rules,
-                "integration_savings": None,
+                # savings are drawn for the agreement: only one implicit schedule keeps them
+                "integration_savings": None
+                if self.agreement.schedules
+                else data["integration_savings"],
             }
             out.append(Model.model_validate(sub))
         return out

@@ -44,6 +44,7 @@ STEPS: tuple[str, ...] = (
     "spend",  # 3 the year's spend and income, after action
     "variances",  # 7 group variances and profiles
     "offset",  # 8 overspend and underspend to meet
+    "across",  # 8 offsets between schedules (agreement.across)
     "waterfall",  # 8 met by the reserve and the uncommitted allocation, in agreement order
     "carry_forward",  # 8 underspend carried into the reserve
     "disposition",  # 8 what is left of the underspend

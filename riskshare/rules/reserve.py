@@ -101,6 +101,7 @@ class Reserve(Rule):
         if not self.offset:
             v_g = s.v_g[self.eligible]
             eligible = np.maximum(-v_g, 0.0).sum(axis=0) + np.maximum(-s.x, 0.0)
+            eligible = np.minimum(eligible, s.under)  # after offsets between schedules
         elif self.all_eligible:
             eligible = s.under
         else:

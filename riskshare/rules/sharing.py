@@ -64,7 +64,8 @@ class Sharing(Rule):
 
     ``position = share(O) − share(Q)``, each side by its rule. With key
     ``own`` a partner takes its own variance less its part of what the
-    reserve, the uncommitted allocation and non-recurrent use absorbed.
+    reserve, the uncommitted allocation, non-recurrent use and offsets
+    between schedules absorbed.
     """
 
     name = "sharing"
@@ -98,6 +99,6 @@ class Sharing(Rule):
 
     def own_position(self, s: State) -> FloatArray:
         """``V_p − a · r_p``: own variance less a part of what was absorbed."""
-        absorbed = s.draw + s.release - s.added - s.retained - s.nonrecurrent
+        absorbed = s.draw + s.release - s.added - s.retained - s.nonrecurrent + s.offset_net
         r_w = key_weights(self.final_key, s.ctx) if self.final_key is not None else s.w_prop
         return s.own - r_w * absorbed

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from riskshare._types import FloatArray
-from riskshare.ledger import FLOWS
+from riskshare.ledger import FLOWS, Ledger, check_balance
 
 if TYPE_CHECKING:
     from riskshare.rules.base import Rule
@@ -156,6 +156,10 @@ class State:
     over, under, under_eligible, live
         The overspend and underspend left to meet, the underspend that may
         be carried forward, simulations not exited.
+    across_over, across_under, offset_net
+        With offsets between schedules: the overspend and underspend of every
+        schedule taking part, set by the settlement after the ``offset`` step,
+        and what this schedule received less what it gave. [£]
     draw, release, added, retained, nonrecurrent
         What the reserve, the uncommitted allocation, carry-forward, retention
         and non-recurrent use absorbed. [£]
@@ -235,3 +239,33 @@ class State:
         self.uncommitted = 0.0
         self.group_budget = self.v_g = self.own = self.w_prop = self.aligned_position = None
         self.draw = self.release = self.added = self.retained = self.nonrecurrent = 0.0
+        self.offset_net = 0.0
+
+    def ledger(self, *, check: bool = True) -> Ledger:
+        """The finished ledger of this chunk (the rules' final steps run), balance checked.
+
+        Its arrays are year-major views (simulations last in memory).
+        """
+        flows = self.flows
+        for rule in self.rules:
+            flows.writer = rule
+            rule.finish(self)
+        flows.writer = None
+        flows.finish()
+        flows.pool["spend"] = self.pool_spend
+        ledger = Ledger(
+            partner_flows={k: v.transpose(2, 0, 1) for k, v in flows.partner.items()},
+            pool_flows={k: v.T for k, v in flows.pool.items()},
+            reserve=self.reserve.T,
+            partner_ids=self.terms.partner_ids,
+            first_year=self.terms.first_year,
+            extras={
+                "variance": self.variance.T,
+                "reserve_exhausted": self.exhausted.T,
+                "reserve_closing": self.closing,
+                **{k: v.T for k, v in self.extras.items()},
+            },
+        )
+        if check:
+            check_balance(ledger, allow_deficit=self.needs("reserve_deficit"))
+        return ledger

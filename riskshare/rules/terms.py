@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 
 import numpy as np
 
-from riskshare._types import BoolArray, FloatArray
+from riskshare._types import BoolArray, FloatArray, IntArray
 from riskshare.config.model import Agreement, Model
 from riskshare.rules.keys import KeyContext
 
@@ -36,6 +36,13 @@ class Terms:
         Index of the host partner.
     first_year : int
         Calendar year the first financial year starts.
+    metric_ids : tuple of str
+        Performance metric ids (the draws' keys).
+    schedules : tuple of (Terms, ndarray)
+        With ``agreement.schedules``: each schedule's terms and the indices of
+        its groups on the group axis; empty for a one-schedule agreement.
+    offset_across : bool
+        Whether this schedule takes part in offsets between schedules.
     """
 
     agreement: Agreement
@@ -49,6 +56,8 @@ class Terms:
     first_year: int = 0
     metric_ids: tuple[str, ...] = field(default_factory=tuple)
     materiality: float = 0.0
+    schedules: tuple[tuple[Terms, IntArray], ...] = ()
+    offset_across: bool = False
 
     @classmethod
     def from_model(cls, model: Model, *, contributions: FloatArray | None = None) -> Terms:
@@ -85,6 +94,7 @@ class Terms:
         rate = np.array([g.charging.rate if g.charging else 0.0 for g in model.client_groups])
         pids = tuple(model.partner_ids)
         return cls(
+            schedules=_schedule_terms(model, contrib),
             agreement=agr,
             contributions=contrib,
             commissioning=model.commissioning_matrix(),
@@ -97,6 +107,18 @@ class Terms:
             metric_ids=tuple(m.id for m in model.performance),
             materiality=model.simulation.materiality,
         )
+
+    @property
+    def schedule_ids(self) -> tuple[str, ...]:
+        """The ids of the agreement's schedules (``("agreement",)`` for one implicit schedule)."""
+        if not self.agreement.schedules:
+            return ("agreement",)
+        return tuple(s.id for s in self.agreement.schedules)
+
+    @property
+    def years(self) -> int:
+        """Years of the agreement."""
+        return int(self.contributions.shape[0])
 
     def partner(self, pid: str) -> int:
         """Index of partner ``pid`` on the partner axis."""
@@ -125,3 +147,25 @@ class Terms:
         for gid in self.agreement.group_keys:
             pooled[self.group(gid)] = False
         return pooled
+
+
+def _schedule_terms(model: Model, contributions: FloatArray) -> tuple[tuple[Terms, IntArray], ...]:
+    """Each schedule's terms and group indices (empty for a one-schedule agreement)."""
+    agr = model.agreement
+    subs = model.schedule_models(contributions)
+    if subs == [model]:
+        return ()
+    across = agr.across
+    taking_part = set()
+    if across is not None and across.offset:
+        taking_part = set(
+            across.schedules or [s.id for s in agr.schedules if s.arrangement != "aligned"]
+        )
+    gidx = {g: i for i, g in enumerate(model.group_ids)}
+    out = []
+    for sched, sub in zip(model.schedules(), subs, strict=True):
+        terms = Terms.from_model(sub)
+        if sched.id in taking_part:
+            terms = replace(terms, offset_across=True)
+        out.append((terms, np.array([gidx[g] for g in sched.groups], dtype=np.intp)))
+    return tuple(out)

@@ -67,6 +67,7 @@ def agreements(
     *,
     metrics: Sequence[str] = (),
     savings: bool = False,
+    schedule: bool = False,
 ) -> dict[str, Any]:
     """The ``agreement`` section of a config, as a dict, every clause possible.
 
@@ -78,11 +79,16 @@ def agreements(
         Performance metric ids a holdback may use.
     savings : bool
         Unused here (savings are a model-level draw); kept for symmetry.
+    schedule : bool
+        The rules of one schedule of several: no exit (an agreement-level clause).
     """
     pids = list(partner_ids)
     agr: dict[str, Any] = {}
-    if draw(st.integers(0, 5)) == 0:
+    arrangement = draw(st.integers(0, 5))
+    if arrangement == 0:
         agr["arrangement"] = "aligned"
+    elif arrangement == 1:
+        agr.update(arrangement="lead", lead=draw(st.sampled_from(pids)))
     aligned = agr.get("arrangement") == "aligned"
     offset = draw(st.booleans()) or aligned
     if not offset:
@@ -160,7 +166,7 @@ def agreements(
             "mitigation": draw(st.sampled_from([0.25, 0.5, 1.0])),
             "month": draw(st.integers(0, 11)),
         }
-    if draw(st.booleans()):
+    if not schedule and draw(st.booleans()):
         agr["exit"] = {
             "limits": {
                 draw(st.sampled_from(pids)): draw(st.sampled_from([0.0, 0.5, 2.0])) * _MONEY
@@ -193,8 +199,14 @@ def models(
     max_partners: int = 3,
     max_groups: int = 3,
     max_years: int = 4,
+    schedules: bool = False,
 ) -> Model:
-    """A small valid model with ``fixed`` or ``aggregate`` groups and a random agreement."""
+    """A small valid model with ``fixed`` or ``aggregate`` groups and a random agreement.
+
+    With ``schedules`` the agreement has one to three schedules (the groups
+    split between them at random), each with random rules, funding and
+    offsets between them.
+    """
     n_p = draw(st.integers(min_partners, max_partners))
     n_g = draw(st.integers(1, max_groups))
     years = draw(st.integers(1, max_years))
@@ -231,12 +243,15 @@ def models(
         for p in pids
     }
     with_metric = draw(st.booleans())
-    with_savings = draw(st.booleans())
+    with_savings = not schedules and draw(st.booleans())
+    metrics = ["nea"] if with_metric else []
     data: dict[str, Any] = {
         "partners": [{"id": p, "host": p == host} for p in pids],
         "client_groups": groups,
         "contributions": contributions,
-        "agreement": draw(agreements(pids, gids, years, metrics=["nea"] if with_metric else ())),
+        "agreement": draw(_scheduled(pids, gids, years, metrics))
+        if schedules
+        else draw(agreements(pids, gids, years, metrics=metrics)),
         "simulation": {"years": years, "n_sims": 1, "seed": 0},
     }
     if with_metric:
@@ -247,6 +262,33 @@ def models(
             "ramp": [min(1.0, 0.5 * (t + 1)) for t in range(years)],
         }
     return Model.model_validate(data)
+
+
+@st.composite
+def _scheduled(
+    draw: Any, pids: list[str], gids: list[str], years: int, metrics: list[str]
+) -> dict[str, Any]:
+    """An agreement of one to three schedules over a random split of the groups."""
+    n_s = draw(st.integers(1, min(3, len(gids))))
+    owner = [draw(st.integers(0, n_s - 1)) for _ in gids[n_s:]]
+    members = [[g] for g in gids[:n_s]]  # every schedule holds at least one group
+    for g, k in zip(gids[n_s:], owner, strict=True):
+        members[k].append(g)
+    funded = draw(st.booleans())
+    weights = [[draw(st.integers(0, 4)) for _ in pids] for _ in range(n_s)]
+    schedules = []
+    for k, groups in enumerate(members):
+        sched = draw(agreements(pids, groups, years, metrics=metrics, schedule=True))
+        sched.update(id=f"s{k}", groups=groups)
+        if funded:
+            sched["funding"] = {
+                p: (weights[k][i] + 1) / sum(w[i] + 1 for w in weights) for i, p in enumerate(pids)
+            }
+        schedules.append(sched)
+    agr: dict[str, Any] = {"schedules": schedules}
+    if draw(st.booleans()):
+        agr["across"] = {"offset": True}
+    return agr
 
 
 def spend_arrays(sims: int, years: int, groups: int, *, scale: float = 20 * _MONEY) -> Any:

@@ -29,7 +29,25 @@ def test_settle_matches_reference_with_three_to_six_partners(case) -> None:
     _check_against_reference(case)
 
 
-def _check_against_reference(case) -> None:
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(settlement_cases(SIMS, schedules=True, max_partners=5, max_groups=4))
+def test_schedules_match_reference(case) -> None:
+    ledger = _check_against_reference(case)
+    model, spend, income, metric, _ = case
+    if len(model.agreement.schedules) > 1:
+        for i in range(SIMS):
+            ref = reference_settle(
+                model,
+                spend[i],
+                income[i],
+                metrics={"nea": metric[i]} if model.performance else None,
+            )
+            np.testing.assert_allclose(
+                engine_view(ledger, "schedule_net", i), ref["schedule_net"], rtol=1e-9, atol=1e-6
+            )
+
+
+def _check_against_reference(case):
     model, spend, income, metric, savings = case
     metrics = {"nea": metric} if model.performance else None
     sav = savings if model.integration_savings is not None else None
@@ -51,3 +69,4 @@ def _check_against_reference(case) -> None:
             np.testing.assert_allclose(
                 got, want, rtol=1e-9, atol=1e-6, err_msg=f"simulation {i}: flow {name!r}"
             )
+    return ledger
