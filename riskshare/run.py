@@ -78,6 +78,9 @@ class Outcomes:
     _cache: dict[tuple[str, str], np.ndarray] = field(
         default_factory=dict, repr=False, compare=False
     )
+    #: (sims, schedules, partners) net over the agreement in each schedule [£];
+    #: ``None`` for a one-schedule agreement.
+    schedule_total: FloatArray | None = None
 
     def __post_init__(self) -> None:
         if self.net_total is None:
@@ -98,6 +101,7 @@ class Outcomes:
         partner_ids: tuple[str, ...] = (),
         contributions: FloatArray | None = None,
         appetite: Mapping[str, float] | None = None,
+        n_schedules: int = 1,
     ) -> Outcomes:
         """Uninitialised arrays for ``n_sims`` simulations, keeping ``keep`` paths."""
 
@@ -119,6 +123,9 @@ class Outcomes:
             partner_ids=tuple(partner_ids),
             contributions=contributions,
             appetite=dict(appetite or {}),
+            schedule_total=sims_first((n_sims, n_schedules, n_partners))
+            if n_schedules > 1
+            else None,
         )
 
     @classmethod
@@ -134,6 +141,7 @@ class Outcomes:
             partner_ids=terms.partner_ids,
             contributions=np.array(terms.contributions),
             appetite=appetite,
+            n_schedules=len(terms.schedules) or 1,
         )
 
     @classmethod
@@ -149,6 +157,9 @@ class Outcomes:
             partner_ids=ledger.partner_ids,
             contributions=model.contribution_schedule(),
             appetite=model.appetite,
+            n_schedules=ledger.extras["schedule_net"].shape[2]
+            if "schedule_net" in ledger.extras
+            else 1,
         )
         out.store(ledger, 0)
         return out
@@ -160,6 +171,8 @@ class Outcomes:
         called = ledger.flow("overspend_call") > self.materiality
         self.net_total[start:stop] = net.sum(axis=1)
         self.called_any[start:stop] = called.any(axis=1)
+        if self.schedule_total is not None:
+            self.schedule_total[start:stop] = ledger.extras["schedule_net"].sum(axis=1)
         keep = self.net.shape[0]
         if start >= keep:
             return
@@ -261,6 +274,13 @@ class Outcomes:
         return float(self.contributions.sum() if i is None else self.contributions[:, i].sum())
 
 
+def _records(terms: Terms) -> tuple[str, ...]:
+    """The per-year indicators the rules of ``terms`` (every schedule's) record."""
+    parts = [part for part, _ in terms.schedules] or [terms]
+    names = (name for part in parts for rule in rules_for(part) for name in rule.records)
+    return tuple(dict.fromkeys(names))
+
+
 def _extra_names(ledger: Ledger) -> tuple[str, ...]:
     """Per-year extras worth keeping: the clause indicators the rules record (trigger, exit)."""
     core = ("variance", "reserve_exhausted", "reserve_closing")
@@ -355,6 +375,7 @@ class Result:
             "summary": lambda b: self._summary(None, b),
             "by_year": self._by_year,
             "pool_by_year": self._pool_by_year,
+            "by_schedule": self._by_schedule,
         }
         if name not in builders:
             raise ValueError(f"unknown table {name!r} (allowed: {', '.join(builders)})")
@@ -594,6 +615,32 @@ class Result:
     def pool_by_year(self, basis: str | None = None) -> pd.DataFrame:
         return self.table("pool_by_year", basis).to_frame()
 
+    def by_schedule(self) -> pd.DataFrame:
+        return self.table("by_schedule").to_frame()
+
+    def _by_schedule(self) -> Table:
+        """Risk measures of each partner's net position over the agreement in each schedule.
+
+        Returns
+        -------
+        pandas.DataFrame
+            MultiIndex ``(schedule, partner)``, a row for each schedule's pool
+            (``partner`` ``pool``) too; the columns of :meth:`summary` without
+            thresholds. A one-schedule agreement has one schedule,
+            ``agreement``, equal to the summary. [£]
+        """
+        total = self.outcomes.schedule_total
+        ids = [s.id for s in self.model.schedules()]
+        x = self.net[:, None, :] if total is None else total  # (sims, schedules, partners)
+        x = np.concatenate([x, x.sum(axis=2, keepdims=True)], axis=2)
+        stats = describe(x.reshape(x.shape[0], -1))
+        subjects = [*self.partner_ids, "pool"]
+        index = {
+            "schedule": [s for s in ids for _ in subjects],
+            "partner": [p for _ in ids for p in subjects],
+        }
+        return Table(index, {k: np.asarray(v, dtype=float) for k, v in stats.items()})
+
     def _pool_by_year(self, basis: str = "nominal") -> Table:
         """The pool each year: overspend and reserve.
 
@@ -671,6 +718,7 @@ for _public, _private in (
     ("summary", "_summary"),
     ("by_year", "_by_year"),
     ("pool_by_year", "_pool_by_year"),
+    ("by_schedule", "_by_schedule"),
 ):
     getattr(Result, _public).__doc__ = getattr(Result, _private).__doc__
 
@@ -775,17 +823,17 @@ def simulate(
     terms = Terms.from_model(model)
     years = model.simulation.years
     keep = min(n_sims, int(keep_paths))
-    extra_names = tuple(name for rule in rules_for(terms) for name in rule.records)
     outcomes = Outcomes.empty(
         n_sims,
         keep,
         years,
         len(model.partners),
-        extra_names,
+        _records(terms),
         materiality=model.simulation.materiality,
         partner_ids=terms.partner_ids,
         contributions=terms.contributions,
         appetite=model.appetite,
+        n_schedules=len(terms.schedules) or 1,
     )
     timings = settle_blocks(
         model,

@@ -413,7 +413,9 @@ def write_run(
     ``by_year.csv`` (per partner and year), ``pool_by_year.csv``,
     ``per_simulation.parquet`` (or ``.csv`` without pyarrow: one row per
     simulation, one column per partner's net position), ``config.json``
-    (the resolved configuration) and ``manifest.json``. CSV files are UTF-8
+    (the resolved configuration) and ``manifest.json``; with several
+    schedules also ``by_schedule.csv`` (per schedule and partner, whole
+    agreement). CSV files are UTF-8
     with a byte-order mark so Excel shows £ correctly.
 
     Returns
@@ -423,7 +425,9 @@ def write_run(
     """
     t0 = time.perf_counter()
     folder = Path(folder)
-    names = ("summary", "by_year", "pool_by_year")
+    names = ["summary", "by_year", "pool_by_year"]
+    if result.model.agreement.schedules:
+        names.append("by_schedule")
     # The tables and the per-simulation file at once: numpy and pyarrow
     # release the GIL, so they share the cores.
     with ThreadPoolExecutor(max_workers=len(names) + 1) as pool:

@@ -49,3 +49,68 @@ def test_a_fixed_key_must_sum_to_one_wherever_it_appears(tmp_path, extra, field)
     text = str(info.value)
     assert field in text
     assert "sum to 1" in text or "at least one partner" in text
+
+
+SCHEDULES = """\
+agreement:
+  schedules:
+    - {id: pooled, groups: [ld, mh]}
+    - {id: equipment, groups: [mh], arrangement: lead, lead: district}
+"""
+
+
+def test_schedule_problems_one_message_each_exit_2(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from riskshare.cli.app import app, register_commands
+
+    register_commands()
+    path = tmp_path / "c.yaml"
+    path.write_text(
+        BASE.replace(
+            "client_groups:\n",
+            "client_groups:\n  - {id: eq, commissioners: icb, "
+            "spend: {model: fixed, amount: 5.0e5}}\n",
+        )
+        + SCHEDULES
+    )
+    result = CliRunner().invoke(app, ["validate", str(path)])
+    assert result.exit_code == 2
+    out = " ".join(result.output.split())
+    assert "3 problems" in out
+    assert f"{path}: line" in out
+    assert "agreement.schedules[1].groups[0]: group 'mh' is already in schedule 'pooled'" in out
+    assert "agreement.schedules[1].lead: unknown partner 'district'" in out
+    assert "agreement.schedules: group(s) eq in no schedule" in out
+    assert "Traceback" not in result.output
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (
+            "agreement: {overspend: {key: host}, schedules: [{id: a, groups: [ld, mh]}]}",
+            "agreement.overspend: with 'schedules', each schedule states its own rules",
+        ),
+        (
+            "agreement: {schedules: [{id: a, groups: [ld], funding: {council: 1, icb: 0.5}},"
+            " {id: b, groups: [mh], funding: {icb: 0.4, trust: 1}}]}",
+            "partner 'icb''s funding fractions over the schedules must sum to 1 (they sum to 0.9)",
+        ),
+        (
+            "agreement: {schedules: [{id: a, groups: [ld], group_keys: {mh: host}},"
+            " {id: b, groups: [mh], arrangement: aligned}], across: {schedules: [b]}}",
+            "agreement.schedules[0].group_keys.mh: group 'mh' is not in this schedule",
+        ),
+        (
+            "agreement: {schedules: [{id: a, groups: [ld]}, {id: b, groups: [mh], "
+            "arrangement: aligned}], across: {schedules: [b]}}",
+            "agreement.across.schedules[0]: schedule 'b' is aligned budgets",
+        ),
+        ("agreement: {arrangement: lead}", "agreement.lead: a 'lead' arrangement names its lead"),
+    ],
+)
+def test_schedule_structure_errors_name_the_field(tmp_path, extra, message) -> None:
+    with pytest.raises(ConfigError) as info:
+        load(tmp_path, extra)
+    assert message in " ".join(str(info.value).split())

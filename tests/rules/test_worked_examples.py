@@ -708,6 +708,103 @@ EXAMPLES = [
         agreement={"integration": {"savings_to": C}},
         extra={"integration_savings": {"amount": 1 * m, "ramp": [0.5]}},
     ),
+    # ------------------------------------------------------------------ schedules
+    # Two schedules. "ld_pool" (group ld, council's) is funded 60 % of the council's 10 and
+    # 40 % of the icb's 10 (6 + 4 = 10), proportional, with a 0.2 reserve. "community"
+    # (mh, icb's; eq, council's) is lead-commissioned by the icb, funded 4 + 6 = 10.
+    # Spend: ld 11 (V = +1), mh 6 and eq 3.5 against budgets 6.5 and 3.5 (V = -0.5).
+    # Offset across: m = min(1, 0.5) = 0.5 of community's underspend meets ld_pool's
+    # overspend. ld_pool: O = 1 - 0.5 = 0.5; the reserve meets 0.2; 0.3 is shared 6 : 4:
+    # council 0.18, icb 0.12. community: nothing left to share.
+    Example(
+        "schedules_offset_across",
+        {"ld": (C, [10 * m]), "mh": (I, [6.5 * m]), "eq": (C, [3.5 * m])},
+        {C: [10 * m], I: [10 * m]},
+        {
+            "schedule_offset_in": [0.5 * m],
+            "schedule_offset_out": [0.5 * m],
+            "reserve_draw": [0.2 * m],
+            "overspend_call": [[0.18 * m, 0.12 * m]],
+            "underspend_refund": [[0, 0]],
+            "net": [[0.18 * m, 0.12 * m]],
+            "schedule_net": [[[0.18 * m, 0.12 * m], [0, 0]]],
+        },
+        agreement={
+            "schedules": [
+                {
+                    "id": "ld_pool",
+                    "groups": ["ld"],
+                    "funding": {C: 0.6, I: 0.4},
+                    "reserve": {"opening": 0.2 * m},
+                },
+                {
+                    "id": "community",
+                    "groups": ["mh", "eq"],
+                    "arrangement": "lead",
+                    "lead": I,
+                    "funding": {C: 0.4, I: 0.6},
+                },
+            ],
+            "across": {"offset": True},
+        },
+        spend=[[11 * m, 6 * m, 3.5 * m]],
+    ),
+    # The same without the offset: ld_pool's reserve meets 0.2 of its 1 and 0.8 is shared
+    # 6 : 4 (council 0.48, icb 0.32); community's 0.5 underspend goes to its lead, the icb
+    # (key 'host' by default under lead commissioning). Council 0.48, icb 0.32 - 0.5 = -0.18.
+    Example(
+        "schedules_without_offset",
+        {"ld": (C, [10 * m]), "mh": (I, [6.5 * m]), "eq": (C, [3.5 * m])},
+        {C: [10 * m], I: [10 * m]},
+        {
+            "schedule_offset_in": [0],
+            "reserve_draw": [0.2 * m],
+            "overspend_call": [[0.48 * m, 0.32 * m]],
+            "underspend_refund": [[0, 0.5 * m]],
+            "net": [[0.48 * m, -0.18 * m]],
+            "schedule_net": [[[0.48 * m, 0.32 * m], [0, -0.5 * m]]],
+        },
+        agreement={
+            "schedules": [
+                {
+                    "id": "ld_pool",
+                    "groups": ["ld"],
+                    "funding": {C: 0.6, I: 0.4},
+                    "reserve": {"opening": 0.2 * m},
+                },
+                {
+                    "id": "community",
+                    "groups": ["mh", "eq"],
+                    "arrangement": "lead",
+                    "lead": I,
+                    "funding": {C: 0.4, I: 0.6},
+                },
+            ]
+        },
+        spend=[[11 * m, 6 * m, 3.5 * m]],
+    ),
+    # Without funding fractions each partner funds each schedule by its share of expected
+    # spend: a 12 of 20, b 8 of 20. Council 10 -> 6 + 4, icb 10 -> 6 + 4. Schedule "a"
+    # (proportional, 6 : 6): spend 13, V = +1 -> 0.5 each. Schedule "b" (aligned): b is the
+    # icb's, budget 8 (the icb's 4 + the council's 4), spend 7.6: the icb's own variance
+    # is its commissioned spend less its part of the budget, 7.6 - 4 = +3.6, the council's
+    # 0 - 4 = -4 (aligned budgets: each partner its own).
+    Example(
+        "schedules_funded_by_expected_spend",
+        {"a": (C, [12 * m]), "b": (I, [8 * m])},
+        {C: [10 * m], I: [10 * m]},
+        {
+            "net": [[0.5 * m - 4 * m, 0.5 * m + 3.6 * m]],
+            "schedule_net": [[[0.5 * m, 0.5 * m], [-4 * m, 3.6 * m]]],
+        },
+        agreement={
+            "schedules": [
+                {"id": "a", "groups": ["a"]},
+                {"id": "b", "groups": ["b"], "arrangement": "aligned"},
+            ]
+        },
+        spend=[[13 * m, 7.6 * m]],
+    ),
 ]
 
 IDS = [e.id for e in EXAMPLES]
