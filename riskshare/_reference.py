@@ -18,9 +18,12 @@ Readings of the specification taken here (see the notes of issue 3):
 * Key ``own``: ``a`` also subtracts any ``nonrecurrent`` spend, so that the
   pool balances; ``own`` is not combined with ``offset_groups: false`` or a
   threshold on the same side (not specified: ``NotImplementedError``).
-* ``aligned`` years (the arrangement, or every year from an exit on) apply no
-  waterfall, threshold, sharing rule or cap, have no reserve and no top-slice:
-  the position is exactly ``V_p`` plus the group-profile parts.
+* ``aligned`` years (the arrangement, or every year once every partner has
+  left) apply no waterfall, threshold, sharing rule or cap, have no reserve
+  and no top-slice: the position is exactly ``V_p`` plus the group-profile
+  parts. A partner that has left takes that position while the others carry
+  on; group-profile keys ``commissioners``/``own`` stay its commissioning
+  shares, every other key is recomputed over the partners still in.
 * With ``offset_groups: false`` the underspend carried forward is the sum of
   the eligible groups' own underspends (nothing is netted).
 * A cap ``per: agreement`` with a ``fraction`` limits the running total to the
@@ -60,6 +63,7 @@ PARTNER_FLOWS = (
     "income_shortfall",
     "partner_integration_cost",
     "partner_integration_savings",
+    "exit_cost",
 )
 #: Flows at the level of the pool, each returned as ``(years,)``.
 POOL_FLOWS = (
@@ -189,19 +193,38 @@ def reference_settle(
 
     R = reserve.opening if reserve is not None else 0.0  # reserve balance
     cum_net = [0.0] * n_p  # each partner's cumulative net position (for exit)
-    exit_from: int | None = None  # first year run as aligned after an exit
+    never = years + 1
+    leaves = [never] * n_p  # the year each partner's exit takes effect (never: years + 1)
+    if agr.exit is not None:
+        for pid, year in agr.exit.voluntary.items():
+            leaves[pidx[pid]] = year
+        if agr.exit.end_year is not None:
+            leaves = [min(y, agr.exit.end_year) for y in leaves]
+    left: set[int] = set()  # partners that have left
     cap_used = [0.0] * len(agr.caps)  # running totals of 'per: agreement' caps
     cap_base = [0.0] * len(agr.caps)  # running totals of a fraction cap's base
 
     for t in range(years):
-        exited = exit_from is not None and t >= exit_from
-        out["exit"][t] = exit_from == t
-        aligned = agr.arrangement == "aligned" or exited
-        has_reserve = reserve is not None and not exited
         S = [float(x) for x in S_in[t]]
         I = [float(x) for x in I_in[t]]
 
-        def weights(key: Any, *, group: int | None = None) -> list[float]:
+        def weights(key: Any, *, group: int | None = None, everyone: bool = False) -> list[float]:
+            """Weights ``w_p`` of a key over the partners still in (``everyone``: over all)."""
+            w = raw_weights(key, group=group)
+            if len(left) in (0, n_p) or everyone:  # nobody has left, or the agreement has ended
+                return w
+            if group is not None and key in ("commissioners", "own"):
+                return w
+            w = [0.0 if p in left else w[p] for p in range(n_p)]
+            if sum(w) > 0:
+                return [x / sum(w) for x in w]
+            cc = [0.0 if p in left else float(c[t, p]) for p in range(n_p)]
+            if sum(cc) > 0:  # the key gave the partners still in nothing: contributions
+                return [x / sum(cc) for x in cc]
+            still = n_p - len(left)
+            return [0.0 if p in left else 1.0 / still for p in range(n_p)]
+
+        def raw_weights(key: Any, *, group: int | None = None) -> list[float]:
             """Weights ``w_p`` of a key this year (``group``: a group profile's key)."""
             if isinstance(key, dict):
                 return [float(key.get(p, 0.0)) for p in pids]
@@ -218,13 +241,29 @@ def reference_settle(
                 return [sum(comm[g, p] * S[g] for g in range(n_g)) / total for p in range(n_p)]
             raise NotImplementedError(f"key {key!r} gives no weights here")
 
-        # --- exit: at the start of the exit year the reserve is paid out.
-        if exited and t == exit_from and reserve is not None:
+        # --- 12. exit: partners leaving this year take their share of the reserve
+        # (by reserve_key over the partners still in); exit costs are paid.
+        starting = [p for p in range(n_p) if leaves[p] == t]
+        if starting:
+            out["exit"][t] = True
             w = weights(agr.exit.reserve_key)
-            for p in range(n_p):
+            for p in starting:
                 out["final_distribution"][t, p] += R * w[p]
-            out["reserve_release"][t] += R
-            R = 0.0
+                out["reserve_release"][t] += R * w[p]
+            R -= sum(R * w[p] for p in starting)
+            left.update(starting)
+        ended = len(left) == n_p  # every partner has left: nothing is pooled any more
+        aligned = agr.arrangement == "aligned" or ended
+        has_reserve = reserve is not None and not ended
+        for cost in agr.exit.costs if agr.exit is not None else ():
+            due = [p for p in range(n_p) if leaves[p] <= t < leaves[p] + cost.years]
+            for q in due:
+                if cost.paid_by == "leaver":
+                    out["exit_cost"][t, q] += cost.amount
+                    continue
+                key = "proportional" if cost.paid_by == "all" else cost.key
+                for p, x in enumerate(weights(key, everyone=True)):
+                    out["exit_cost"][t, p] += cost.amount * x
 
         # --- 1. contributions and holdback.
         contribution = [float(x) for x in c[t]]
@@ -247,7 +286,7 @@ def reference_settle(
 
         # --- 2. top-slice into the reserve; the year's budget B.
         if has_reserve and (reserve.top_slice_years == "every" or t == 0):
-            wanted = [reserve.top_slice * c[t, p] for p in range(n_p)]
+            wanted = [0.0 if p in left else reserve.top_slice * c[t, p] for p in range(n_p)]
             # The cap limits the balance: only what fits is taken, pro rata.
             room = math.inf if reserve.cap is None else max(reserve.cap - R, 0.0)
             fits = 1.0 if sum(wanted) <= room else room / sum(wanted)
@@ -322,6 +361,7 @@ def reference_settle(
             w = weights(key, group=g)
             for p in range(n_p):
                 position[p] += w[p] * Vg[g]
+        profile = list(position)
         V = sum(Vg[g] for g in pooled_groups) + X
         wprop = weights("proportional")
         # Each partner's own variance: spend on the pooled groups it commissions,
@@ -335,6 +375,7 @@ def reference_settle(
             for p in range(n_p)
         ]
 
+        G = sum(Vp[p] for p in left)  # the own variances of the partners that have left
         draw = release = add = retained = nonrecurrent = 0.0
         if aligned:
             # Each partner exactly its own variance; U is spent.
@@ -347,6 +388,11 @@ def reference_settle(
             else:
                 O = sum(max(Vg[g], 0.0) for g in pooled_groups) + max(X, 0.0)
                 Q = sum(max(-Vg[g], 0.0) for g in pooled_groups) + max(-X, 0.0)
+            if left:  # the partners still in share V less the leavers' own variances
+                target = O - Q - G
+                O, Q = max(O - max(G, 0.0), 0.0), max(Q - max(-G, 0.0), 0.0)
+                gap = O - Q - target
+                O, Q = O - min(gap, 0.0), Q + max(gap, 0.0)
             out["to_meet"][t] = O, Q
             O, Q = O - got[t], Q - gave[t]  # offsets between schedules
             out["schedule_offset_in"][t], out["schedule_offset_out"][t] = got[t], gave[t]
@@ -363,7 +409,7 @@ def reference_settle(
                     g for g in pooled_groups if model.group_ids[g] not in reserve.exclude_groups
                 ]
                 if agr.offset_groups:
-                    eligible = -sum(Vg[g] for g in kept) - X
+                    eligible = -sum(Vg[g] for g in kept) - X + G
                     q_eligible = min(Q, max(eligible, 0.0))
                 else:  # no offset: each group's own underspend
                     q_eligible = min(Q, sum(max(-Vg[g], 0.0) for g in kept) + max(-X, 0.0))
@@ -385,13 +431,15 @@ def reference_settle(
             out["nonrecurrent_spend"][t] = nonrecurrent
 
             # --- 9. sharing.
-            side = agr.overspend if V >= 0 else agr.underspend
+            side = agr.overspend if V - G >= 0 else agr.underspend  # the side still in
             if side.key == "own" and not side.bands:
                 if not agr.offset_groups:
                     raise NotImplementedError(
                         "key 'own' with offset_groups: false is not specified"
                     )
-                if (agr.threshold_overspend if V >= 0 else agr.threshold_underspend) is not None:
+                if (
+                    agr.threshold_overspend if V - G >= 0 else agr.threshold_underspend
+                ) is not None:
                     raise NotImplementedError("key 'own' with a threshold is not specified")
                 a = draw + release - add - retained - nonrecurrent + got[t] - gave[t]
                 r = weights(reserve.final_key) if reserve is not None else wprop
@@ -402,6 +450,11 @@ def reference_settle(
                 sq = _share(Q, agr.underspend, agr.threshold_underspend, B, weights)
                 for p in range(n_p):
                     position[p] += so[p] - sq[p]
+
+            # --- 12. a partner that has left takes its own variance (and its
+            # group-profile part, as under aligned budgets).
+            for p in left:
+                position[p] = profile[p] + Vp[p]
 
             # --- 10. caps, in order.
             for i, cap in enumerate(agr.caps):
@@ -425,6 +478,8 @@ def reference_settle(
                 over = cap.side == "overspend"
                 amount = max(position[p], 0.0) if over else max(-position[p], 0.0)
                 excess = max(amount - allowed, 0.0)
+                if p in left or (cap.overflow in pidx and pidx[cap.overflow] in left):
+                    excess = 0.0  # no cap on a partner that has left, no overflow to one
                 cap_used[i] += amount - excess
                 if excess == 0.0:
                     continue
@@ -463,11 +518,11 @@ def reference_settle(
         # --- 12. exit: notice once a cumulative net position passes its limit.
         for p in range(n_p):
             cum_net[p] += _net(out, t, p)
-        if agr.exit is not None and exit_from is None:
+        if agr.exit is not None:
             for pid, limit in agr.exit.limits.items():
-                if cum_net[pidx[pid]] > limit:
-                    exit_from = t + 1 + agr.exit.notice_years
-                    break
+                p = pidx[pid]
+                if cum_net[p] > limit and p not in left:
+                    leaves[p] = min(leaves[p], t + 1 + agr.exit.notice_years)
 
     out["net"] = np.array([[_net(out, t, p) for p in range(n_p)] for t in range(years)])
     return out
@@ -538,6 +593,7 @@ def _net(out: dict[str, np.ndarray], t: int, p: int) -> float:
         + out["income_shortfall"][t, p]
         + out["partner_integration_cost"][t, p]
         - out["partner_integration_savings"][t, p]
+        + out["exit_cost"][t, p]
     )
 
 

@@ -94,6 +94,14 @@ FLOWS: Mapping[str, Flow] = MappingProxyType(
                 -1,
                 "Integration savings a partner keeps (memo).",
             ),
+            Flow(
+                "exit_cost",
+                "partner",
+                0,
+                +1,
+                "Cost of a partner's exit (redundancy, stranded contracts, double running) "
+                "a partner pays outside the pool (memo).",
+            ),
             Flow("spend", "pool", -1, 0, "Spend on the pool's client groups (after mitigation)."),
             Flow("charging_income", "pool", +1, 0, "Client charging income received by the pool."),
             Flow("integration_cost", "pool", -1, 0, "Integration set-up cost met by the pool."),

@@ -62,8 +62,11 @@ class Caps(Rule):
                     limit = s.cap_limits[i]
                 limit = np.maximum(limit - s.cap_totals[i], 0.0)
             excess = np.maximum(part - limit, 0.0)
-            if s.any_exited:  # aligned after an exit: no caps
-                excess = np.where(s.live, excess, 0.0)
+            if s.any_left:  # no cap on a partner that has left, no overflow to one
+                kept = ~s.left[q]
+                if cap.overflow not in ("reserve", "unfunded"):
+                    kept = kept & ~s.left[self.terms.partner(cap.overflow)]
+                excess = np.where(kept & s.live, excess, 0.0)
             s.cap_totals[i] = s.cap_totals[i] + part - excess
             s.position[q] -= sign * excess
             self.overflow(cap, s, sign, excess)

@@ -1,15 +1,19 @@
-"""Step 12: exit (``agreement.exit``).
+"""Step 12: exit (``agreement.exit``): only the leaver leaves.
 
-After settling a year, a partner whose cumulative net position passes its
-limit gives notice; from ``notice_years`` later the simulation runs as an
-aligned budget, and at the start of that year the reserve is paid out by
-``exit.reserve_key``.
+A partner leaves at the start of a year: the year after its cumulative net
+position passes its limit plus ``notice_years``, the year named in
+``voluntary``, or ``end_year`` (every partner). It takes its share of the
+reserve (by ``reserve_key`` over the partners still in), its position from
+then on is its own variance (what it commissions less what it puts in: its
+committed placements stay with it), its exit ``costs`` are paid, and the
+other partners carry on under the agreement, every key recomputed over them.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from riskshare.config.model import ExitCost
 from riskshare.rules.base import Rule
 from riskshare.rules.keys import key_weights
 from riskshare.rules.state import State
@@ -23,22 +27,25 @@ _NET_FLOWS = (
     ("partner_integration_cost", 1.0),
     ("partner_integration_savings", -1.0),
     ("final_distribution", -1.0),
+    ("exit_cost", 1.0),
 )
 
 
 class Exit(Rule):
-    """A partner leaves when its cumulative net position passes its limit."""
+    """Partners leave; the others carry on under the agreement."""
 
     name = "exit"
-    steps = ("exit_start", "exited", "exit_notice")
-    writes = frozenset({"reserve_release", "final_distribution"})
+    steps = ("exit_start", "offset", "exited", "exit_notice")
+    writes = frozenset({"reserve_release", "final_distribution", "exit_cost"})
     carries = ("cum_net", "exit_year")
     records = ("exit",)
     needs = frozenset({"own_variances"})
+    order = 1  # at the offset step, after the overspend and underspend are known
 
     def __init__(self, terms: Terms) -> None:
         self.terms = terms
         self.exit = terms.agreement.exit
+        self.pooled = terms.agreement.arrangement == "pooled"
 
     @classmethod
     def from_terms(cls, terms: Terms) -> Exit | None:
@@ -46,28 +53,64 @@ class Exit(Rule):
 
     def start(self, s: State) -> None:
         s.cum_net = np.zeros((s.n_partners, s.n_sims))
-        s.exit_year = np.full(s.n_sims, s.years + 1)  # year an exit takes effect (years+1: never)
+        # The year each partner's exit takes effect (years + 1: never).
+        s.exit_year = np.full((s.n_partners, s.n_sims), s.years + 1)
+        for pid, year in self.exit.voluntary.items():
+            s.exit_year[self.terms.partner(pid)] = year
+        if self.exit.end_year is not None:
+            s.exit_year = np.minimum(s.exit_year, self.exit.end_year)
         s.extras["exit"] = np.zeros((s.years, s.n_sims), dtype=bool)
 
     def exit_start(self, s: State) -> None:
-        """Exits taking effect this year pay out the reserve."""
+        """Partners leaving this year take their share of the reserve; exit costs are paid."""
         t = s.t
         starting = s.exit_year == t
-        if not np.any(starting):
+        if np.any(starting):
+            s.extras["exit"][t] = starting.any(axis=0)
+            ctx = self.terms.context(t, s.cumulative, s.gross, ~s.left)
+            share = np.where(starting, key_weights(self.exit.reserve_key, ctx) * s.balance, 0.0)
+            out = share.sum(axis=0)
+            s.flows.add("reserve_release", t, out)
+            s.flows.add("final_distribution", t, share)
+            s.balance = s.balance - out
+            s.left = s.left | starting
+            s.any_left = True
+            s.exited = ~np.any(~s.left, axis=0)
+            s.any_exited = bool(s.exited.any())
+        for cost in self.exit.costs:
+            self.pay(cost, s)
+
+    def pay(self, cost: ExitCost, s: State) -> None:
+        """This year's part of an exit cost, for every exit it follows. [£]"""
+        t = s.t
+        due = (s.exit_year <= t) & (t < s.exit_year + cost.years)  # (partners, sims)
+        if not np.any(due):
             return
-        s.extras["exit"][t] = starting
-        w = key_weights(self.exit.reserve_key, self.terms.context(t, s.cumulative, s.gross))
-        out = np.where(starting, s.balance, 0.0)
-        s.flows.add("reserve_release", t, out)
-        s.flows.add("final_distribution", t, w * out)
-        s.balance = np.where(starting, 0.0, s.balance)
-        s.exited = s.exited | starting
-        s.any_exited = True
+        amount = cost.amount * due  # one cost per partner leaving
+        if cost.paid_by == "leaver":
+            s.flows.add("exit_cost", t, amount)
+            return
+        key = "proportional" if cost.paid_by == "all" else cost.key
+        w = key_weights(key, self.terms.context(t, s.cumulative, s.gross))
+        s.flows.add("exit_cost", t, w * amount.sum(axis=0))
+
+    def offset(self, s: State) -> None:
+        """The partners still in share the pooled variance less the leavers' own variances."""
+        if not (self.pooled and s.any_left):
+            return
+        s.gone = gone = np.where(s.left, s.own, 0.0).sum(axis=0)
+        s.v = s.v - gone  # the variance of the partners still in (it decides 'own''s side)
+        target = s.over - s.under - gone
+        over = np.maximum(s.over - np.maximum(gone, 0.0), 0.0)
+        under = np.maximum(s.under - np.maximum(-gone, 0.0), 0.0)
+        gap = over - under - target
+        s.over = over - np.minimum(gap, 0.0)
+        s.under = under + np.maximum(gap, 0.0)
 
     def exited(self, s: State) -> None:
-        """After an exit, a simulation's positions are those of an aligned budget."""
-        if s.any_exited:
-            s.position = np.where(s.exited, s.aligned_position, s.position)
+        """A partner that has left takes its own variance (aligned)."""
+        if s.any_left:
+            s.position = np.where(s.left, s.aligned_position, s.position)
 
     def exit_notice(self, s: State) -> None:
         """Notice is given when a cumulative net position passes its limit."""
@@ -76,8 +119,8 @@ class Exit(Rule):
         for name, sign in _NET_FLOWS:
             if name in s.flows.partner:
                 s.cum_net += sign * s.flows.partner[name][t]
-        passed = np.zeros(s.n_sims, dtype=bool)
+        leave = t + 1 + self.exit.notice_years
         for pid, limit in self.exit.limits.items():
-            passed |= s.cum_net[self.terms.partner(pid)] > limit
-        notice = passed & (s.exit_year > s.years) & ~s.exited
-        s.exit_year = np.where(notice, t + 1 + self.exit.notice_years, s.exit_year)
+            p = self.terms.partner(pid)
+            notice = (s.cum_net[p] > limit) & ~s.left[p] & (leave < s.exit_year[p])
+            s.exit_year[p] = np.where(notice, leave, s.exit_year[p])

@@ -15,9 +15,9 @@ from functools import cached_property
 
 import numpy as np
 
-from riskshare._types import FloatArray
+from riskshare._types import BoolArray, FloatArray
 
-__all__ = ["KeyContext", "key_weights"]
+__all__ = ["KeyContext", "key_weights", "over_present"]
 
 
 @dataclass(frozen=True)
@@ -40,6 +40,9 @@ class KeyContext:
         ``(groups, partners)`` commissioning shares.
     weights : {"current", "cumulative"}
         Which contributions ``'proportional'`` uses.
+    present : ndarray of bool, optional
+        ``(partners, sims)``: the partners still in the agreement after an
+        exit; every key is recomputed over them.
     """
 
     partner_ids: Sequence[str]
@@ -49,6 +52,7 @@ class KeyContext:
     spend: FloatArray
     commissioning: FloatArray
     weights: str = "current"
+    present: BoolArray | None = None
 
     @cached_property
     def commissioned_spend(self) -> FloatArray:
@@ -72,6 +76,8 @@ def key_weights(key: str | Mapping[str, float], ctx: KeyContext) -> FloatArray:
         ``{partner: share}``. ``'own'`` is not a key of weights (it gives each
         partner its own variance) and is handled by the settlement.
     ctx : KeyContext
+        With ``present`` (after an exit), the weights are recomputed over the
+        partners still in the agreement (:func:`over_present`).
 
     Returns
     -------
@@ -88,6 +94,34 @@ def key_weights(key: str | Mapping[str, float], ctx: KeyContext) -> FloatArray:
     >>> key_weights({"nhs": 0.5, "council": 0.5}, ctx).ravel()
     array([0.5, 0.5])
     """
+    w = _weights(key, ctx)
+    if ctx.present is None:
+        return w
+    return over_present(w, ctx.present, ctx.contributions)
+
+
+def over_present(w: FloatArray, present: BoolArray, contributions: FloatArray) -> FloatArray:
+    """Weights ``w`` recomputed over the partners ``present`` (``(partners, sims)``).
+
+    A key that gave the present partners nothing (the host has left) falls
+    back to their contributions, then to equal shares. With nobody present
+    (the agreement has ended) the weights are the key's own.
+    """
+    original = w
+    w = np.where(present, w, 0.0)
+    total = w.sum(axis=0)
+    c = np.where(present, contributions[:, None], 0.0)
+    c_total = c.sum(axis=0)
+    n = present.sum(axis=0)
+    fallback = np.where(
+        c_total > 0, c / np.where(c_total > 0, c_total, 1.0), present / np.maximum(n, 1)
+    )
+    out = np.where(total > 0, w / np.where(total > 0, total, 1.0), fallback)
+    return np.where(n > 0, out, original)
+
+
+def _weights(key: str | Mapping[str, float], ctx: KeyContext) -> FloatArray:
+    """Weights of a key for one year over every partner."""
     n_partners = len(ctx.partner_ids)
     if isinstance(key, Mapping):
         w = np.array([key.get(pid, 0.0) for pid in ctx.partner_ids], dtype=float)

@@ -65,8 +65,8 @@ class Reserve(Rule):
         if not (res.top_slice > 0 and (res.top_slice_years == "every" or s.t == 0)):
             return
         ts = res.top_slice * s.c[:, None]
-        if s.any_exited:
-            ts = ts * ~s.exited
+        if s.any_left:  # a partner that has left tops up no more
+            ts = ts * ~s.left
         ts_total = ts.sum(axis=0)
         if res.cap is not None:
             # Only what fits under the cap is taken, from each partner in proportion.
@@ -105,7 +105,7 @@ class Reserve(Rule):
         elif self.all_eligible:
             eligible = s.under
         else:
-            elig = s.v_g[self.eligible].sum(axis=0) + s.x
+            elig = s.v_g[self.eligible].sum(axis=0) + s.x - s.gone  # less leavers' own
             eligible = np.minimum(s.under, np.maximum(-elig, 0.0))
         added = np.minimum(eligible, self.room(s))
         if s.any_exited:
@@ -134,7 +134,8 @@ class Reserve(Rule):
     def finish(self, s: State) -> None:
         """The balance left after the last year is paid out by ``final_key``."""
         last = s.years - 1
-        ctx = self.terms.context(last, s.cumulative, s.spend[-1])
+        present = ~s.left if s.any_left else None
+        ctx = self.terms.context(last, s.cumulative, s.spend[-1], present)
         w = key_weights(self.reserve.final_key, ctx)
         s.flows.add("reserve_release", last, s.balance)
         s.flows.add("final_distribution", last, w * s.balance)

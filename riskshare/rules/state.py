@@ -33,6 +33,7 @@ YEAR = frozenset(
         "group_budget", "v_g", "v", "own", "w_prop", "aligned_position", "position",
         "over", "under", "live", "draw", "release", "added", "retained", "nonrecurrent",
         "calls", "refunds", "balance", "cumulative", "exited", "any_exited", "closing",
+        "left", "any_left", "gone", "across_over", "across_under", "offset_net",
     }
 )  # fmt: skip
 
@@ -137,7 +138,12 @@ class State:
     cumulative
         Contributions from year 0 to this year ``(partners,)``. [£]
     exited, any_exited
-        Simulations where a partner has left, and whether there is any.
+        Simulations where the agreement has ended (every partner has left),
+        and whether there is any.
+    left, any_left, gone
+        ``(partners, sims)``: partners that have left the agreement, and
+        whether any has; the others carry on, keys recomputed over them.
+        ``gone``: this year's own variances of the partners that have left. [£]
 
     This year (``t``; reset by :meth:`begin_year`):
 
@@ -199,6 +205,8 @@ class State:
         self.cumulative = np.zeros(self.n_partners)
         self.exited = np.zeros(n_sims, dtype=bool)
         self.any_exited = False
+        self.left = np.zeros((self.n_partners, n_sims), dtype=bool)
+        self.any_left = False
         self.t = -1
 
     @cached_property
@@ -240,6 +248,7 @@ class State:
         self.group_budget = self.v_g = self.own = self.w_prop = self.aligned_position = None
         self.draw = self.release = self.added = self.retained = self.nonrecurrent = 0.0
         self.offset_net = 0.0
+        self.gone = 0.0
 
     def ledger(self, *, check: bool = True) -> Ledger:
         """The finished ledger of this chunk (the rules' final steps run), balance checked.

@@ -128,8 +128,18 @@ class Terms:
         """Index of client group ``gid`` on the group axis."""
         return self.group_ids.index(gid)
 
-    def context(self, t: int, cumulative: FloatArray, spend_t: FloatArray) -> KeyContext:
-        """What keys may depend on in year ``t``; ``spend_t`` is ``(groups, sims)``. [£]"""
+    def context(
+        self,
+        t: int,
+        cumulative: FloatArray,
+        spend_t: FloatArray,
+        present: BoolArray | None = None,
+    ) -> KeyContext:
+        """What keys may depend on in year ``t``; ``spend_t`` is ``(groups, sims)``. [£]
+
+        ``present`` (``(partners, sims)``, after an exit) recomputes every
+        key over the partners still in the agreement.
+        """
         return KeyContext(
             self.partner_ids,
             self.host,
@@ -138,6 +148,7 @@ class Terms:
             spend_t,
             self.commissioning,
             self.agreement.weights,
+            present,
         )
 
     @cached_property

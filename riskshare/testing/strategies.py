@@ -167,13 +167,24 @@ def agreements(
             "month": draw(st.integers(0, 11)),
         }
     if not schedule and draw(st.booleans()):
-        agr["exit"] = {
+        agr["exit"] = exit_ = {
             "limits": {
                 draw(st.sampled_from(pids)): draw(st.sampled_from([0.0, 0.5, 2.0])) * _MONEY
             },
             "notice_years": draw(st.integers(0, 2)),
             "reserve_key": draw(keys(pids)),
         }
+        if years > 1 and draw(st.booleans()):
+            exit_["voluntary"] = {draw(st.sampled_from(pids)): draw(st.integers(1, years - 1))}
+        if years > 1 and draw(st.integers(0, 3)) == 0:
+            exit_["end_year"] = draw(st.integers(1, years - 1))
+        if draw(st.booleans()):
+            paid_by = draw(st.sampled_from(["leaver", "all", "key"]))
+            cost = {"kind": "redundancy", "amount": 0.3 * _MONEY, "paid_by": paid_by}
+            if paid_by == "key":
+                cost["key"] = _fixed_shares(draw, pids)
+            cost["years"] = draw(st.integers(1, 2))
+            exit_["costs"] = [cost]
     if draw(st.booleans()):
         agr["charging"] = {"pooling": "net", "bearer": draw(st.sampled_from(pids))}
     if draw(st.booleans()):

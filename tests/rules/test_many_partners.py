@@ -59,7 +59,15 @@ def with_partners(data: dict[str, Any], n: int) -> dict[str, Any]:
             }
         )
         data["contributions"][pid] = {"kind": "uplift", "base": 1.4e6, "uplift": 0.03}
-        budgets = data.get("agreement", {}).get("group_budgets")
+        agreement = data.get("agreement", {})
+        schedules = agreement.get("schedules") or [agreement]
+        first = schedules[0]  # the new group joins the first schedule, funded by its partner
+        if "schedules" in agreement:
+            first["groups"].append(f"{pid}_housing")
+        for k, sched in enumerate(schedules):
+            if "funding" in sched:
+                sched["funding"][pid] = 1.0 if k == 0 else 0.0
+        budgets = first.get("group_budgets")
         if isinstance(budgets, dict):
             budgets[f"{pid}_housing"] = [1.5e6] * data["simulation"]["years"]
     return data

@@ -28,7 +28,7 @@ from riskshare.ledger import check_balance
 from riskshare.testing import engine_ledger, fixed_model
 from riskshare.testing.asserts import engine_view
 
-C, I = "council", "icb"
+C, I, T = "council", "icb", "trust"
 m = 1e6  # £1m
 
 
@@ -44,10 +44,11 @@ class Example:
     charging: dict[str, float] | None = None
     host: str | None = C
     extra: dict[str, Any] = field(default_factory=dict)
+    partners: list[str] = field(default_factory=lambda: [C, I])
 
     def model(self):
         return fixed_model(
-            [C, I],
+            self.partners,
             self.groups,
             self.contributions,
             self.agreement,
@@ -586,20 +587,23 @@ EXAMPLES = [
     ),
     # ------------------------------------------------------------------ exit
     # Council's limit 0.5, one year's notice. Reserve opening 1. Year 0 V = 2.2: draw 1,
-    # 1.2 shared 0.6/0.6: council's cumulative 0.6 > 0.5 -> notice; exit at the start of
-    # year 2. Year 1 V = -0.4 carried into the reserve. Year 2: the 0.4 reserve is paid out
-    # by the exit key (proportional) 0.2/0.2; aligned: council V_a = +0.3, icb V_b = -0.1.
-    # Year 3 aligned, no variance. The ``exit`` extra marks the year the exit takes effect.
+    # 1.2 shared 0.6/0.6: council's cumulative 0.6 > 0.5 -> notice; it leaves at the start
+    # of year 2. Year 1 V = -0.4 carried into the reserve (0.4). Year 2: the council takes
+    # its share of the reserve by the exit key (proportional 10:10): 0.2, and from then on
+    # its own variance, V_a = +0.3. The icb carries on alone: V - 0.3 = -0.1 is its pool's
+    # underspend, carried into the reserve (0.3), paid to it at the end (final key over the
+    # partners still in: the icb). The ``exit`` extra marks the year an exit takes effect.
     Example(
         "exit_with_notice",
         {"a": (C, [10 * m] * 4), "b": (I, [10 * m] * 4)},
         {C: [10 * m] * 4, I: [10 * m] * 4},
         {
             "overspend_call": [[0.6 * m, 0.6 * m], [0, 0], [0.3 * m, 0], [0, 0]],
-            "underspend_refund": [[0, 0], [0, 0], [0, 0.1 * m], [0, 0]],
-            "final_distribution": [[0, 0], [0, 0], [0.2 * m, 0.2 * m], [0, 0]],
-            "reserve_release": [0, 0, 0.4 * m, 0],
-            "net": [[0.6 * m, 0.6 * m], [0, 0], [0.1 * m, -0.3 * m], [0, 0]],
+            "underspend_refund": [[0, 0], [0, 0], [0, 0], [0, 0]],
+            "final_distribution": [[0, 0], [0, 0], [0.2 * m, 0], [0, 0.3 * m]],
+            "reserve_release": [0, 0, 0.2 * m, 0.3 * m],
+            "reserve_topup": [0, 0.4 * m, 0.1 * m, 0],
+            "net": [[0.6 * m, 0.6 * m], [0, 0], [0.1 * m, 0], [0, -0.3 * m]],
             "exit": [False, False, True, False],
         },
         agreement={
@@ -607,6 +611,75 @@ EXAMPLES = [
             "exit": {"limits": {C: 0.5 * m}, "notice_years": 1},
         },
         spend=[[11.1 * m, 11.1 * m], [9.8 * m, 9.8 * m], [10.3 * m, 9.9 * m], [10 * m, 10 * m]],
+    ),
+    # Three partners; the trust leaves at the start of year 1 (voluntary exit). Budget
+    # 10 + 6 + 4 = 20, reserve opening 1. Year 0: spend 10.5, 6, 4: V = 0.5, met by the
+    # reserve (0.5 left). Year 1: the trust takes 4/20 of the reserve, 0.1 (0.4 left). Spend
+    # 11, 6, 4.6: V = 1.6. The trust keeps its own variance, 4.6 - 4 = 0.6; the council and
+    # the icb carry on with V - 0.6 = 1.0: the reserve meets 0.4, and 0.6 is shared over the
+    # two of them, 10 : 6: council 0.375, icb 0.225.
+    Example(
+        "exit_only_the_leaver_leaves",
+        {"a": (C, [10 * m] * 2), "b": (I, [6 * m] * 2), "c": (T, [4 * m] * 2)},
+        {C: [10 * m] * 2, I: [6 * m] * 2, T: [4 * m] * 2},
+        {
+            "reserve_draw": [0.5 * m, 0.4 * m],
+            "final_distribution": [[0, 0, 0], [0, 0, 0.1 * m]],
+            "reserve_release": [0, 0.1 * m],
+            "overspend_call": [[0, 0, 0], [0.375 * m, 0.225 * m, 0.6 * m]],
+            "net": [[0, 0, 0], [0.375 * m, 0.225 * m, 0.5 * m]],
+            "exit": [False, True],
+        },
+        agreement={"reserve": {"opening": 1 * m}, "exit": {"voluntary": {T: 1}}},
+        spend=[[10.5 * m, 6 * m, 4 * m], [11 * m, 6 * m, 4.6 * m]],
+        partners=[C, I, T],
+    ),
+    # The same exit with its costs: redundancy 0.3 split by a key 50/50 between the council
+    # and the icb, and a year of double running 0.2 paid by the leaver. Paid outside the
+    # pool in the exit year (exit_cost), counted in each net position.
+    Example(
+        "exit_costs_by_key",
+        {"a": (C, [10 * m] * 2), "b": (I, [6 * m] * 2), "c": (T, [4 * m] * 2)},
+        {C: [10 * m] * 2, I: [6 * m] * 2, T: [4 * m] * 2},
+        {
+            "exit_cost": [[0, 0, 0], [0.15 * m, 0.15 * m, 0.2 * m]],
+            "overspend_call": [[0, 0, 0], [0.375 * m, 0.225 * m, 0.6 * m]],
+            "net": [[0, 0, 0], [0.525 * m, 0.375 * m, 0.7 * m]],
+        },
+        agreement={
+            "reserve": {"opening": 1 * m},
+            "exit": {
+                "voluntary": {T: 1},
+                "costs": [
+                    {
+                        "kind": "redundancy",
+                        "amount": 0.3 * m,
+                        "paid_by": "key",
+                        "key": {C: 0.5, I: 0.5},
+                    },
+                    {"kind": "double_running", "amount": 0.2 * m, "paid_by": "leaver"},
+                ],
+            },
+        },
+        spend=[[10.5 * m, 6 * m, 4 * m], [11 * m, 6 * m, 4.6 * m]],
+        partners=[C, I, T],
+    ),
+    # A fixed end date: the agreement ends at the start of year 1. Reserve opening 0.4, not
+    # used in year 0 (spend as budgeted); at the end date it is shared 12 : 8 (0.24, 0.16)
+    # and year 1 runs as aligned budgets: council V_a = +0.5, icb V_b = -0.2.
+    Example(
+        "exit_end_date",
+        {"a": (C, [12 * m] * 2), "b": (I, [8 * m] * 2)},
+        {C: [12 * m] * 2, I: [8 * m] * 2},
+        {
+            "final_distribution": [[0, 0], [0.24 * m, 0.16 * m]],
+            "overspend_call": [[0, 0], [0.5 * m, 0]],
+            "underspend_refund": [[0, 0], [0, 0.2 * m]],
+            "reserve": [0.4 * m, 0],
+            "exit": [False, True],
+        },
+        agreement={"reserve": {"opening": 0.4 * m}, "exit": {"end_year": 1}},
+        spend=[[12 * m, 8 * m], [12.5 * m, 7.8 * m]],
     ),
     # ------------------------------------------------------------------ charging
     # Council group a charges clients 16 % of 10 = 1.6 expected, actual income 1.4.
