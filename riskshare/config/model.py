@@ -1549,15 +1549,18 @@ def schedule_problems(
     def get(node: Any, key: str) -> Any:
         return node.get(key) if isinstance(node, Mapping) else None
 
+    def listed(node: Any) -> list[Any]:
+        return list(node) if isinstance(node, list) else []
+
     schedules = agreement["schedules"]
     owner: dict[str, str] = {}
-    ids = [get(sc, "id") for sc in schedules]
-    dup = sorted({i for i in ids if isinstance(i, str) and ids.count(i) > 1})
+    ids = [i if isinstance(i, str) else None for i in (get(sc, "id") for sc in schedules)]
+    dup = sorted({i for i in ids if i is not None and ids.count(i) > 1})
     if dup:
         out.append(f"agreement.schedules: schedule ids must be unique (repeated: {', '.join(dup)})")
     for i, sc in enumerate(schedules):
         at = f"agreement.schedules[{i}]"
-        here = [g for g in (get(sc, "groups") or []) if isinstance(g, str)]
+        here = [g for g in listed(get(sc, "groups")) if isinstance(g, str)]
         for j, gid in enumerate(here):
             if gid not in gids:
                 out.append(
@@ -1570,17 +1573,18 @@ def schedule_problems(
                 )
             else:
                 owner[gid] = str(get(sc, "id"))
-        for pid in get(sc, "funding") or {}:
+        funding = get(sc, "funding")
+        for pid in funding if isinstance(funding, Mapping) else {}:
             if pid not in pids:
                 out.append(
                     f"{at}.funding.{pid}: unknown partner '{pid}' (partners: {', '.join(pids)})"
                 )
         rules(at, sc, here)
-    arrangements = {get(sc, "id"): get(sc, "arrangement") or "pooled" for sc in schedules}
-    for j, sid in enumerate(get(get(agreement, "across"), "schedules") or []):
+    arrangements = {i: get(sc, "arrangement") for i, sc in zip(ids, schedules, strict=True)}
+    for j, sid in enumerate(listed(get(get(agreement, "across"), "schedules"))):
         if sid not in arrangements:
             known = ", ".join(str(i) for i in ids)
-            out.append(f"agreement.across.schedules[{j}]: unknown schedule '{sid}' ({known})")
+            out.append(f"agreement.across.schedules[{j}]: unknown schedule {sid!r} ({known})")
         elif arrangements[sid] == "aligned":
             out.append(
                 f"agreement.across.schedules[{j}]: schedule '{sid}' is aligned budgets, which "

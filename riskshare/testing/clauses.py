@@ -103,6 +103,34 @@ CLAUSES = {
         }
     },
     "integration_pool": {"integration": {"savings_to": "pool"}},
+    "exit_voluntary_costs": {
+        "reserve": {"opening": 300000},
+        "exit": {
+            "voluntary": {"icb": 2},
+            "end_year": 4,
+            "costs": [
+                {"kind": "redundancy", "amount": 200000, "paid_by": "key", "key": "host"},
+                {"kind": "double_running", "amount": 100000, "years": 2, "paid_by": "leaver"},
+            ],
+        },
+    },
+    "schedules_offset": {
+        "schedules": [
+            {
+                "id": "ld",
+                "groups": ["learning_disability"],
+                "reserve": {"opening": 200000},
+            },
+            {"id": "mh", "groups": ["mental_health"], "arrangement": "aligned"},
+            {
+                "id": "community",
+                "groups": ["community_equipment", "intermediate_care"],
+                "arrangement": "lead",
+                "lead": "icb",
+            },
+        ],
+        "across": {"offset": True},
+    },
 }
 
 
@@ -126,4 +154,6 @@ def clause_model(agreement: dict[str, Any]) -> Model:
     """:func:`base_data` with ``agreement``, validated."""
     data = base_data()
     data["agreement"] = agreement
+    if agreement.get("schedules"):  # savings are drawn for a one-schedule agreement only
+        del data["integration_savings"]
     return Model.model_validate(data)

@@ -37,7 +37,8 @@ def _active() -> dict[str, list[str]]:
     """For each registered rule, the clause agreements that use it."""
     out: dict[str, list[str]] = {name: [] for name in RULES}
     for clause, agreement in CLAUSES.items():
-        for rule in rules_for(Terms.from_model(clause_model(agreement))):
+        terms = Terms.from_model(clause_model(agreement))
+        for rule in (r for part, _ in terms.schedules or [(terms, None)] for r in rules_for(part)):
             out[rule.name].append(clause)
     return out
 
