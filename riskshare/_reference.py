@@ -423,6 +423,14 @@ def reference_settle(
                 retained = min(Q, room)
                 R += retained
                 Q -= retained
+            elif agr.underspend_disposition == "ijb" and has_reserve:
+                # R9 f: the underspend from management action is retained (up to the cap),
+                # the windfall returned
+                room = math.inf if reserve.cap is None else max(reserve.cap - R, 0.0)
+                managed = out["mitigation"][t] + out["integration_savings"][t]
+                retained = min(Q, managed, room)
+                R += retained
+                Q -= retained
             elif agr.underspend_disposition == "nonrecurrent":
                 nonrecurrent = Q
                 Q = 0.0

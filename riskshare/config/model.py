@@ -788,11 +788,13 @@ class ScheduleRules(_Frozen):
         description="Uncommitted allocation held in the budget each year (fraction of "
         "budget); released to meet an overspend, spent otherwise.",
     )
-    underspend_disposition: Literal["return", "retain", "nonrecurrent"] = Field(
+    underspend_disposition: Literal["return", "retain", "nonrecurrent", "ijb"] = Field(
         "return",
         description="What happens to an underspend not carried into the reserve: returned "
-        "by the underspend rule, retained in the reserve (no cap), or spent on "
-        "non-recurrent items.",
+        "by the underspend rule, retained in the reserve (no cap), spent on "
+        "non-recurrent items, or split as in an IJB scheme ('ijb': the part from management "
+        "action, i.e. mitigation and pool integration savings, retained in the reserve, the "
+        "windfall rest returned).",
     )
     caps: list[Cap] = Field(default_factory=list)
     holdback: Holdback | None = None
@@ -818,9 +820,10 @@ class ScheduleRules(_Frozen):
             problems.append("lead: only a 'lead' arrangement has a lead; set arrangement: lead")
         if self.arrangement == "aligned" and self.reserve is not None:
             problems.append("reserve: an aligned budget has no pooled reserve; remove 'reserve'")
-        if self.underspend_disposition == "retain" and self.reserve is None:
+        if self.underspend_disposition in ("retain", "ijb") and self.reserve is None:
             problems.append(
-                "underspend_disposition: 'retain' keeps underspends in the reserve; add a 'reserve'"
+                f"underspend_disposition: '{self.underspend_disposition}' keeps underspends "
+                "in the reserve; add a 'reserve'"
             )
         for i, cap in enumerate(self.caps):
             if cap.overflow == "reserve" and self.reserve is None:

@@ -63,6 +63,11 @@ CLAUSES = {
     },
     "retain": {"underspend_disposition": "retain", "reserve": {"cap": 100000}},
     "nonrecurrent": {"underspend_disposition": "nonrecurrent"},
+    "ijb": {
+        "underspend_disposition": "ijb",
+        "reserve": {"carry_forward": False},
+        "integration": {"savings_to": "pool"},
+    },
     "caps": {
         "reserve": {},
         "caps": [

@@ -128,7 +128,7 @@ def agreements(
         agr["waterfall"] = draw(st.permutations(["reserve", "uncommitted"]))
     if draw(st.booleans()):
         agr["uncommitted"] = draw(st.sampled_from([0.01, 0.03]))
-    dispositions = ["return", "nonrecurrent"] + (["retain"] if has_reserve else [])
+    dispositions = ["return", "nonrecurrent"] + (["retain", "ijb"] if has_reserve else [])
     agr["underspend_disposition"] = draw(st.sampled_from(dispositions))
     caps = []
     for _ in range(draw(st.integers(0, 2))):

@@ -781,6 +781,27 @@ EXAMPLES = [
         agreement={"integration": {"savings_to": C}},
         extra={"integration_savings": {"amount": 1 * m, "ramp": [0.5]}},
     ),
+    # ------------------------------------------------------------------ IJB underspend
+    # R9 f: budget 20; integration savings of 0.5 a year credited to the pool (management
+    # action). Year 0 spend 19.7: V = 19.7 - 20 - 0.5 = -0.8; the 0.5 from management
+    # action is retained in the reserve, the 0.3 windfall returned 10 : 10 (0.15 each).
+    # Year 1 spend 20: V = -0.5, all of it from management action: retained. The reserve,
+    # 1.0, is paid out at the end (0.5 each).
+    Example(
+        "ijb_underspend_split",
+        {"a": (C, [10 * m] * 2), "b": (I, [10 * m] * 2)},
+        {C: [10 * m] * 2, I: [10 * m] * 2},
+        {
+            "integration_savings": [0.5 * m, 0.5 * m],
+            "reserve_topup": [0.5 * m, 0.5 * m],
+            "underspend_refund": [[0.15 * m, 0.15 * m], [0, 0]],
+            "final_distribution": [[0, 0], [0.5 * m, 0.5 * m]],
+            "net": [[-0.15 * m, -0.15 * m], [-0.5 * m, -0.5 * m]],
+        },
+        agreement={"underspend_disposition": "ijb", "reserve": {"carry_forward": False}},
+        spend=[[9.8 * m, 9.9 * m], [10 * m, 10 * m]],
+        extra={"integration_savings": {"amount": 1 * m, "ramp": [0.5, 0.5]}},
+    ),
     # ------------------------------------------------------------------ schedules
     # Two schedules. "ld_pool" (group ld, council's) is funded 60 % of the council's 10 and
     # 40 % of the icb's 10 (6 + 4 = 10), proportional, with a 0.2 reserve. "community"
