@@ -81,6 +81,8 @@ class Outcomes:
     #: (sims, schedules, partners) net over the agreement in each schedule [£];
     #: ``None`` for a one-schedule agreement.
     schedule_total: FloatArray | None = None
+    #: (sims, partners) exit costs paid over the agreement [£]; ``None`` without exit costs.
+    exit_cost_total: FloatArray | None = None
 
     def __post_init__(self) -> None:
         if self.net_total is None:
@@ -102,6 +104,7 @@ class Outcomes:
         contributions: FloatArray | None = None,
         appetite: Mapping[str, float] | None = None,
         n_schedules: int = 1,
+        exit_costs: bool = False,
     ) -> Outcomes:
         """Uninitialised arrays for ``n_sims`` simulations, keeping ``keep`` paths."""
 
@@ -126,6 +129,7 @@ class Outcomes:
             schedule_total=sims_first((n_sims, n_schedules, n_partners))
             if n_schedules > 1
             else None,
+            exit_cost_total=sims_first((n_sims, n_partners)) if exit_costs else None,
         )
 
     @classmethod
@@ -160,6 +164,7 @@ class Outcomes:
             n_schedules=ledger.extras["schedule_net"].shape[2]
             if "schedule_net" in ledger.extras
             else 1,
+            exit_costs="exit_cost" in ledger.partner_flows,
         )
         out.store(ledger, 0)
         return out
@@ -173,6 +178,8 @@ class Outcomes:
         self.called_any[start:stop] = called.any(axis=1)
         if self.schedule_total is not None:
             self.schedule_total[start:stop] = ledger.extras["schedule_net"].sum(axis=1)
+        if self.exit_cost_total is not None:
+            self.exit_cost_total[start:stop] = ledger.flow("exit_cost").sum(axis=1)
         keep = self.net.shape[0]
         if start >= keep:
             return
@@ -274,6 +281,11 @@ class Outcomes:
         return float(self.contributions.sum() if i is None else self.contributions[:, i].sum())
 
 
+def _agreements(terms: Terms) -> list[Agreement]:
+    """The agreement of each schedule of ``terms`` (the agreement itself for one)."""
+    return [part.agreement for part, _ in terms.schedules] or [terms.agreement]
+
+
 def _records(terms: Terms) -> tuple[str, ...]:
     """The per-year indicators the rules of ``terms`` (every schedule's) record."""
     parts = [part for part, _ in terms.schedules] or [terms]
@@ -365,7 +377,8 @@ class Result:
     )
 
     def table(self, name: str, basis: str | None = None) -> Table:
-        """One of the result tables as plain arrays: ``summary``, ``by_year`` or ``pool_by_year``.
+        """One of the result tables as plain arrays: ``summary``, ``by_year``,
+        ``pool_by_year``, ``by_schedule`` or ``exit_costs``.
 
         ``basis`` is the money basis (``nominal``, ``real``, ``present_value``;
         default the config's ``reporting.basis``). Computed once per result and
@@ -376,6 +389,7 @@ class Result:
             "by_year": self._by_year,
             "pool_by_year": self._pool_by_year,
             "by_schedule": self._by_schedule,
+            "exit_costs": self._exit_costs,
         }
         if name not in builders:
             raise ValueError(f"unknown table {name!r} (allowed: {', '.join(builders)})")
@@ -615,10 +629,34 @@ class Result:
     def pool_by_year(self, basis: str | None = None) -> pd.DataFrame:
         return self.table("pool_by_year", basis).to_frame()
 
-    def by_schedule(self) -> pd.DataFrame:
-        return self.table("by_schedule").to_frame()
+    def exit_costs(self) -> pd.DataFrame:
+        return self.table("exit_costs", "nominal").to_frame()
 
-    def _by_schedule(self) -> Table:
+    def _exit_costs(self, basis: str = "nominal") -> Table:
+        """The distribution of each partner's exit costs over the agreement (``exit.costs``).
+
+        Returns
+        -------
+        pandas.DataFrame
+            Index ``partner`` (and ``pool``, the total); the columns of
+            :meth:`summary` without thresholds: what redundancy, stranded
+            contracts and double running cost each partner, paid outside the
+            pool (all zero without exit costs). [£]
+        """
+        x = self.outcomes.exit_cost_total
+        if x is None:
+            x = np.zeros_like(self.net)
+        x = np.concatenate([x, x.sum(axis=1, keepdims=True)], axis=1)
+        stats = describe(x)
+        return Table(
+            {"partner": [*self.partner_ids, "pool"]},
+            {k: np.asarray(v, dtype=float) for k, v in stats.items()},
+        )
+
+    def by_schedule(self) -> pd.DataFrame:
+        return self.table("by_schedule", "nominal").to_frame()
+
+    def _by_schedule(self, basis: str = "nominal") -> Table:
         """Risk measures of each partner's net position over the agreement in each schedule.
 
         Returns
@@ -627,7 +665,8 @@ class Result:
             MultiIndex ``(schedule, partner)``, a row for each schedule's pool
             (``partner`` ``pool``) too; the columns of :meth:`summary` without
             thresholds. A one-schedule agreement has one schedule,
-            ``agreement``, equal to the summary. [£]
+            ``agreement``, equal to the summary. Nominal pounds whatever
+            ``basis`` (the totals are kept, not the years). [£]
         """
         total = self.outcomes.schedule_total
         ids = [s.id for s in self.model.schedules()]
@@ -719,6 +758,7 @@ for _public, _private in (
     ("by_year", "_by_year"),
     ("pool_by_year", "_pool_by_year"),
     ("by_schedule", "_by_schedule"),
+    ("exit_costs", "_exit_costs"),
 ):
     getattr(Result, _public).__doc__ = getattr(Result, _private).__doc__
 
@@ -834,6 +874,7 @@ def simulate(
         contributions=terms.contributions,
         appetite=model.appetite,
         n_schedules=len(terms.schedules) or 1,
+        exit_costs=any(a.exit is not None and a.exit.costs for a in _agreements(terms)),
     )
     timings = settle_blocks(
         model,

@@ -415,7 +415,8 @@ def write_run(
     simulation, one column per partner's net position), ``config.json``
     (the resolved configuration) and ``manifest.json``; with several
     schedules also ``by_schedule.csv`` (per schedule and partner, whole
-    agreement). CSV files are UTF-8
+    agreement); with exit costs ``exit_costs.csv`` (their distribution for
+    each partner). CSV files are UTF-8
     with a byte-order mark so Excel shows £ correctly.
 
     Returns
@@ -428,6 +429,8 @@ def write_run(
     names = ["summary", "by_year", "pool_by_year"]
     if result.model.agreement.schedules:
         names.append("by_schedule")
+    if result.outcomes.exit_cost_total is not None:
+        names.append("exit_costs")
     # The tables and the per-simulation file at once: numpy and pyarrow
     # release the GIL, so they share the cores.
     with ThreadPoolExecutor(max_workers=len(names) + 1) as pool:
