@@ -438,7 +438,11 @@ def reference_settle(
             out["reserve_topup"][t] += add + retained
             out["nonrecurrent_spend"][t] = nonrecurrent
 
-            # --- 9. sharing.
+            # --- 9. sharing; first a fault share (R10) to the partner at fault.
+            if agr.fault is not None and pidx[agr.fault.partner] not in left:
+                tagged = agr.fault.share * O
+                position[pidx[agr.fault.partner]] += tagged
+                O -= tagged
             side = agr.overspend if V - G >= 0 else agr.underspend  # the side still in
             if side.key == "own" and not side.bands:
                 if not agr.offset_groups:

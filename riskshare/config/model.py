@@ -695,6 +695,18 @@ class Exit(_Frozen):
         return self
 
 
+class Fault(_Frozen):
+    """Fault-based allocation (domain.md R10): the partner at fault meets a tagged share.
+
+    ``share`` of the overspend left after the waterfall is tagged to
+    ``partner``'s decision (say, expenditure outside the agreement without
+    proper authorisation) and paid by it; the rest is shared by the rules.
+    """
+
+    partner: Identifier
+    share: Fraction = Field(description="Fraction of the overspend tagged to the partner.")
+
+
 class Charging(_Frozen):
     """How client charging income is pooled.
 
@@ -799,6 +811,7 @@ class ScheduleRules(_Frozen):
     caps: list[Cap] = Field(default_factory=list)
     holdback: Holdback | None = None
     trigger: Trigger | None = None
+    fault: Fault | None = None
     charging: Charging = Field(default_factory=Charging)
     integration: IntegrationTerms = Field(default_factory=IntegrationTerms)
 
@@ -830,6 +843,11 @@ class ScheduleRules(_Frozen):
                 problems.append(f"caps[{i}].overflow: 'reserve' needs a 'reserve'")
         if len(set(self.waterfall)) != len(self.waterfall):
             problems.append("waterfall: a step is listed twice")
+        if self.fault is not None and self.overspend.key == "own":
+            problems.append(
+                "fault: key 'own' already gives each partner its own overspend; "
+                "a fault share needs a shared overspend rule"
+            )
         for side in ("overspend", "underspend"):
             if getattr(self, side).key == "own" and getattr(self, f"threshold_{side}") is not None:
                 problems.append(
@@ -1424,6 +1442,7 @@ def reference_problems(data: Any) -> list[str]:
                 )
             per_year(f"{at}.holdback.amount", get(hb, "amount"))
         partner(f"{at}.lead", get(node, "lead"))
+        partner(f"{at}.fault.partner", get(get(node, "fault"), "partner"))
         partner(f"{at}.charging.bearer", get(get(node, "charging"), "bearer"))
         integration = get(node, "integration")
         for i, sc in enumerate(items(get(integration, "setup_costs"))):

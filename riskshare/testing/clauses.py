@@ -93,6 +93,7 @@ CLAUSES = {
         "holdback": {"partner": "icb", "amount": 1000000, "metric": "nea", "target": 0.042}
     },
     "trigger": {"trigger": {"threshold": 0.01, "mitigation": 0.5, "month": 6}},
+    "fault": {"fault": {"partner": "icb", "share": 0.25}},
     "exit": {
         "reserve": {"opening": 300000},
         "exit": {"limits": {"council": 500000, "icb": 500000}, "notice_years": 1},

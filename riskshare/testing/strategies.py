@@ -160,6 +160,8 @@ def agreements(
             "metric": metrics[0],
             "target": 0.04,
         }
+    if agr["overspend"].get("key") != "own" and draw(st.integers(0, 3)) == 0:
+        agr["fault"] = {"partner": draw(st.sampled_from(pids)), "share": 0.3}
     if draw(st.booleans()):
         agr["trigger"] = {
             "threshold": draw(st.sampled_from([0.0, 0.01, 0.03])),

@@ -781,6 +781,16 @@ EXAMPLES = [
         agreement={"integration": {"savings_to": C}},
         extra={"integration_savings": {"amount": 1 * m, "ramp": [0.5]}},
     ),
+    # ------------------------------------------------------------------ fault (R10)
+    # B = 20 (10 : 10), spend 21: V = 1. 40 % of it is tagged to the icb's decision: the
+    # icb pays 0.4, and the other 0.6 is shared 10 : 10. Council 0.3, icb 0.4 + 0.3 = 0.7.
+    Example(
+        "fault_based_allocation",
+        {"a": (C, [11 * m]), "b": (I, [10 * m])},
+        {C: [10 * m], I: [10 * m]},
+        {"overspend_call": [[0.3 * m, 0.7 * m]]},
+        agreement={"fault": {"partner": I, "share": 0.4}},
+    ),
     # ------------------------------------------------------------------ IJB underspend
     # R9 f: budget 20; integration savings of 0.5 a year credited to the pool (management
     # action). Year 0 spend 19.7: V = 19.7 - 20 - 0.5 = -0.8; the 0.5 from management
