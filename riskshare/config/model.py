@@ -1506,6 +1506,31 @@ def _uses_proportional_key(node: Any, path: str = "agreement") -> str | None:
     return None
 
 
+def _holdback_problems(model: Model, contributions: np.ndarray) -> list[str]:
+    """A holdback larger than what its partner puts into its schedule in some year."""
+    out = []
+    several = bool(model.agreement.schedules)
+    funding = model.schedule_funding() if several else None
+    years = model.simulation.years
+    for i, sched in enumerate(model.schedules()):
+        hb = sched.holdback
+        if hb is None:
+            continue
+        p = model.partner_ids.index(hb.partner)
+        paid = contributions[:, p] * (funding[i, :, p] if funding is not None else 1.0)
+        amount = np.broadcast_to(np.asarray(hb.amount, dtype=float), (years,))[:years]
+        over = np.flatnonzero(amount > paid * (1 + 1e-12) + 1e-6)
+        if over.size:
+            t = int(over[0])
+            at = f"agreement.schedules[{i}]" if several else "agreement"
+            where = " to this schedule" if several else ""
+            out.append(
+                f"{at}.holdback.amount: £{amount[t]:,.0f} is more than {hb.partner}'s "
+                f"contribution{where} in year {t} (£{paid[t]:,.0f})"
+            )
+    return out
+
+
 def value_problems(model: Model, contributions: np.ndarray | None = None) -> list[str]:
     """Problems between the values of a valid config that would otherwise fail only in settlement.
 
@@ -1542,6 +1567,7 @@ def value_problems(model: Model, contributions: np.ndarray | None = None) -> lis
         out.append("client_groups: expected spend is £0 in every group and year: nothing to share")
     if not np.isfinite(contributions).all():
         out.append("contributions: grow past any finite amount: check their uplift")
+    out += _holdback_problems(model, contributions)
     key = _uses_proportional_key(model.agreement.model_dump(mode="python"))
     zero = np.flatnonzero(~(contributions.sum(axis=1) > 0))
     if key and zero.size:

@@ -262,7 +262,7 @@ def models(
         "partners": [{"id": p, "host": p == host} for p in pids],
         "client_groups": groups,
         "contributions": contributions,
-        "agreement": draw(_scheduled(pids, gids, years, metrics))
+        "agreement": draw(_scheduled(pids, gids, years))
         if schedules
         else draw(agreements(pids, gids, years, metrics=metrics)),
         "simulation": {"years": years, "n_sims": 1, "seed": 0},
@@ -278,9 +278,7 @@ def models(
 
 
 @st.composite
-def _scheduled(
-    draw: Any, pids: list[str], gids: list[str], years: int, metrics: list[str]
-) -> dict[str, Any]:
+def _scheduled(draw: Any, pids: list[str], gids: list[str], years: int) -> dict[str, Any]:
     """An agreement of one to three schedules over a random split of the groups."""
     n_s = draw(st.integers(1, min(3, len(gids))))
     owner = [draw(st.integers(0, n_s - 1)) for _ in gids[n_s:]]
@@ -291,7 +289,8 @@ def _scheduled(
     weights = [[draw(st.integers(0, 4)) for _ in pids] for _ in range(n_s)]
     schedules = []
     for k, groups in enumerate(members):
-        sched = draw(agreements(pids, groups, years, metrics=metrics, schedule=True))
+        # no holdback: a schedule's share of a contribution may be smaller than any amount
+        sched = draw(agreements(pids, groups, years, schedule=True))
         sched.update(id=f"s{k}", groups=groups)
         if funded:
             sched["funding"] = {

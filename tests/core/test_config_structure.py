@@ -108,6 +108,11 @@ def test_schedule_problems_one_message_each_exit_2(tmp_path: Path) -> None:
             "agreement.across.schedules[0]: schedule 'b' is aligned budgets",
         ),
         ("agreement: {arrangement: lead}", "agreement.lead: a 'lead' arrangement names its lead"),
+        (
+            "performance: [{id: nea, mean: 0.01, sd: 0.02}]\n"
+            "agreement: {holdback: {partner: trust, amount: 7.0e5, metric: nea, target: 0.04}}",
+            "agreement.holdback.amount: £700,000 is more than trust's contribution in year 0",
+        ),
     ],
 )
 def test_schedule_structure_errors_name_the_field(tmp_path, extra, message) -> None:
