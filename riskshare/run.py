@@ -641,7 +641,8 @@ class Result:
             Index ``partner`` (and ``pool``, the total); the columns of
             :meth:`summary` without thresholds: what redundancy, stranded
             contracts and double running cost each partner, paid outside the
-            pool (all zero without exit costs). [£]
+            pool (all zero without exit costs). Nominal pounds whatever
+            ``basis`` (the totals are kept, not the years). [£]
         """
         x = self.outcomes.exit_cost_total
         if x is None:
