@@ -40,10 +40,12 @@ def app_command(
         ) from None
     from riskshare.app.web import serve
     from riskshare.app.whatif import WhatIf, find_presets
+    from riskshare.cli.limits import check_sims
     from riskshare.config import load_config
 
     model = load_config(config, set_ or ())
-    typer.echo(f"{model.name}: drawing {sims or model.simulation.n_sims:,} simulations once...")
+    sims = check_sims(model, sims)
+    typer.echo(f"{model.name}: drawing {sims:,} simulations once...")
     whatif = WhatIf.start(model, n_sims=sims, seed=seed, presets=find_presets(config))
     typer.echo(f"riskshare app on http://{host}:{port}/ (Ctrl-C to stop)")
     serve(whatif, host=host, port=port)

@@ -418,3 +418,8 @@ def test_sweep_on_a_malformed_dask_address(tmp_path: Path, cli, tiny: Path, addr
     sweep.write_text(f"config: {tiny.name}\nsims: 100\ngrid: {{simulation.seed: [1, 2]}}\n")
     expect(cli("sweep", sweep, "--out", tmp_path / "sw", "--dask", address), BAD_INPUT, address)
     assert not (tmp_path / "sw").exists()
+
+
+def test_app_refuses_a_draw_that_cannot_fit_in_memory(cli, tiny: Path) -> None:
+    pytest.importorskip("shiny")
+    expect(cli("app", tiny, "--sims", "1000000000000"), BAD_INPUT, "GiB", "at most")
