@@ -645,14 +645,8 @@ class Result:
             ``basis`` (the totals are kept, not the years). [£]
         """
         x = self.outcomes.exit_cost_total
-        if x is None:
-            x = np.zeros_like(self.net)
-        x = np.concatenate([x, x.sum(axis=1, keepdims=True)], axis=1)
-        stats = describe(x)
-        return Table(
-            {"partner": [*self.partner_ids, "pool"]},
-            {k: np.asarray(v, dtype=float) for k, v in stats.items()},
-        )
+        x = np.zeros_like(self.net) if x is None else x
+        return Table({"partner": [*self.partner_ids, "pool"]}, self._with_pool(x[:, None, :]))
 
     def by_schedule(self) -> pd.DataFrame:
         return self.table("by_schedule", "nominal").to_frame()
@@ -672,14 +666,18 @@ class Result:
         total = self.outcomes.schedule_total
         ids = [s.id for s in self.model.schedules()]
         x = self.net[:, None, :] if total is None else total  # (sims, schedules, partners)
-        x = np.concatenate([x, x.sum(axis=2, keepdims=True)], axis=2)
-        stats = describe(x.reshape(x.shape[0], -1))
         subjects = [*self.partner_ids, "pool"]
         index = {
             "schedule": [s for s in ids for _ in subjects],
             "partner": [p for _ in ids for p in subjects],
         }
-        return Table(index, {k: np.asarray(v, dtype=float) for k, v in stats.items()})
+        return Table(index, self._with_pool(x))
+
+    def _with_pool(self, x: FloatArray) -> dict[str, FloatArray]:
+        """Risk measures of ``(sims, k, partners)`` amounts, each ``k`` with its sum (the pool)."""
+        x = np.concatenate([x, x.sum(axis=2, keepdims=True)], axis=2)
+        stats = describe(x.reshape(x.shape[0], -1), materiality=self.outcomes.materiality)
+        return {k: np.asarray(v, dtype=float) for k, v in stats.items()}
 
     def _pool_by_year(self, basis: str = "nominal") -> Table:
         """The pool each year: overspend and reserve.
