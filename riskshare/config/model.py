@@ -75,8 +75,21 @@ Rate = Annotated[
     float,
     Field(gt=-1, le=10, allow_inf_nan=False, description="Annual rate, 0.03 is 3 % a year."),
 ]
+#: The smallest non-zero coefficient of variation: below it the variance (cv²)
+#: underflows and the spend is constant in all but name; use 0 for that.
+MIN_CV = 1e-6
+
+
+def _cv(value: float) -> float:
+    if 0 < value < MIN_CV:
+        raise ValueError(f"a coefficient of variation is 0 (none) or at least {MIN_CV:g}")
+    return value
+
+
 CV = Annotated[
-    float, Field(ge=0, le=20, allow_inf_nan=False, description="Coefficient of variation.")
+    float,
+    Field(ge=0, le=20, allow_inf_nan=False, description="Coefficient of variation."),
+    AfterValidator(_cv),
 ]
 
 
@@ -151,7 +164,7 @@ class PersistentShock(_Frozen):
     """
 
     cv: float = Field(
-        gt=0, le=2, allow_inf_nan=False, description="CV of the factor in one year. [fraction]"
+        ge=MIN_CV, le=2, allow_inf_nan=False, description="CV of the factor in one year. [fraction]"
     )
     persistence: Persistence = 0.0
 
@@ -362,7 +375,9 @@ class CommonShock(_Frozen):
     """
 
     id: Identifier
-    cv: float = Field(gt=0, le=2, allow_inf_nan=False, description="Approximate CV s of the shock.")
+    cv: float = Field(
+        ge=MIN_CV, le=2, allow_inf_nan=False, description="Approximate CV s of the shock."
+    )
     groups: Literal["all"] | list[Identifier] = Field(
         "all", description="The groups it multiplies: 'all' or a list of ids."
     )

@@ -206,3 +206,15 @@ def test_field_and_cross_reference_errors_come_together(tmp_path: Path) -> None:
     text = str(info.value)
     assert "client_groups[0].spend.cost.cv: input should be greater than or equal to 0" in text
     assert "client_groups[0].commissioners: unknown partner 'x'" in text
+
+
+def test_a_vanishing_cv_is_refused_not_divided_by(tmp_path: Path) -> None:
+    """cv² of 1e-166 underflows to 0 (a division by zero when drawing): 0 or at least 1e-6."""
+    with pytest.raises(ConfigError) as info:
+        rs.load_config(write(tmp_path, GOOD.replace("cv: 0.1", "cv: 1.0e-166")))
+    assert (
+        "line 13: client_groups[1].spend.cv: a coefficient of variation is 0 (none) "
+        "or at least 1e-06 (got 1e-166)" in str(info.value)
+    )
+    model = rs.load_config(write(tmp_path, GOOD.replace("cv: 0.1", "cv: 0")))
+    assert model.client_groups[1].spend.cv == 0
