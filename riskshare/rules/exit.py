@@ -117,8 +117,7 @@ class Exit(Rule):
         t = s.t
         s.cum_net += s.calls - s.refunds
         for name, sign in _NET_FLOWS:
-            if name in s.flows.partner and t in s.flows.written[name]:  # unwritten: not yet 0
-                s.cum_net += sign * s.flows.partner[name][t]
+            s.cum_net += sign * s.flows.value(name, t)
         leave = t + 1 + self.exit.notice_years
         for pid, limit in self.exit.limits.items():
             p = self.terms.partner(pid)

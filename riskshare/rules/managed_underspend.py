@@ -36,8 +36,7 @@ class ManagedUnderspend(Rule):
     def disposition(self, s: State) -> None:
         managed = np.zeros(s.n_sims)
         for name in ("mitigation", "integration_savings"):
-            if name in s.flows.pool and s.t in s.flows.written[name]:
-                managed = managed + s.flows.pool[name][s.t]
+            managed = managed + s.flows.value(name, s.t)
         retained = np.minimum(s.under, managed)
         if self.cap is not None:  # up to the reserve's cap
             retained = np.minimum(retained, np.maximum(self.cap - s.balance, 0.0))

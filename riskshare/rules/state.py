@@ -80,6 +80,17 @@ class Flows:
             arr[t] = value
             self.written[name].add(t)
 
+    def value(self, name: str, t: int) -> np.ndarray | float:
+        """What flow ``name`` holds in year ``t`` so far: 0.0 until a rule writes it.
+
+        Reading through this is the only safe way: arrays start uninitialised
+        and a year nobody wrote holds whatever the memory held.
+        """
+        store = self.pool if FLOWS[name].level == "pool" else self.partner
+        if name not in store or t not in self.written[name]:
+            return 0.0
+        return store[name][t]
+
     def year(self, name: str, t: int) -> np.ndarray:
         """Year ``t`` of a flow, for the caller to fill completely."""
         arr = self.array(name)

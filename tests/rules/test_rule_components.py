@@ -167,3 +167,16 @@ def test_chunks_are_independent(monkeypatch) -> None:
     parts = settle(model, paths)
     np.testing.assert_array_equal(parts.net(), whole[0].net())
     np.testing.assert_array_equal(parts.reserve, whole[0].reserve)
+
+
+def test_a_flow_year_nobody_wrote_reads_as_zero_whatever_the_memory_holds() -> None:
+    """Flow arrays start uninitialised: rules read a year through Flows.value."""
+    from riskshare.rules.state import Flows
+
+    flows = Flows(years=3, n_sims=2, n_partners=2)
+    assert flows.value("exit_cost", 0) == 0.0  # never allocated
+    flows.add("exit_cost", 1, np.array([[1.0, 2.0], [3.0, 4.0]]))
+    flows.partner["exit_cost"][0] = np.nan  # what uninitialised memory may hold
+    flows.partner["exit_cost"][2] = 7.0
+    assert flows.value("exit_cost", 0) == 0.0 and flows.value("exit_cost", 2) == 0.0
+    np.testing.assert_array_equal(flows.value("exit_cost", 1), [[1.0, 2.0], [3.0, 4.0]])
