@@ -117,7 +117,8 @@ def iter_settle(
         raise ValueError(f"spend has {years} years, the terms {terms.contributions.shape[0]}")
     if n_groups != terms.commissioning.shape[0]:
         raise ValueError(f"spend has {n_groups} groups, the terms {terms.commissioning.shape[0]}")
-    parts = terms.schedules or ((terms, np.arange(n_groups)),)
+    # One implicit schedule takes every group: a slice, so the chunk is a view, not a copy.
+    parts = terms.schedules or ((terms, slice(None)),)
     rules = [rules_for(part) for part, _ in parts]
     calls = [schedule(r) for r in rules]
     savings = paths.savings
