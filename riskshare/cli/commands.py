@@ -10,7 +10,7 @@ from typing import Annotated
 
 import typer
 
-from riskshare.cli.app import ConfigArg, SetOpt, app, fail
+from riskshare.cli.core import ConfigArg, SetOpt, app, fail
 from riskshare.errors import InputError
 
 

@@ -11,7 +11,7 @@ from typing import Annotated
 
 import typer
 
-from riskshare.cli.app import ConfigArg, SetOpt, app, bad_input
+from riskshare.cli.core import ConfigArg, SetOpt, app, bad_input
 from riskshare.cli.limits import check_points, check_sims
 from riskshare.errors import ConfigError, InputError
 

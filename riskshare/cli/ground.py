@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 import typer
 
-from riskshare.cli.app import ConfigArg, SetOpt, app
+from riskshare.cli.core import ConfigArg, SetOpt, app
 from riskshare.cli.limits import check_sims
 from riskshare.errors import InputError
 

@@ -15,7 +15,7 @@ from typing import Annotated
 
 import typer
 
-from riskshare.cli.app import app
+from riskshare.cli.core import app
 from riskshare.cli.limits import MAX_SIMS, check_sims
 from riskshare.errors import InputError
 

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from riskshare.cli.app import ConfigArg, SetOpt, app
+from riskshare.cli.core import ConfigArg, SetOpt, app
 from riskshare.errors import InputError
 
 

@@ -121,7 +121,7 @@ def test_unknown_statistic_and_partner(model):
 
 @pytest.fixture(scope="module")
 def cli():
-    from riskshare.cli.app import app, register_commands
+    from riskshare.cli.core import app, register_commands
 
     register_commands()
     return app
@@ -169,7 +169,7 @@ def test_cli_compare_bad_agreement_exits_2(cli, tmp_path):
 def test_compare_writes_report_and_workbook_with_the_comparison(tmp_path: Path) -> None:
     import openpyxl
 
-    from riskshare.cli.app import app, register_commands
+    from riskshare.cli.core import app, register_commands
 
     register_commands()
     out = tmp_path / "cmp"
@@ -209,7 +209,7 @@ def test_compare_writes_report_and_workbook_with_the_comparison(tmp_path: Path) 
 def test_an_agreement_file_naming_an_unknown_partner_is_refused_with_its_file(
     tmp_path: Path,
 ) -> None:
-    from riskshare.cli.app import app, register_commands
+    from riskshare.cli.core import app, register_commands
 
     register_commands()
     bad = tmp_path / "bad.yaml"

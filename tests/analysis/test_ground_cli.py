@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from riskshare.cli.app import app, register_commands
+from riskshare.cli.core import app, register_commands
 from riskshare.config import load_config
 
 ROOT = Path(__file__).resolve().parents[2]

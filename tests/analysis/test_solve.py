@@ -134,7 +134,7 @@ def test_split_that_equalises_exposure_per_pound(model):
 
 @pytest.fixture(scope="module")
 def cli():
-    from riskshare.cli.app import app, register_commands
+    from riskshare.cli.core import app, register_commands
 
     register_commands()
     return app

@@ -112,7 +112,7 @@ def test_bad_point_names_the_field(model):
 
 @pytest.fixture(scope="module")
 def cli():
-    from riskshare.cli.app import app, register_commands
+    from riskshare.cli.core import app, register_commands
 
     register_commands()
     return app
@@ -154,7 +154,7 @@ def test_cli_sweep_bad_file_exits_2(cli, tmp_path):
 
 
 def test_a_bad_point_is_refused_before_anything_is_written(tmp_path: Path) -> None:
-    from riskshare.cli.app import app, register_commands
+    from riskshare.cli.core import app, register_commands
 
     register_commands()
     spec = tmp_path / "s.yaml"

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from riskshare.cli.app import app, register_commands
+from riskshare.cli.core import app, register_commands
 
 register_commands()
 runner = CliRunner()

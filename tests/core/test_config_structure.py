@@ -62,7 +62,7 @@ agreement:
 def test_schedule_problems_one_message_each_exit_2(tmp_path: Path) -> None:
     from typer.testing import CliRunner
 
-    from riskshare.cli.app import app, register_commands
+    from riskshare.cli.core import app, register_commands
 
     register_commands()
     path = tmp_path / "c.yaml"

@@ -30,7 +30,7 @@ def test_an_unknown_id_is_named_with_the_ids_there_are():
         rs.load_config(EXAMPLE, ["client_groups.nope.spend.cv=0.1"])
     text = str(err.value)
     assert "nope" in text and "learning_disability" in text and "intermediate_care" in text
-    from riskshare.cli.app import app, register_commands
+    from riskshare.cli.core import app, register_commands
 
     register_commands()
     res = CliRunner().invoke(

@@ -51,6 +51,23 @@ def test_public_api_is_pinned() -> None:
                 assert callable(obj), name  # a submodule in its place would not be callable
 
 
+def test_no_name_shadows_its_module() -> None:
+    """``import riskshare.x.y as m`` gives the module y for every module (issue 10).
+
+    (``riskshare.settle`` is the module itself, made callable, so it passes.)
+    """
+    for info in pkgutil.walk_packages(rs.__path__, "riskshare."):
+        importlib.import_module(info.name)
+    shadowed = []
+    for name, module in list(sys.modules.items()):
+        parent, _, child = name.rpartition(".")
+        if name.startswith("riskshare.") and parent in sys.modules:
+            attr = vars(sys.modules[parent]).get(child)
+            if attr is not None and attr is not module:
+                shadowed.append(name)
+    assert shadowed == []
+
+
 def test_report_explore_works_when_called_twice() -> None:
     model = rs.load_config("configs/benchmark.yaml")
     paths = rs.sample(model, n_sims=500, seed=3)
@@ -76,7 +93,7 @@ def test_command_line_starts_and_runs_without_the_heavy_imports(tmp_path) -> Non
         "import sys\n"
         "import riskshare.cli\n"
         "print(sorted(m for m in ('numpy', 'pydantic') if m in sys.modules))\n"
-        "from riskshare.cli.app import app, register_commands\n"
+        "from riskshare.cli.core import app, register_commands\n"
         "register_commands()\n"
         f"app(['run', 'configs/benchmark.yaml', '-n', '3000', '-q', '--out', r'{tmp_path}/r'],"
         " standalone_mode=False)\n"

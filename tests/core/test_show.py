@@ -42,7 +42,7 @@ def test_piped_tables_are_not_wrapped(capsys):
 
 
 def test_app_without_its_extra_says_how_to_install(monkeypatch):
-    from riskshare.cli.app import app, register_commands
+    from riskshare.cli.core import app, register_commands
 
     register_commands()
     monkeypatch.setitem(sys.modules, "shiny", None)  # import shiny raises ImportError

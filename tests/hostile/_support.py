@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from riskshare.cli.app import app, register_commands
+from riskshare.cli.core import app, register_commands
 
 register_commands()
 

@@ -93,7 +93,7 @@ def test_reading_names_who_gains_and_who_loses(model, comparison):
 
 
 def test_compare_cli_writes_the_comparison_report(tmp_path):
-    from riskshare.cli.app import app, register_commands
+    from riskshare.cli.core import app, register_commands
 
     register_commands()
     out = tmp_path / "cmp"

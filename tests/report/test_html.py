@@ -304,7 +304,7 @@ def test_glossary_is_one(report):
 
 
 def test_cli_report_regenerates_from_a_result_folder(result, analyses, tmp_path):
-    from riskshare.cli.app import app, register_commands
+    from riskshare.cli.core import app, register_commands
 
     register_commands()
     folder = tmp_path / "run"
@@ -337,7 +337,7 @@ def test_cli_report_regenerates_from_a_result_folder(result, analyses, tmp_path)
 
 
 def test_cli_report_errors(tmp_path):
-    from riskshare.cli.app import app, register_commands
+    from riskshare.cli.core import app, register_commands
 
     register_commands()
     runner = CliRunner()
@@ -351,7 +351,7 @@ def test_cli_report_errors(tmp_path):
 def test_pdf_without_playwright_is_one_message_and_no_folder(tmp_path, monkeypatch):
     import sys
 
-    from riskshare.cli.app import app, register_commands
+    from riskshare.cli.core import app, register_commands
 
     register_commands()
     monkeypatch.setitem(sys.modules, "playwright.sync_api", None)  # as if not installed

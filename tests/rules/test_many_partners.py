@@ -127,7 +127,7 @@ def test_four_partner_example_runs_every_output_from_the_command_line(tmp_path: 
     import pandas as pd
     from typer.testing import CliRunner
 
-    from riskshare.cli.app import app, register_commands
+    from riskshare.cli.core import app, register_commands
 
     register_commands()
     cfg = "configs/four_partners.yaml"
