@@ -46,6 +46,18 @@ MANIFEST_SCHEMA = 1
 ProgressCallback = Callable[[int, int], None]
 
 
+def weighted_total(net: FloatArray, weights: FloatArray) -> FloatArray:
+    """``Σ_t weights[t] · net[:, t]``: the ``(sims, partners)`` net over the agreement. [£]
+
+    Summed year by year in order, so each simulation's total has the same bits
+    however the simulations were chunked.
+    """
+    total = net[:, 0] * weights[0]
+    for t in range(1, net.shape[1]):
+        total += net[:, t] * weights[t]
+    return total
+
+
 def config_digest(model: Model) -> str:
     """SHA-256 of the model's canonical JSON (sorted keys): what was simulated."""
     text = json.dumps(model.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
@@ -83,6 +95,11 @@ class Outcomes:
     schedule_total: FloatArray | None = None
     #: (sims, partners) exit costs paid over the agreement [£]; ``None`` without exit costs.
     exit_cost_total: FloatArray | None = None
+    #: (years,) weights turning each year's nominal pounds into the reporting basis
+    #: (real or present value), and the (sims, partners) weighted net over the
+    #: agreement for every simulation; ``None`` in nominal pounds.
+    basis_weights: FloatArray | None = None
+    basis_total: FloatArray | None = None
 
     def __post_init__(self) -> None:
         if self.net_total is None:
@@ -105,6 +122,7 @@ class Outcomes:
         appetite: Mapping[str, float] | None = None,
         n_schedules: int = 1,
         exit_costs: bool = False,
+        basis_weights: FloatArray | None = None,
     ) -> Outcomes:
         """Uninitialised arrays for ``n_sims`` simulations, keeping ``keep`` paths."""
 
@@ -130,6 +148,8 @@ class Outcomes:
             if n_schedules > 1
             else None,
             exit_cost_total=sims_first((n_sims, n_partners)) if exit_costs else None,
+            basis_weights=basis_weights,
+            basis_total=None if basis_weights is None else sims_first((n_sims, n_partners)),
         )
 
     @classmethod
@@ -180,6 +200,8 @@ class Outcomes:
             self.schedule_total[start:stop] = ledger.extras["schedule_net"].sum(axis=1)
         if self.exit_cost_total is not None:
             self.exit_cost_total[start:stop] = ledger.flow("exit_cost").sum(axis=1)
+        if self.basis_total is not None:
+            self.basis_total[start:stop] = weighted_total(net, self.basis_weights)
         keep = self.net.shape[0]
         if start >= keep:
             return
@@ -521,14 +543,17 @@ class Result:
         w = self._weights(basis)
         if w is None:
             return self.outcomes.net_total
+        if basis == self.basis and self.outcomes.basis_total is not None:
+            return self.outcomes.basis_total  # summed during the run, every simulation
         if ("net", basis) in self._tables:
             return self._tables[("net", basis)]
         if self.outcomes.net.shape[0] < self.n_sims:
             raise ValueError(
                 f"a {basis} total needs every simulation's yearly outcomes; this run kept "
-                f"{self.outcomes.net.shape[0]:,} of {self.n_sims:,} (raise keep_paths)"
+                f"{self.outcomes.net.shape[0]:,} of {self.n_sims:,}: set reporting.basis to "
+                f"{basis!r} in the config (it is then summed during the run) or raise keep_paths"
             )
-        self._tables[("net", basis)] = np.einsum("syp,y->sp", self.outcomes.net, w)
+        self._tables[("net", basis)] = weighted_total(self.outcomes.net, w)
         return self._tables[("net", basis)]
 
     # ------------------------------------------------------------------ tables
@@ -874,6 +899,9 @@ def simulate(
         appetite=model.appetite,
         n_schedules=len(terms.schedules) or 1,
         exit_costs=any(a.exit is not None and a.exit.costs for a in _agreements(terms)),
+        basis_weights=None
+        if model.reporting.basis == "nominal"
+        else model.reporting.weights(years),
     )
     timings = settle_blocks(
         model,

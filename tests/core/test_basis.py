@@ -56,6 +56,19 @@ def test_present_value_by_hand():
     assert "present value" in result.basis_note and "Green Book" in result.basis_note
 
 
+def test_present_value_of_a_run_larger_than_the_paths_it_keeps():
+    """The basis total is summed during the run, so every simulation counts, not only kept ones."""
+    data = rs.load_config("configs/section75_example.yaml").model_dump(mode="json")
+    data["reporting"] = {"basis": "present_value", "inflation": 0.02}
+    model = validate_data(data)
+    whole = rs.simulate(model, n_sims=3000, seed=5, workers=1)
+    kept = rs.simulate(model, n_sims=3000, seed=5, workers=1, keep_paths=1000)
+    np.testing.assert_array_equal(kept.net, whole.net)
+    assert kept.summary().equals(whole.summary())
+    with pytest.raises(ValueError, match=r"set reporting\.basis to 'real'"):
+        kept.summary(basis="real")
+
+
 def test_nominal_is_the_default_and_unchanged():
     result = _result()
     assert result.basis == "nominal"
