@@ -10,7 +10,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
-import click
 import typer
 
 from riskshare.errors import EXIT_INTERNAL, InputError, RiskshareError
@@ -42,15 +41,8 @@ def handles_errors(func: F) -> F:
             return func(*args, **kwargs)
         except RiskshareError as exc:
             fail(exc)
-        except (
-            typer.Exit,
-            typer.Abort,
-            click.exceptions.Exit,
-            click.ClickException,
-            click.Abort,
-            KeyboardInterrupt,
-        ):
-            raise
+        except (typer.Exit, typer.Abort, typer.TyperException, KeyboardInterrupt):
+            raise  # Typer's own exits and usage errors (its vendored Click's exceptions)
         except BrokenPipeError:  # `riskshare ... | head`: the reader left; not an error
             raise typer.Exit(code=0) from None
         except OSError as exc:
