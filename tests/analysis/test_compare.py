@@ -134,9 +134,8 @@ def test_cli_compare_end_to_end(cli, tmp_path):
         [
             "compare",
             str(EXAMPLE),
-            "--agreements",
-            str(AGREEMENTS / "proportional.yaml"),
-            str(AGREEMENTS / "aligned.yaml"),
+            "--agreements",  # as the README runs it: configs/agreements/*.yaml
+            *sorted(str(p) for p in AGREEMENTS.glob("*.yaml")),
             "--sims",
             "1500",
             "--seed",
@@ -151,7 +150,8 @@ def test_cli_compare_end_to_end(cli, tmp_path):
     import pandas as pd
 
     table = pd.read_csv(out / "comparison.csv")
-    assert len(table) == 9 and "mean_diff_se" in table.columns
+    n_agreements = len(list(AGREEMENTS.glob("*.yaml")))  # each, and the base: 2 partners + pool
+    assert len(table) == 3 * (1 + n_agreements) and "mean_diff_se" in table.columns
     assert (out / "manifest.json").exists()
 
 

@@ -16,7 +16,9 @@ ROOT = Path(__file__).resolve().parents[2]
 @pytest.fixture(scope="module")
 def district_leaves() -> rs.Result:
     model = rs.load_config(ROOT / "configs" / "four_partners.yaml")
-    data, _ = read_config_data(ROOT / "configs" / "agreements" / "district_exit.yaml")
+    data, _ = read_config_data(
+        ROOT / "configs" / "agreements" / "four_partners" / "district_exit.yaml"
+    )
     agreement = rs.Agreement.model_validate(data["agreement"])
     model = rs.with_changes(model, {"agreement": agreement.model_dump(mode="json")})
     return rs.simulate(model, n_sims=4000, seed=8)
