@@ -3,9 +3,12 @@
 Sheets: ``Summary`` (per partner, whole agreement: the key columns first —
 contributions, mean, P95, TVaR95, the chances of a cash call and of passing
 the appetite — then the rest; with a native exceedance chart), ``By year``,
-``Pool by year``, ``Percentiles`` (each partner's net position at many
-levels), ``Exceedance`` (the chart's data), ``Assumptions`` (contributions
-per year, client groups with their rates, the agreement in words),
+``Pool by year``, ``By schedule`` (with several schedules: each
+schedule's net position per partner), ``Exit costs`` (with an exit
+clause: each partner's exit costs over the agreement), ``Percentiles``
+(each partner's net position at many levels), ``Exceedance`` (the chart's
+data), ``Assumptions`` (contributions per year, client groups with their
+rates, the agreement in words),
 ``About`` (the manifest: seed, version, config SHA-256). Money cells use
 ``£#,##0``, probabilities and rates ``0.0%``; headers are frozen; ``By
 year`` carries a native Excel chart of each partner's P95. Every sheet
@@ -167,6 +170,44 @@ def exceedance_table(result: Result, points: int = EXCEEDANCE_POINTS) -> pd.Data
     return frame
 
 
+def _write_breakdowns(writer: Any, result: Result, formats: dict[str, Any]) -> None:
+    """The ``By schedule`` sheet (several schedules) and ``Exit costs`` (an exit clause).
+
+    Each is :meth:`Result.by_schedule` / :meth:`Result.exit_costs` at full
+    precision, schedules and partners by their display names.
+    """
+    from riskshare.config.names import partner_labels
+
+    model = result.model
+    labels = partner_labels(model)
+    schedules = model.schedules()
+    if len(schedules) > 1:
+        names = {s.id: s.label for s in schedules}
+        frame = result.by_schedule().reset_index()
+        frame["schedule"] = frame["schedule"].map(names)
+        frame["partner"] = frame["partner"].map(labels)
+        _write_table(
+            writer,
+            frame.rename(columns={"schedule": "Schedule", "partner": "Partner"}),
+            "By schedule",
+            formats,
+            title="Net position over the agreement in each schedule, per partner "
+            "(+ pays beyond contributions)",
+        )
+    if model.agreement.exit is not None:
+        frame = result.exit_costs().reset_index()
+        frame["partner"] = frame["partner"].map(labels)
+        none = result.outcomes.exit_cost_total is None
+        _write_table(
+            writer,
+            frame.rename(columns={"partner": "Partner"}),
+            "Exit costs",
+            formats,
+            title="Exit costs over the agreement, per partner (paid outside the pool)"
+            + (": the exit clause names none" if none else ""),
+        )
+
+
 def write_excel(
     result: Result, path: str | Path, *, comparison: pd.DataFrame | None = None
 ) -> Path:
@@ -305,6 +346,8 @@ def write_excel(
             formats,
             title="The pool each year: overspend and reserve",
         )
+
+        _write_breakdowns(writer, result, formats)
 
         # Percentiles
         levels = np.asarray(PERCENTILE_LEVELS)

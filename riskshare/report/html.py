@@ -431,6 +431,74 @@ def _sensitivity_context(
     return out
 
 
+#: Columns of the by-schedule table: (column of :meth:`Result.by_schedule`, heading, kind).
+SCHEDULE_MEASURES: tuple[tuple[str, str, str], ...] = (
+    ("mean", "Expected (mean)", "money"),
+    ("p95", "1 in 20 (P95)", "money"),
+    ("prob_pays", "Chance of paying anything", "percent"),
+)
+
+#: Columns of the exit-cost table: (column of :meth:`Result.exit_costs`, heading, kind).
+EXIT_MEASURES: tuple[tuple[str, str, str], ...] = (
+    ("prob_pays", "Chance of paying an exit cost", "percent"),
+    ("mean", "Expected (mean)", "money"),
+    ("p95", "1 in 20 (P95)", "money"),
+)
+
+
+def _rows_of(
+    frame: pd.DataFrame, measures: tuple[tuple[str, str, str], ...], labels: dict[str, str]
+) -> dict[str, Any]:
+    """A table's rows as cells rounded to its own Monte Carlo error, and that rounding in words."""
+    from riskshare.report.headline import precision_of
+
+    prec = precision_of(frame)
+    # No finer than £1k: a nearly certain amount (a fixed exit cost) has almost no error.
+    fmt = {"step": max(prec.step, 1000.0), "digits": prec.percent_digits}
+    rows = []
+    for key, row in frame.iterrows():
+        pid = key[-1] if isinstance(key, tuple) else key
+        cells = [_cell(row[m], kind, pid, m, **fmt) for m, _, kind in measures]
+        rows.append({"key": key, "partner": pid, "label": labels.get(pid, pid), "cells": cells})
+    chances = "0.1 point" if prec.percent_digits else "the nearest 1%"
+    note = (
+        f"Amounts in £ thousands, rounded to {money_k(fmt['step'], fmt['step'])} (at least the "
+        f"Monte Carlo error); chances to {chances}."
+    )
+    return {"heads": [h for _, h, _ in measures], "rows": rows, "note": note}
+
+
+def breakdown_context(result: Result) -> dict[str, Any]:
+    """The by-schedule and exit-cost sections, each ``None`` where the agreement has no use for it.
+
+    ``schedules`` (more than one schedule): each schedule's net position by
+    partner and for its pool, from :meth:`Result.by_schedule`.
+    ``exit_costs`` (an exit clause): each partner's exit costs over the
+    agreement, from :meth:`Result.exit_costs`; ``rows`` is empty when the
+    clause names no costs.
+    """
+    from riskshare.config.names import partner_labels
+
+    model = result.model
+    labels = partner_labels(model)
+    out: dict[str, Any] = {"schedules": None, "exit_costs": None}
+    schedules = model.schedules()
+    if len(schedules) > 1:
+        names = {s.id: s.label for s in schedules}
+        table = _rows_of(result.by_schedule(), SCHEDULE_MEASURES, labels)
+        groups = []
+        for s in schedules:
+            rows = [r for r in table["rows"] if r["key"][0] == s.id]
+            groups.append({"id": s.id, "label": names[s.id], "rows": rows})
+        out["schedules"] = {**table, "groups": groups}
+    if model.agreement.exit is not None:
+        if result.outcomes.exit_cost_total is None:
+            out["exit_costs"] = {"heads": [], "rows": [], "note": ""}
+        else:
+            out["exit_costs"] = _rows_of(result.exit_costs(), EXIT_MEASURES, labels)
+    return out
+
+
 def report_context(
     result: Result,
     *,
@@ -518,6 +586,7 @@ def report_context(
         **head,
         **_budget_context(result, head["key_step"]),
         **_sensitivity_context(result, sensitivity, stress, head["key_step"]),
+        **breakdown_context(result),
         "title": title or model.name,
         "model": model,
         "description": model.description,

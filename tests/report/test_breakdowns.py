@@ -1,0 +1,189 @@
+"""By-schedule and exit-cost sections: in the report and the workbook only when relevant, equal to
+``Result.by_schedule()`` and ``Result.exit_costs()``."""
+
+from __future__ import annotations
+
+import html.parser
+import math
+from pathlib import Path
+
+import pytest
+
+import riskshare as rs
+from riskshare.analysis.comparison import load_agreement
+from riskshare.config.load import with_agreement
+from riskshare.config.names import partner_labels
+from riskshare.report.excel import HEADINGS, write_excel
+from riskshare.report.formats import chance, money_k
+from riskshare.report.headline import precision_of
+from riskshare.report.html import EXIT_MEASURES, SCHEDULE_MEASURES, write_html
+
+openpyxl = pytest.importorskip("openpyxl")
+ROOT = Path(__file__).resolve().parents[2]
+CONFIGS = ROOT / "configs"
+
+
+def _simulate(model):
+    return rs.simulate(model, n_sims=2000, seed=3)
+
+
+def _district_exit():
+    return with_agreement(
+        rs.load_config(CONFIGS / "four_partners.yaml"),
+        load_agreement(CONFIGS / "agreements" / "district_exit.yaml"),
+    )
+
+
+@pytest.fixture(scope="module")
+def results():
+    exit_model = _district_exit()
+    agr = exit_model.agreement
+    no_costs = agr.model_copy(update={"exit": agr.exit.model_copy(update={"costs": []})})
+    return {
+        "plain": _simulate(rs.load_config(CONFIGS / "section75_example.yaml")),
+        "schedules": _simulate(rs.load_config(CONFIGS / "schedules_example.yaml")),
+        "exit": _simulate(exit_model),
+        "exit_no_costs": _simulate(with_agreement(exit_model, no_costs)),
+    }
+
+
+@pytest.fixture(scope="module")
+def outputs(results, tmp_path_factory):
+    root = tmp_path_factory.mktemp("breakdowns")
+    return {
+        name: (write_html(r, root / f"{name}.html"), write_excel(r, root / f"{name}.xlsx"))
+        for name, r in results.items()
+    }
+
+
+class _Cells(html.parser.HTMLParser):
+    """The cells of one table (by its class), with their attributes and text."""
+
+    def __init__(self, table: str) -> None:
+        super().__init__()
+        self.table, self.inside, self.cells, self._cell = table, False, [], None
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if tag == "table":
+            self.inside = self.table in (a.get("class") or "").split()
+        if self.inside and tag == "td" and "data-measure" in a:
+            self._cell = {**a, "text": ""}
+
+    def handle_data(self, data):
+        if self._cell is not None:
+            self._cell["text"] += data
+
+    def handle_endtag(self, tag):
+        if tag == "td" and self._cell is not None:
+            self.cells.append(self._cell)
+            self._cell = None
+        if tag == "table":
+            self.inside = False
+
+
+def _cells(path: Path, table: str) -> list[dict[str, str]]:
+    p = _Cells(table)
+    p.feed(path.read_text(encoding="utf-8"))
+    return p.cells
+
+
+def _text(value: float, kind: str, frame) -> str:
+    prec = precision_of(frame)
+    if kind == "money":
+        return money_k(value, max(prec.step, 1000.0))
+    return chance(value, prec.percent_digits)
+
+
+@pytest.mark.parametrize(
+    ("name", "by_schedule", "exit_costs"),
+    [
+        ("plain", False, False),
+        ("schedules", True, False),
+        ("exit", False, True),
+        ("exit_no_costs", False, True),
+    ],
+)
+def test_sections_only_when_relevant(outputs, name, by_schedule, exit_costs):
+    page, book = outputs[name]
+    text = page.read_text(encoding="utf-8")
+    assert ('id="by-schedule"' in text) is by_schedule
+    assert ('id="exit-costs"' in text) is exit_costs
+    sheets = openpyxl.load_workbook(book, read_only=True).sheetnames
+    assert ("By schedule" in sheets) is by_schedule
+    assert ("Exit costs" in sheets) is exit_costs
+
+
+def test_report_by_schedule_equals_by_schedule(results, outputs):
+    result = results["schedules"]
+    frame = result.by_schedule()
+    cells = _cells(outputs["schedules"][0], "by-schedule")
+    kinds = {m: k for m, _, k in SCHEDULE_MEASURES}
+    assert len(cells) == len(frame) * len(SCHEDULE_MEASURES)
+    assert len({c["data-schedule"] for c in cells}) == len(result.model.schedules()) == 3
+    for c in cells:
+        want = float(frame.loc[(c["data-schedule"], c["data-partner"]), c["data-measure"]])
+        assert float(c["data-value"]) == want
+        assert c["text"] == _text(want, kinds[c["data-measure"]], frame)
+    text = outputs["schedules"][0].read_text(encoding="utf-8")
+    for s in result.model.schedules():
+        assert f">{s.label}</th>" in text  # each schedule by its display name
+
+
+def test_report_exit_costs_equal_exit_costs(results, outputs):
+    result = results["exit"]
+    frame = result.exit_costs()
+    cells = _cells(outputs["exit"][0], "exit-costs")
+    kinds = {m: k for m, _, k in EXIT_MEASURES}
+    assert len(cells) == len(frame) * len(EXIT_MEASURES)
+    for c in cells:
+        want = float(frame.loc[c["data-partner"], c["data-measure"]])
+        assert float(c["data-value"]) == want
+        assert c["text"] == _text(want, kinds[c["data-measure"]], frame)
+    # The district leaves in year 3: it pays its £150k redundancy and a share of the double
+    # running, so it always pays an exit cost, and the pool pays £150k + 2 × £100k.
+    assert frame.loc["district", "prob_pays"] == 1.0
+    assert frame.loc["pool", "mean"] == pytest.approx(350_000.0, rel=1e-12)
+    assert "£350k" in {c["text"] for c in cells if c["data-partner"] == "pool"}
+
+
+def test_report_exit_clause_without_costs_says_so(outputs):
+    text = outputs["exit_no_costs"][0].read_text(encoding="utf-8")
+    assert "names no exit costs" in text
+    assert _cells(outputs["exit_no_costs"][0], "exit-costs") == []
+
+
+def _sheet(path: Path, name: str):
+    ws = openpyxl.load_workbook(path)[name]
+    rows = list(ws.iter_rows(min_row=3, values_only=True))
+    return list(rows[0]), [r for r in rows[1:] if r[0] is not None]
+
+
+def _same(got, want: float) -> bool:
+    # Excel keeps 15 significant digits (xlsxwriter writes 16, so the last bit may go).
+    if math.isinf(want) or math.isnan(want):
+        return got is None or got == want
+    return got == pytest.approx(want, rel=1e-15, abs=0.0)
+
+
+def test_workbook_by_schedule_equals_by_schedule(results, outputs):
+    result = results["schedules"]
+    frame = result.by_schedule()
+    head, rows = _sheet(outputs["schedules"][1], "By schedule")
+    assert head == ["Schedule", "Partner", *(HEADINGS.get(c, c) for c in frame.columns)]
+    names = {s.id: s.label for s in result.model.schedules()}
+    labels = partner_labels(result.model)
+    assert [tuple(r[:2]) for r in rows] == [(names[s], labels[p]) for s, p in frame.index]
+    for r, (_, want) in zip(rows, frame.iterrows(), strict=True):
+        assert all(_same(g, float(w)) for g, w in zip(r[2:], want, strict=True)), r
+
+
+def test_workbook_exit_costs_equal_exit_costs(results, outputs):
+    result = results["exit"]
+    frame = result.exit_costs()
+    head, rows = _sheet(outputs["exit"][1], "Exit costs")
+    assert head == ["Partner", *(HEADINGS.get(c, c) for c in frame.columns)]
+    labels = partner_labels(result.model)
+    assert [r[0] for r in rows] == [labels[p] for p in frame.index]
+    for r, (_, want) in zip(rows, frame.iterrows(), strict=True):
+        assert all(_same(g, float(w)) for g, w in zip(r[1:], want, strict=True)), r
