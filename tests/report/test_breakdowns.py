@@ -30,7 +30,7 @@ def _simulate(model):
 def _district_exit():
     return with_agreement(
         rs.load_config(CONFIGS / "four_partners.yaml"),
-        load_agreement(CONFIGS / "agreements" / "district_exit.yaml"),
+        load_agreement(CONFIGS / "agreements" / "four_partners" / "district_exit.yaml"),
     )
 
 
