@@ -87,7 +87,7 @@ from scipy import optimize, special, stats
 
 from riskshare.config.load import (
     MAX_DATA_BYTES,
-    check_input_file,
+    check_workbook,
     load_config,
     read_text,
     validate_data,
@@ -216,8 +216,8 @@ def _raw_table(
     name = str(path)
     suffix = path.suffix.lower()
     try:
-        if suffix in (".xlsx", ".xlsm", ".xls"):
-            check_input_file(path, what="history", limit=MAX_DATA_BYTES)
+        if suffix in (".xlsx", ".xlsm"):
+            check_workbook(path, what="history", limit=MAX_DATA_BYTES)
             raw = pd.read_excel(
                 path, sheet_name=0 if sheet is None else sheet, dtype=object, header=0
             )
@@ -228,7 +228,7 @@ def _raw_table(
                 io.StringIO(text), dtype=str, keep_default_na=False, skipinitialspace=True
             )
         else:
-            raise InputError(f"{name}: unknown file type '{suffix}' (allowed: .csv, .xlsx)")
+            raise InputError(f"{name}: unknown file type '{suffix}' (allowed: .csv, .xlsx, .xlsm)")
     except InputError:
         raise
     except (ValueError, OSError, pd.errors.ParserError) as exc:

@@ -22,6 +22,7 @@ import io
 import json
 import stat
 import tomllib
+import zipfile
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -98,6 +99,8 @@ MAX_CONFIG_BYTES = 4 * 2**20
 """Largest config, sweep, stress, sensitivity or manifest file read [bytes] (4 MiB)."""
 MAX_DATA_BYTES = 256 * 2**20
 """Largest data file (a history or per-client costs) read [bytes] (256 MiB)."""
+MAX_WORKBOOK_RATIO = 200
+"""Largest ratio of a workbook member's unpacked size to its packed size (a zip bomb's is ~1000)."""
 MAX_YAML_DEPTH = 40
 """Deepest nesting of mappings and lists allowed in a YAML file."""
 MAX_YAML_VALUES = 200_000
@@ -168,6 +171,44 @@ def check_input_file(path: str | Path, *, what: str, limit: int = MAX_DATA_BYTES
         raise refuse(f"is a device, not a {what}")
     if stat.S_ISREG(info.st_mode) and info.st_size > limit:
         raise refuse(f"larger than the {limit / 2**20:g} MiB allowed for a {what}")
+
+
+def check_workbook(path: str | Path, *, what: str, limit: int = MAX_DATA_BYTES) -> None:
+    """Refuse an Excel workbook that would unpack to more than ``limit`` bytes.
+
+    An ``.xlsx`` file is a zip archive: a small file can unpack to gigabytes
+    (a "zip bomb"). The sizes its directory declares are checked before
+    anything is unpacked, and so is each member's compression ratio, since
+    a declared size can lie. The file itself is checked as
+    :func:`check_input_file` does.
+
+    Raises
+    ------
+    riskshare.errors.ConfigError
+        Naming the file and what is wrong with it.
+    """
+    check_input_file(path, what=what, limit=limit)
+
+    def refuse(msg: str) -> ConfigError:
+        return ConfigError(str(path), [("", msg)])
+
+    try:
+        with zipfile.ZipFile(path) as archive:
+            members = archive.infolist()
+    except (zipfile.BadZipFile, OSError, ValueError):
+        raise refuse(f"is not an Excel workbook (.xlsx, a zip archive); a {what} must be") from None
+    unpacked = sum(m.file_size for m in members)
+    if unpacked > limit:
+        raise refuse(
+            f"unpacks to {unpacked / 2**20:,.0f} MiB, more than the {limit / 2**20:g} MiB allowed"
+            f" for a {what}"
+        )
+    for m in members:
+        if m.file_size > 2**20 and m.file_size > MAX_WORKBOOK_RATIO * max(m.compress_size, 1):
+            raise refuse(
+                f"member {m.filename!r} is compressed {m.file_size / max(m.compress_size, 1):,.0f}"
+                f" to 1 (at most {MAX_WORKBOOK_RATIO} allowed): not a plausible {what}"
+            )
 
 
 def decode_text(data: bytes, source: str, *, what: str = "config file") -> str:

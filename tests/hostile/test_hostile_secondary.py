@@ -309,6 +309,48 @@ def test_fit_refuses_bad_histories(tmp_path: Path, cli, name: str) -> None:
     expect(cli("fit", history), BAD_INPUT, str(history))
 
 
+def _zip(path: Path, members: dict[str, bytes]) -> Path:
+    import zipfile
+
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as z:
+        for name, data in members.items():
+            z.writestr(name, data)
+    return path
+
+
+WORKBOOKS = {
+    # 64 MiB of zeros packs to about 64 KiB: a zip bomb in miniature (ratio ~1000).
+    "zip-bomb": {"xl/worksheets/sheet1.xml": bytes(64 * 2**20)},
+    "not-a-zip": None,
+    "empty-zip": {},
+}
+
+
+@pytest.mark.parametrize("name", list(WORKBOOKS))
+def test_fit_refuses_bad_workbooks(tmp_path: Path, cli, name: str) -> None:
+    history = tmp_path / "h.xlsx"
+    members = WORKBOOKS[name]
+    if members is None:
+        history.write_bytes(b"year,group,spend\n2018,ld,5\n")
+    else:
+        _zip(history, members)
+    result = cli("fit", history)
+    expect(result, BAD_INPUT, str(history))
+    if name == "zip-bomb":
+        assert "compressed" in result.output
+
+
+def test_workbook_larger_than_allowed_unpacked_is_refused(tmp_path: Path) -> None:
+    from riskshare.config.load import check_workbook
+    from riskshare.errors import ConfigError
+
+    # 2 MiB of zeros packs to a few KiB: the file is small, its declared unpacked size is not.
+    data = bytes(2**20)
+    path = _zip(tmp_path / "big.xlsx", {"a.bin": data, "b.bin": data})
+    with pytest.raises(ConfigError, match=r"unpacks to 2 MiB, more than the 1\.5 MiB"):
+        check_workbook(path, what="history", limit=2**20 + 2**19)
+
+
 @pytest.mark.parametrize(
     "args",
     [
