@@ -551,11 +551,15 @@ def reference_schedules(
     """Settle an agreement of several schedules for one simulation (``docs/rules.md``, Schedules).
 
     Each schedule is settled as an agreement of its own over its groups. An
-    offset between schedules changes no schedule's variance, so each
-    schedule's ``O_s`` and ``Q_s`` are found by settling it once; the offsets
-    follow from them, and each schedule is settled again with its offsets.
-    Flows are summed over the schedules; ``schedule_net`` is each partner's
-    net position in each schedule, ``(years, schedules, partners)``.
+    offset between schedules changes no schedule's variance in its year, but
+    it changes what is left in the schedule's reserve (a cap overflowing into
+    it), hence later top-slices, budgets and exits: ``O_s`` and ``Q_s`` of
+    year t depend on the offsets of the years before. So the offsets are found
+    a year at a time: each schedule is settled with the offsets found so far,
+    its year-t ``O_s`` and ``Q_s`` give year t's offsets, and finally each
+    schedule is settled with all of them. Flows are summed over the schedules;
+    ``schedule_net`` is each partner's net position in each schedule,
+    ``(years, schedules, partners)``.
     """
     S = np.asarray(spend, dtype=float)
     I_in = np.zeros_like(S) if income is None else np.asarray(income, dtype=float)
@@ -571,23 +575,24 @@ def reference_schedules(
             sub, S[:, cols[k]], I_in[:, cols[k]], metrics=metrics, savings=savings, offsets=offsets
         )
 
-    first = [one(k) for k in range(len(scheds))]
     across = model.agreement.across
     part = []
     if across is not None and across.offset:
         names = across.schedules or [sc.id for sc in scheds if sc.arrangement != "aligned"]
         part = [k for k, sc in enumerate(scheds) if sc.id in names]
-    O = sum((first[k]["to_meet"][:, 0] for k in part), np.zeros(len(S)))
-    Q = sum((first[k]["to_meet"][:, 1] for k in part), np.zeros(len(S)))
-    m = np.minimum(O, Q)
-    outs = []
-    for k in range(len(scheds)):
-        if k in part:
-            got = np.where(O > 0, m * first[k]["to_meet"][:, 0] / np.where(O > 0, O, 1), 0.0)
-            gave = np.where(Q > 0, m * first[k]["to_meet"][:, 1] / np.where(Q > 0, Q, 1), 0.0)
-            outs.append(one(k, (got, gave)))
-        else:
-            outs.append(first[k])
+    years = len(S)
+    got = {k: np.zeros(years) for k in part}  # schedule_offset_in of each schedule taking part
+    gave = {k: np.zeros(years) for k in part}  # schedule_offset_out
+    for t in range(years):
+        # Year t's O_s and Q_s (before any offset) given the offsets of the years before.
+        meet = {k: one(k, (got[k], gave[k]))["to_meet"][t] for k in part}
+        O = sum(meet[k][0] for k in part)
+        Q = sum(meet[k][1] for k in part)
+        m = min(O, Q)
+        for k in part:
+            got[k][t] = m * meet[k][0] / O if O > 0 else 0.0
+            gave[k][t] = m * meet[k][1] / Q if Q > 0 else 0.0
+    outs = [one(k, (got[k], gave[k])) if k in part else one(k) for k in range(len(scheds))]
     out = {name: sum(o[name] for o in outs) for name in (*PARTNER_FLOWS, *POOL_FLOWS, "reserve")}
     out["net"] = sum(o["net"] for o in outs)
     out["schedule_net"] = np.stack([o["net"] for o in outs], axis=1)

@@ -887,6 +887,57 @@ EXAMPLES = [
         },
         spend=[[11 * m, 6 * m, 3.5 * m]],
     ),
+    # Offsets are found year by year: last year's offset changes this year's overspend.
+    # Each partner funds each schedule half its 1 (budgets 1 and 1). "capped" has a
+    # reserve with cap 0 and a 0.05 top-slice, and the council's overspend capped at 0
+    # (fraction 0 of its contribution) overflowing into the reserve; "other" has none.
+    # Year 0: capped spends 1.1 (O = 0.1), other 0.94 (Q = 0.06); m = 0.06 meets capped's
+    # overspend: 0.04 left, shared 1:1, council 0.02 capped -> the reserve, R = -0.02
+    # (reserve_draw 0.02); icb 0.02. No top-slice (room max(0 - 0, 0) = 0).
+    # Year 1: room max(0 - (-0.02), 0) = 0.02 of the wanted 0.05 * 1 = 0.05, so 0.01 from
+    # each: R = 0, capped's budget 0.98, spend 1 -> O = 0.02. other spends 0.9 -> Q = 0.1;
+    # m = 0.02 meets capped's overspend, the 0.08 left is returned 1:1 (0.04 each).
+    # (Settled without year 0's offset, capped's reserve would be at -0.05 and year 1's
+    # overspend 0.05.) Nets: council -0.04, icb 0.02 - 0.04 = -0.02; spend 2.04 + 1.9 =
+    # 3.94 = contributions 4 - 0.06.
+    Example(
+        "schedules_offset_year_by_year",
+        {"a": (C, [1 * m, 1 * m]), "b": (I, [1 * m, 1 * m])},
+        {C: [1 * m, 1 * m], I: [1 * m, 1 * m]},
+        {
+            "schedule_offset_in": [0.06 * m, 0.02 * m],
+            "schedule_offset_out": [0.06 * m, 0.02 * m],
+            "reserve_topup": [0, 0.02 * m],
+            "reserve_draw": [0.02 * m, 0],
+            "reserve": [-0.02 * m, 0],
+            "overspend_call": [[0, 0.02 * m], [0, 0]],
+            "underspend_refund": [[0, 0], [0.04 * m, 0.04 * m]],
+            "net": [[0, 0.02 * m], [-0.04 * m, -0.04 * m]],
+            "schedule_net": [[[0, 0.02 * m], [0, 0]], [[0, 0], [-0.04 * m, -0.04 * m]]],
+        },
+        agreement={
+            "schedules": [
+                {
+                    "id": "capped",
+                    "groups": ["a"],
+                    "funding": {C: 0.5, I: 0.5},
+                    "reserve": {"top_slice": 0.05, "cap": 0, "carry_forward": False},
+                    "caps": [
+                        {
+                            "partner": C,
+                            "side": "overspend",
+                            "fraction": 0,
+                            "of": "contribution",
+                            "overflow": "reserve",
+                        }
+                    ],
+                },
+                {"id": "other", "groups": ["b"], "funding": {C: 0.5, I: 0.5}},
+            ],
+            "across": {"offset": True},
+        },
+        spend=[[1.1 * m, 0.94 * m], [1 * m, 0.9 * m]],
+    ),
     # Without funding fractions each partner funds each schedule by its share of expected
     # spend: a 12 of 20, b 8 of 20. Council 10 -> 6 + 4, icb 10 -> 6 + 4. Schedule "a"
     # (proportional, 6 : 6): spend 13, V = +1 -> 0.5 each. Schedule "b" (aligned): b is the
