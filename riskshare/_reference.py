@@ -78,6 +78,7 @@ POOL_FLOWS = (
     "reserve_release",
     "unfunded",
     "mitigation",
+    "recovery_cost",
     "schedule_offset_in",
     "schedule_offset_out",
 )
@@ -96,6 +97,7 @@ _INFLOWS = (
 )
 _OUTFLOWS = (
     "spend",
+    "recovery_cost",
     "integration_cost",
     "uncommitted_spend",
     "nonrecurrent_spend",
@@ -116,6 +118,7 @@ def reference_settle(
     metrics: dict[str, Any] | None = None,
     savings: Any | None = None,
     offsets: tuple[Any, Any] | None = None,
+    forecast: Any | None = None,
 ) -> dict[str, np.ndarray]:
     """Settle one simulation, year by year, exactly as ``docs/rules.md`` says.
 
@@ -141,6 +144,9 @@ def reference_settle(
         For one schedule of several: what other schedules' underspend meets
         of its overspend and what its underspend meets of theirs each year
         (see :func:`reference_schedules`). [£]
+    forecast : array_like, shape (years,), optional
+        The forecast stream's standard normal ``z`` each year (a trigger
+        ``on: forecast``; default 0, the Brownian bridge's mean).
 
     Returns
     -------
@@ -151,14 +157,17 @@ def reference_settle(
         ``reserve_before_release`` (the same before a release at the end);
         ``net`` and ``position`` ``(years, partners)`` [£]; ``budget``
         ``(years,)`` [£]; ``trigger_fired`` and ``exit`` ``(years,)`` bool
-        (``exit``: the year a partner's exit takes effect).
+        (``exit``: the year a partner's exit takes effect); with a trigger on a
+        forecast, ``trigger_needed`` ``(years,)`` bool and ``forecast_error``
+        ``(years,)`` [£]; with instalments, ``cash_q1`` .. ``cash_q4``
+        ``(years,)``, each quarter's in-year cash call [£].
     """
     if agreement is not None and agreement is not model.agreement:
         data = model.model_dump(mode="python")
         data["agreement"] = agreement
         model = Model.model_validate(data)
     if offsets is None and model.schedule_models() != [model]:
-        return reference_schedules(model, spend, income, contributions, metrics, savings)
+        return reference_schedules(model, spend, income, contributions, metrics, savings, forecast)
     agr = model.agreement
     pids = list(model.partner_ids)
     n_p = len(pids)
@@ -187,6 +196,14 @@ def reference_settle(
     out["position"] = np.zeros((years, n_p))
     out["budget"] = np.zeros(years)
     out["trigger_fired"] = np.zeros(years, dtype=bool)
+    out["trigger_needed"] = np.zeros(years, dtype=bool)
+    out["forecast_error"] = np.zeros(years)
+    for q in range(1, 5):
+        out[f"cash_q{q}"] = np.zeros(years)
+    # In-year timing: each group's monthly accrual profile (its own, else the
+    # agreement's, else flat), the share accrued by the end of month k.
+    profiles = [list(g.accrual or agr.accrual or [1 / 12] * 12) for g in groups]
+    accrued = [[min(sum(p[:k]) / sum(p), 1.0) for k in range(13)] for p in profiles]
     out["exit"] = np.zeros(years, dtype=bool)
     out["to_meet"] = np.zeros((years, 2))  # step 8's O and Q before any offset or waterfall
     got, gave = (np.zeros(years), np.zeros(years)) if offsets is None else offsets
@@ -330,30 +347,52 @@ def reference_settle(
                 return [S[g] - I[g] - (rate[g] * S[g] - I[g]) for g in range(n_g)]
             return [S[g] - I[g] for g in range(n_g)]
 
-        # --- 6. management action.
+        # --- 6. management action, on the outturn or on the month's forecast.
         N = net_spend(S, I)
-        if agr.trigger is not None:
-            tr = agr.trigger
+        N_before, X_before = list(N), X
+        # The pool's accrual: the groups' weighted by their shares of the group budget.
+        if agr.group_budgets == "expected_cost":
+            e = [float(x) for x in expected[t]]
+        else:
+            e = [float(agr.group_budgets[gid][t]) for gid in model.group_ids]
+        A_pool = [
+            min(sum(e[g] * accrued[g][k] for g in range(n_g)) / sum(e), 1.0) for k in range(13)
+        ]
+        A_pool[12] = 1.0
+        tr = agr.trigger
+        if tr is not None:
             V0 = sum(N) + X + U - B
-            if tr.threshold * B < V0:
-                M = tr.mitigation * V0 * (12 - tr.month) / 12
-                f = 1.0 - M / sum(S)
+            assessed = V0
+            if tr.on == "forecast":
+                # Brownian bridge in accrued time tau from 0 to L = ln(N / plan).
+                plan = B - X - U
+                tau = A_pool[tr.month]
+                z = 0.0 if forecast is None else float(np.asarray(forecast)[t])
+                if sum(N) > 0 and plan > 0:
+                    L = math.log(sum(N) / plan)
+                    W = tau * L + tr.forecast.sd * math.sqrt(tau * (1 - tau)) * z
+                    assessed = plan * (math.exp(W + tr.forecast.bias * (1 - tau)) - 1)
+                out["trigger_needed"][t] = tr.threshold * B < V0
+                out["forecast_error"][t] = V0 - assessed
+            if tr.threshold * B < assessed:
+                M = tr.mitigation * assessed * (1 - A_pool[tr.month + tr.lag])
+                f = max(1.0 - M / sum(S), 0.0) if sum(S) > 0 else 1.0
+                out["mitigation"][t] = sum(S) * (1 - f)
                 S = [s * f for s in S]
                 I = [i * f for i in I]
                 N = net_spend(S, I)
-                out["mitigation"][t] = M
                 out["trigger_fired"][t] = True
+                if tr.cost is not None:
+                    cost = tr.cost.fixed + tr.cost.proportional * out["mitigation"][t]
+                    out["recovery_cost"][t] = cost
+                    X += cost
         out["spend"][t] = sum(S)
         out["charging_income"][t] = sum(I)
         if net_pooling:
             bearer = pidx[agr.charging.bearer] if agr.charging.bearer else host
             out["income_shortfall"][t, bearer] = sum(rate[g] * S[g] - I[g] for g in range(n_g))
 
-        # --- 7. group budgets, variances, profiles.
-        if agr.group_budgets == "expected_cost":
-            e = [float(x) for x in expected[t]]
-        else:
-            e = [float(agr.group_budgets[gid][t]) for gid in model.group_ids]
+        # --- 7. group budgets (split as e, above), variances, profiles.
         Bg = [(B - U) * e[g] / sum(e) for g in range(n_g)]
         Vg = [N[g] - Bg[g] for g in range(n_g)]
         position = [0.0] * n_p
@@ -512,6 +551,26 @@ def reference_settle(
         # --- 5 (end). the uncommitted allocation not released is spent.
         out["uncommitted_spend"][t] = U - release
 
+        # --- 11. instalments: the pool's cash shortfall at each month end k,
+        # spend accrued (the change action makes accruing from month + lag on)
+        # less the instalments paid at the start of each period.
+        if agr.instalments is not None:
+            n_inst = agr.instalments.number
+            start = 12 if tr is None else tr.month + tr.lag
+            change = sum(N) + X - sum(N_before) - X_before
+            short = []
+            for k in range(13):
+                spent = sum(N_before[g] * accrued[g][k] for g in range(n_g))
+                spent += (X_before + U) * A_pool[k]
+                if k == 12:
+                    spent += change
+                elif k > start and A_pool[start] < 1:
+                    spent += change * (A_pool[k] - A_pool[start]) / (1 - A_pool[start])
+                paid = math.ceil(k * n_inst / 12) / n_inst
+                short.append(spent - paid * B)
+            for q in range(1, 5):
+                out[f"cash_q{q}"][t] = max(0.0, *short[3 * q - 2 : 3 * q + 1])
+
         # --- 11. cash.
         out["position"][t] = position
         out["overspend_call"][t] = [max(0.0, x) for x in position]
@@ -547,6 +606,7 @@ def reference_schedules(
     contributions: Any | None = None,
     metrics: dict[str, Any] | None = None,
     savings: Any | None = None,
+    forecast: Any | None = None,
 ) -> dict[str, np.ndarray]:
     """Settle an agreement of several schedules for one simulation (``docs/rules.md``, Schedules).
 
@@ -572,7 +632,13 @@ def reference_schedules(
     def one(k: int, offsets: tuple[Any, Any] | None = None) -> dict[str, np.ndarray]:
         sub = subs[k]
         return reference_settle(
-            sub, S[:, cols[k]], I_in[:, cols[k]], metrics=metrics, savings=savings, offsets=offsets
+            sub,
+            S[:, cols[k]],
+            I_in[:, cols[k]],
+            metrics=metrics,
+            savings=savings,
+            offsets=offsets,
+            forecast=forecast,
         )
 
     across = model.agreement.across
@@ -596,8 +662,10 @@ def reference_schedules(
     out = {name: sum(o[name] for o in outs) for name in (*PARTNER_FLOWS, *POOL_FLOWS, "reserve")}
     out["net"] = sum(o["net"] for o in outs)
     out["schedule_net"] = np.stack([o["net"] for o in outs], axis=1)
-    for name in ("trigger_fired", "exit"):
+    for name in ("trigger_fired", "trigger_needed", "exit"):
         out[name] = np.logical_or.reduce([o[name] for o in outs])
+    for name in ("forecast_error", "cash_q1", "cash_q2", "cash_q3", "cash_q4"):
+        out[name] = sum(o[name] for o in outs)
     return out
 
 

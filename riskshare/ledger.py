@@ -115,6 +115,13 @@ FLOWS: Mapping[str, Flow] = MappingProxyType(
             ),
             Flow("nonrecurrent_spend", "pool", -1, 0, "Underspend used for non-recurrent items."),
             Flow("mitigation", "pool", 0, 0, "Spend avoided by management action (memo)."),
+            Flow(
+                "recovery_cost",
+                "pool",
+                -1,
+                0,
+                "Cost of a recovery plan when management acts, spent by the pool.",
+            ),
             Flow("reserve_draw", "pool", +1, 0, "Reserve used to meet an overspend."),
             Flow(
                 "reserve_topup",

@@ -73,6 +73,10 @@ class SpendPaths:
         Integration savings ``amount * ramp[t] * U`` (``Model.integration_savings``),
         U drawn once per simulation. [£] Read-only zeros (:func:`zeros_view`)
         when the model has none.
+    forecast : ndarray of float64, shape (sims, years), or None
+        Standard normals of the ``forecast`` stream: the Brownian bridge of a
+        trigger on a forecast (``agreement.trigger.on: forecast``). ``None``
+        when no trigger acts on a forecast (nothing is drawn).
     """
 
     spend: FloatArray
@@ -82,6 +86,7 @@ class SpendPaths:
     first_sim: int = 0
     metrics: Mapping[str, FloatArray] = field(default_factory=dict)
     savings: FloatArray | None = None
+    forecast: FloatArray | None = None
 
     def __post_init__(self) -> None:
         sims = self.spend.shape[0] if self.spend.ndim else 0
@@ -107,6 +112,10 @@ class SpendPaths:
         elif np.shape(self.savings) != paths:
             raise ValueError(
                 f"savings must have shape (sims, years) = {paths}, got {np.shape(self.savings)}"
+            )
+        if self.forecast is not None and np.shape(self.forecast) != paths:
+            raise ValueError(
+                f"forecast must have shape (sims, years) = {paths}, got {np.shape(self.forecast)}"
             )
 
     @property
@@ -157,6 +166,7 @@ class SpendPaths:
             first.first_sim,
             metrics={mid: cat([p.metrics[mid] for p in parts]) for mid in first.metrics},
             savings=cat([p.savings for p in parts]),
+            forecast=None if first.forecast is None else cat([p.forecast for p in parts]),
         )
 
     def take(self, idx: int | slice | IntArray) -> SpendPaths:
@@ -184,4 +194,5 @@ class SpendPaths:
             first,
             metrics={mid: values[sel] for mid, values in self.metrics.items()},
             savings=_select(self.savings, sel),
+            forecast=None if self.forecast is None else self.forecast[sel],
         )

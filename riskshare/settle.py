@@ -134,6 +134,7 @@ def iter_settle(
                 income=None if paths.income is None else paths.income[sl][:, :, groups],
                 metrics={k: v[sl] for k, v in paths.metrics.items()},
                 savings=None if savings is None else np.asarray(savings)[sl],
+                forecast=None if paths.forecast is None else paths.forecast[sl],
             )
             for (part, groups), part_rules in zip(parts, rules, strict=True)
         ]

@@ -43,10 +43,13 @@ __all__ = [
     "CostModel",
     "CountModel",
     "FixedSpend",
+    "Forecast",
     "HighCost",
+    "Instalments",
     "Model",
     "Partner",
     "PersistentShock",
+    "RecoveryCost",
     "Reporting",
     "Reserve",
     "Schedule",
@@ -54,6 +57,7 @@ __all__ = [
     "Sharing",
     "Simulation",
     "StepChange",
+    "Trigger",
     "Uncertain",
 ]
 
@@ -90,6 +94,31 @@ CV = Annotated[
     float,
     Field(ge=0, le=20, allow_inf_nan=False, description="Coefficient of variation."),
     AfterValidator(_cv),
+]
+
+
+#: Tolerance on the sum of an accrual profile's twelve monthly shares.
+PROFILE_TOLERANCE = 1e-6
+
+
+def _profile_sums_to_one(value: list[float]) -> list[float]:
+    total = sum(value)
+    if abs(total - 1.0) > PROFILE_TOLERANCE:
+        raise ValueError(
+            f"the twelve monthly shares of an accrual profile must sum to 1 (they sum to {total:g})"
+        )
+    return value
+
+
+AccrualProfile = Annotated[
+    list[Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]],
+    Field(
+        min_length=12,
+        max_length=12,
+        description="Share of the year's spend accrued in each month of the financial year "
+        "(April first): twelve fractions summing to 1. Default: flat (1/12 a month).",
+    ),
+    AfterValidator(_profile_sums_to_one),
 ]
 
 
@@ -341,6 +370,11 @@ class ClientGroup(_Frozen):
     high_cost: HighCost | None = None
     step_changes: list[StepChange] = Field(default_factory=list)
     charging: ChargingIncome | None = None
+    accrual: AccrualProfile | None = Field(
+        None,
+        description="How this group's spend accrues over the year (twelve monthly shares "
+        "summing to 1, e.g. a winter peak); default: the agreement's 'accrual', else flat.",
+    )
 
     @property
     def label(self) -> str:
@@ -635,19 +669,105 @@ class Holdback(_Frozen):
     )
 
 
-class Trigger(_Frozen):
-    """Management action: past a threshold, part of the rest of the year's overspend is saved.
+class Forecast(_Frozen):
+    """The month-m forecast management acts on (docs/rules.md, step 6).
 
-    The variance is assessed at ``month`` (spend accruing evenly); when it is
-    above ``threshold`` of the budget, ``mitigation`` of the overspend still to
-    come that year (the share ``(12 - month) / 12`` of it) is saved. This
-    changes spend: the ledger shows spend after mitigation and the amount
-    mitigated.
+    The year's log-deviation of the pool's net spend from plan, ``L = ln(N / P)``,
+    is the end point of a Brownian motion ``W`` with volatility ``sd`` in accrued
+    time ``τ`` (the share of the year's spend accrued by month m). The forecast
+    at ``τ`` is ``W(τ) + bias · (1 − τ)``: what has accrued so far plus the rest of
+    the year on plan (shifted by ``bias``). Its error has s.d.
+    ``sqrt((1 − τ)² Var L + sd² τ (1 − τ))``, which is ``sd · sqrt(1 − τ)`` when
+    ``sd`` is the s.d. of ``L``, and 0 at the year end.
+    """
+
+    sd: float = Field(
+        gt=0,
+        le=2,
+        allow_inf_nan=False,
+        description="Volatility of the year's log spend against plan (the s.d. of a forecast "
+        "made at the start of the year); set it to the s.d. of ln(spend / plan), e.g. "
+        "sqrt(ln(1 + cv²)) for one lognormal group with CV cv. [fraction]",
+    )
+    bias: float = Field(
+        0.0,
+        ge=-1,
+        le=1,
+        allow_inf_nan=False,
+        description="Log-shift of the forecast of the months still to come: negative is "
+        "optimism (overspends recognised late), positive prudence; 0 forecasts them on plan.",
+    )
+
+
+class RecoveryCost(_Frozen):
+    """What a recovery plan costs the pool when management acts (a ledger flow)."""
+
+    fixed: Money = Field(0.0, description="Cost of each recovery plan. [£]")
+    proportional: Annotated[float, Field(ge=0, le=10, allow_inf_nan=False)] = Field(
+        0.0, description="Cost per pound of spend the action saves. [fraction]"
+    )
+
+
+class Trigger(_Frozen):
+    """Management action: past a threshold at a month, part of the year's overspend is saved.
+
+    At ``month`` the pooled variance of the year is assessed: the outturn
+    itself (``on: outturn``, as if known in advance; the default, which keeps
+    configs written before forecasts) or the month's forecast (``on: forecast``,
+    with ``forecast``). When it is above ``threshold`` of the budget, action
+    takes effect ``lag`` months later and removes ``mitigation`` (its
+    effectiveness) of the assessed overspend falling in the months after that
+    (by the accrual profile: ``(12 - month - lag) / 12`` of it when flat). A
+    recovery plan may cost money (``cost``, spent by the pool). The ledger
+    shows spend after mitigation and the amount mitigated.
     """
 
     threshold: Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]
-    mitigation: Fraction
-    month: int = Field(6, ge=0, le=11, description="Month of the year (0-11) the forecast is made.")
+    mitigation: Fraction = Field(
+        description="Effectiveness: the share of the assessed overspend on the months after "
+        "action takes effect that the action removes. [fraction]"
+    )
+    month: int = Field(
+        6, ge=0, le=11, description="Months of the year elapsed when the variance is assessed."
+    )
+    lag: int = Field(
+        0, ge=0, le=12, description="Months from the assessment until action takes effect."
+    )
+    on: Literal["outturn", "forecast"] = Field(
+        "outturn",
+        description="What the trigger assesses: the year's outturn ('outturn', the default) or "
+        "the month's forecast ('forecast', needs 'forecast').",
+    )
+    forecast: Forecast | None = None
+    cost: RecoveryCost | None = None
+
+    @model_validator(mode="after")
+    def _timing(self) -> Trigger:
+        if self.month + self.lag > 12:
+            raise ValueError(
+                f"month + lag must be at most 12 (the year's end); got {self.month} + "
+                f"{self.lag} = {self.month + self.lag}"
+            )
+        if self.on == "forecast" and self.forecast is None:
+            raise ValueError("on: forecast needs 'forecast' (its sd, and bias if any)")
+        if self.on == "outturn" and self.forecast is not None:
+            raise ValueError("'forecast' is used only with on: forecast; set on: forecast")
+        return self
+
+
+class Instalments(_Frozen):
+    """Contributions paid in equal instalments in advance, and the in-year cash they leave.
+
+    Each partner's contribution (the budget, after any top-slice and
+    holdback) is paid in ``number`` equal instalments at the start of each
+    period. At each month end the pool is short by accrued spend less
+    instalments received; the host finds that cash in-year, and the quarterly
+    cash calls report the most it is short at a month end of each quarter.
+    """
+
+    number: Literal[1, 4, 12] = Field(
+        4, description="Instalments a year, paid at the start of each period: 1, 4 or 12."
+    )
 
 
 class ExitCost(_Frozen):
@@ -826,6 +946,16 @@ class ScheduleRules(_Frozen):
     caps: list[Cap] = Field(default_factory=list)
     holdback: Holdback | None = None
     trigger: Trigger | None = None
+    instalments: Instalments | None = Field(
+        None,
+        description="Contributions paid in instalments (default 4 a year): in-year cash calls "
+        "are reported beside the year-end settlement.",
+    )
+    accrual: AccrualProfile | None = Field(
+        None,
+        description="How the spend of groups without their own 'accrual' accrues over the "
+        "year (twelve monthly shares summing to 1); default flat.",
+    )
     fault: Fault | None = None
     charging: Charging = Field(default_factory=Charging)
     integration: IntegrationTerms = Field(default_factory=IntegrationTerms)

@@ -134,6 +134,9 @@ class State:
     metrics, savings
         Performance metrics, each ``(sims, years)``, and integration savings
         ``(sims, years)`` (``None`` without). [£]
+    forecast
+        Standard normals ``(sims, years)`` of the forecast stream (a trigger
+        ``on: forecast``), or ``None``.
     flows
         The ledger flows being written (:class:`Flows`).
     pool_spend, variance, reserve, exhausted, closing, extras
@@ -193,6 +196,7 @@ class State:
         income: FloatArray | None,
         metrics: Mapping[str, FloatArray] | None,
         savings: FloatArray | None,
+        forecast: FloatArray | None = None,
     ) -> None:
         n_sims, years, _ = spend.shape
         self.terms = terms
@@ -205,6 +209,7 @@ class State:
         self._income = income
         self.metrics = metrics
         self.savings = savings
+        self.forecast = forecast
         self.flows = Flows(years, n_sims, self.n_partners)
         self.pool_spend = np.empty((years, n_sims))
         self.variance = np.empty((years, n_sims))

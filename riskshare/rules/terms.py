@@ -43,6 +43,11 @@ class Terms:
         its groups on the group axis; empty for a one-schedule agreement.
     offset_across : bool
         Whether this schedule takes part in offsets between schedules.
+    accrual : ndarray, optional
+        ``(groups, 13)`` share of each group's spend accrued by the end of
+        month ``k = 0 .. 12`` of the year (0 at 0, 1 at 12), from the groups'
+        and the agreement's ``accrual`` profiles; ``None`` when every group
+        accrues flat (``k / 12``). [fraction]
     """
 
     agreement: Agreement
@@ -58,6 +63,7 @@ class Terms:
     materiality: float = 0.0
     schedules: tuple[tuple[Terms, IntArray], ...] = ()
     offset_across: bool = False
+    accrual: FloatArray | None = None
 
     @classmethod
     def from_model(cls, model: Model, *, contributions: FloatArray | None = None) -> Terms:
@@ -106,6 +112,7 @@ class Terms:
             first_year=model.simulation.first_year,
             metric_ids=tuple(m.id for m in model.performance),
             materiality=model.simulation.materiality,
+            accrual=_accrual(model),
         )
 
     @property
@@ -158,6 +165,20 @@ class Terms:
         for gid in self.agreement.group_keys:
             pooled[self.group(gid)] = False
         return pooled
+
+
+def _accrual(model: Model) -> FloatArray | None:
+    """``(groups, 13)`` cumulative accrual of each group by month end, or ``None`` if all flat."""
+    pool = model.agreement.accrual
+    profiles = [g.accrual if g.accrual is not None else pool for g in model.client_groups]
+    if all(p is None for p in profiles):
+        return None
+    monthly = np.array([np.full(12, 1 / 12) if p is None else p for p in profiles], dtype=float)
+    monthly /= monthly.sum(axis=1, keepdims=True)  # exactly 1 over the year (validated to 1e-6)
+    out = np.zeros((len(profiles), 13))
+    np.minimum(np.cumsum(monthly, axis=1), 1.0, out=out[:, 1:])  # no rounding past 1
+    out[:, 12] = 1.0
+    return out
 
 
 def _schedule_terms(model: Model, contributions: FloatArray) -> tuple[tuple[Terms, IntArray], ...]:

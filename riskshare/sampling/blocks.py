@@ -25,7 +25,10 @@ others' numbers unchanged):
 * ``metric:{id}``: performance metric ``id`` (``Model.performance``), one
   normal per simulation and year;
 * ``savings``: integration savings (``Model.integration_savings``), one
-  uniform (none or some) and one normal (how much) per simulation.
+  uniform (none or some) and one normal (how much) per simulation;
+* ``forecast``: the Brownian bridge of a trigger acting on a forecast
+  (``agreement.trigger.on: forecast``), one normal per simulation and year,
+  drawn only then (so every other draw is the same with or without it).
 
 The order of operations for one group and year is: core spend (clients,
 aggregate or fixed) → step changes → + high-cost placements → x common shocks
@@ -115,6 +118,7 @@ class _Plan:
     copula: FloatArray | None = field(default=None)
     metrics: tuple[tuple[str, float, float], ...] = ()
     savings: _SavingsPlan | None = None
+    forecast: bool = False
 
     @property
     def has_charging(self) -> bool:
@@ -198,7 +202,10 @@ def _build_plan(model: Model) -> _Plan:
                 f"got {len(spec.ramp)}"
             )
         savings = _SavingsPlan(level, float(spec.probability_none), float(spec.cv))
-    return _Plan(years, group_ids, tuple(groups), shocks, copula, metrics, savings)
+    forecast = any(
+        sc.trigger is not None and sc.trigger.on == "forecast" for sc in model.schedules()
+    )
+    return _Plan(years, group_ids, tuple(groups), shocks, copula, metrics, savings, forecast)
 
 
 _PLAN_CACHE: OrderedDict[str, _Plan] = OrderedDict()
@@ -498,6 +505,17 @@ def _savings(spec: _SavingsPlan, block: _Block, out: FloatArray) -> None:
     np.multiply(u[:, None], spec.level[None, :], out=out)
 
 
+def _forecast(plan: _Plan, block: _Block) -> FloatArray | None:
+    """The forecast stream's standard normals, (size, years), or None when not needed.
+
+    Stream ``forecast``: ``size * years`` standard normals, simulation by
+    simulation (row-major over (size, years)).
+    """
+    if not plan.forecast:
+        return None
+    return block.rng("forecast").standard_normal((block.size, plan.years))
+
+
 def _fill_block(
     plan: _Plan,
     block: _Block,
@@ -600,7 +618,8 @@ def sample_block(
         raise ValueError(f"block must be >= 0, got {block}")
     plan = _plan(model)
     spend, income, metrics, savings = _allocate(plan, block_size)
-    _fill_block(plan, _Block(seed, block, block_size), spend, income, metrics, savings)
+    ctx = _Block(seed, block, block_size)
+    _fill_block(plan, ctx, spend, income, metrics, savings)
     return SpendPaths(
         spend,
         income,
@@ -609,6 +628,7 @@ def sample_block(
         block * block_size,
         metrics=metrics,
         savings=savings,
+        forecast=_forecast(plan, ctx),
     )
 
 
@@ -646,11 +666,14 @@ def sample(
         raise ValueError(f"workers must be >= 1, got {workers}")
     plan = _plan(model)
     spend, income, metrics, savings = _allocate(plan, n_sims)
+    forecast = np.empty((n_sims, plan.years)) if plan.forecast else None
 
     def run(b: int) -> None:
         lo = b * block_size
         hi = min(lo + block_size, n_sims)
         ctx = _Block(seed, b, block_size)
+        if forecast is not None:
+            forecast[lo:hi] = _forecast(plan, ctx)[: hi - lo]
         if hi - lo == block_size:
             _fill_block(
                 plan,
@@ -679,4 +702,12 @@ def sample(
     else:
         with ThreadPoolExecutor(max_workers=workers) as pool:
             list(pool.map(run, blocks))
-    return SpendPaths(spend, income, plan.group_ids, plan.years, metrics=metrics, savings=savings)
+    return SpendPaths(
+        spend,
+        income,
+        plan.group_ids,
+        plan.years,
+        metrics=metrics,
+        savings=savings,
+        forecast=forecast,
+    )

@@ -24,6 +24,7 @@ def fixed_model(
     *,
     host: str | None = None,
     charging: Mapping[str, float] | None = None,
+    accrual: Mapping[str, Sequence[float]] | None = None,
     **extra: Any,
 ) -> Model:
     """A validated model with deterministic (``fixed``) spend, for worked examples.
@@ -44,6 +45,8 @@ def fixed_model(
         The partner marked ``host: true``.
     charging : mapping, optional
         ``{group id: expected charging rate}`` (CV 0: deterministic income).
+    accrual : mapping, optional
+        ``{group id: twelve monthly shares}``: the group's accrual profile.
     **extra
         Other top-level config sections (``performance``, ``integration_savings``).
     """
@@ -56,6 +59,7 @@ def fixed_model(
                 "commissioners": comm if isinstance(comm, str) else dict(comm),
                 "spend": {"model": "fixed", "amounts": [float(x) for x in amounts]},
                 **({"charging": {"rate": charging[gid]}} if charging and gid in charging else {}),
+                **({"accrual": list(accrual[gid])} if accrual and gid in accrual else {}),
             }
             for gid, (comm, amounts) in groups.items()
         ],
@@ -77,6 +81,7 @@ def engine_ledger(
     *,
     metrics: Mapping[str, np.ndarray] | None = None,
     savings: np.ndarray | None = None,
+    forecast: np.ndarray | None = None,
     **kwargs: Any,
 ):
     """Settle ``model`` with the vectorised engine on given (or its fixed) spend.
@@ -92,6 +97,9 @@ def engine_ledger(
     savings : ndarray, optional
         ``(sims, years)`` or ``(years,)`` integration savings; default:
         ``amount * ramp[t]``. [£]
+    forecast : ndarray, optional
+        ``(sims, years)`` or ``(years,)`` standard normals of the forecast
+        stream (a trigger ``on: forecast``); default 0 (the bridge's mean).
     **kwargs
         Passed to :func:`riskshare.settle.settle` (``agreement``, ``contributions``).
 
@@ -128,5 +136,11 @@ def engine_ledger(
             else np.asarray(savings, float)
         )
         sav = np.broadcast_to(v if v.ndim == 2 else v[None], (n, years)).copy()
-    paths = SpendPaths(spend, inc, tuple(model.group_ids), years, metrics=mets, savings=sav)
+    fc = None
+    if any(s.trigger is not None and s.trigger.on == "forecast" for s in model.schedules()):
+        v = np.zeros(years) if forecast is None else np.asarray(forecast, float)
+        fc = np.broadcast_to(v if v.ndim == 2 else v[None], (n, years)).copy()
+    paths = SpendPaths(
+        spend, inc, tuple(model.group_ids), years, metrics=mets, savings=sav, forecast=fc
+    )
     return settle(model, paths, **kwargs)

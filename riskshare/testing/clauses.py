@@ -93,6 +93,19 @@ CLAUSES = {
         "holdback": {"partner": "icb", "amount": 1000000, "metric": "nea", "target": 0.042}
     },
     "trigger": {"trigger": {"threshold": 0.01, "mitigation": 0.5, "month": 6}},
+    "trigger_forecast_instalments": {
+        "trigger": {
+            "threshold": 0.01,
+            "mitigation": 0.5,
+            "month": 6,
+            "lag": 2,
+            "on": "forecast",
+            "forecast": {"sd": 0.04, "bias": -0.01},
+            "cost": {"fixed": 50000, "proportional": 0.1},
+        },
+        "instalments": {"number": 4},
+        "accrual": [0.07, 0.07, 0.08, 0.08, 0.08, 0.08, 0.08, 0.09, 0.1, 0.1, 0.09, 0.08],
+    },
     "fault": {"fault": {"partner": "icb", "share": 0.25}},
     "exit": {
         "reserve": {"opening": 300000},

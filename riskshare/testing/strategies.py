@@ -23,6 +23,14 @@ __all__ = ["agreements", "keys", "models", "settlement_cases", "spend_arrays"]
 _MONEY = 1e6
 
 
+def _profile(draw: Any) -> list[float]:
+    """Twelve monthly accrual shares summing to 1, some months possibly 0."""
+    raw = [draw(st.integers(0, 5)) for _ in range(12)]
+    if sum(raw) == 0:
+        raw[11] = 1
+    return [r / sum(raw) for r in raw]
+
+
 def _fixed_shares(draw: Any, partner_ids: Sequence[str]) -> dict[str, float]:
     raw = [draw(st.integers(0, 10)) for _ in partner_ids]
     if sum(raw) == 0:
@@ -163,11 +171,28 @@ def agreements(
     if agr["overspend"].get("key") != "own" and draw(st.integers(0, 3)) == 0:
         agr["fault"] = {"partner": draw(st.sampled_from(pids)), "share": 0.3}
     if draw(st.booleans()):
-        agr["trigger"] = {
+        month = draw(st.integers(0, 11))
+        agr["trigger"] = trigger = {
             "threshold": draw(st.sampled_from([0.0, 0.01, 0.03])),
             "mitigation": draw(st.sampled_from([0.25, 0.5, 1.0])),
-            "month": draw(st.integers(0, 11)),
+            "month": month,
+            "lag": draw(st.integers(0, 12 - month)),
         }
+        if draw(st.booleans()):
+            trigger["on"] = "forecast"
+            trigger["forecast"] = {
+                "sd": draw(st.sampled_from([0.02, 0.1])),
+                "bias": draw(st.sampled_from([0.0, -0.05, 0.03])),
+            }
+        if draw(st.booleans()):
+            trigger["cost"] = {
+                "fixed": draw(st.sampled_from([0.0, 0.05])) * _MONEY,
+                "proportional": draw(st.sampled_from([0.0, 0.2])),
+            }
+    if draw(st.booleans()):
+        agr["instalments"] = {"number": draw(st.sampled_from([1, 4, 12]))}
+    if draw(st.integers(0, 2)) == 0:
+        agr["accrual"] = _profile(draw)
     if not schedule and draw(st.booleans()):
         agr["exit"] = exit_ = {
             "limits": {
@@ -247,6 +272,8 @@ def models(
         grp: dict[str, Any] = {"id": g, "commissioners": comm, "spend": spend}
         if draw(st.booleans()):
             grp["charging"] = {"rate": draw(st.sampled_from([0.03, 0.16]))}
+        if draw(st.integers(0, 2)) == 0:
+            grp["accrual"] = _profile(draw)
         groups.append(grp)
     contributions = {
         p: {
@@ -317,7 +344,7 @@ def spend_arrays(sims: int, years: int, groups: int, *, scale: float = 20 * _MON
 
 @st.composite
 def settlement_cases(draw: Any, sims: int = 3, **model_options: Any) -> Any:
-    """A random model with spend, charging income, a metric and savings to settle it on.
+    """A random model with spend, charging income, a metric, savings and forecast normals.
 
     Parameters
     ----------
@@ -329,10 +356,11 @@ def settlement_cases(draw: Any, sims: int = 3, **model_options: Any) -> Any:
     Returns
     -------
     tuple
-        ``(model, spend, income, metric, savings)``: spend and income
-        ``(sims, years, groups)`` [£] (income the expected rate times spend,
-        times 0.5 .. 1.5), the metric ``(sims, years)`` and savings
-        ``(sims, years)`` [£].
+        ``(model, spend, income, metric, savings, forecast)``: spend and
+        income ``(sims, years, groups)`` [£] (income the expected rate times
+        spend, times 0.5 .. 1.5), the metric ``(sims, years)``, savings
+        ``(sims, years)`` [£] and the forecast stream's normals ``(sims, years)``
+        (-2 .. 2).
     """
     model = draw(models(**model_options))
     years, n_g = model.simulation.years, len(model.group_ids)
@@ -342,4 +370,5 @@ def settlement_cases(draw: Any, sims: int = 3, **model_options: Any) -> Any:
     income = spend * rate * factor
     metric = draw(spend_arrays(sims, years, 1, scale=0.1e6))[:, :, 0] / 1e6 - 0.02
     savings = draw(spend_arrays(sims, years, 1, scale=1e6))[:, :, 0]
-    return model, spend, income, metric, savings
+    forecast = draw(spend_arrays(sims, years, 1, scale=4e6))[:, :, 0] / 1e6 - 2.0
+    return model, spend, income, metric, savings, forecast

@@ -8,13 +8,16 @@ from hypothesis import HealthCheck, given, settings
 from riskshare._reference import reference_imbalance, reference_settle
 from riskshare.ledger import FLOWS as LEDGER_FLOWS
 from riskshare.ledger import check_balance
+from riskshare.rules.instalments import QUARTERS
 from riskshare.testing import engine_ledger
 from riskshare.testing.asserts import engine_view
 from riskshare.testing.strategies import settlement_cases
 
 SIMS = 3
-#: Every flow of the ledger, the reserve balance and the net positions.
+#: Every flow of the ledger, the reserve balance and the net positions, and the
+#: in-year indicators (a trigger on a forecast, instalments' quarterly cash calls).
 FLOWS = (*LEDGER_FLOWS, "reserve", "net")
+INDICATORS = ("trigger_fired", "trigger_needed", "forecast_error", *QUARTERS)
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -33,7 +36,7 @@ def test_settle_matches_reference_with_three_to_six_partners(case) -> None:
 @given(settlement_cases(SIMS, schedules=True, max_partners=5, max_groups=4))
 def test_schedules_match_reference(case) -> None:
     ledger = _check_against_reference(case)
-    model, spend, income, metric, _ = case
+    model, spend, income, metric, _, forecast = case
     if len(model.agreement.schedules) > 1:
         for i in range(SIMS):
             ref = reference_settle(
@@ -41,6 +44,7 @@ def test_schedules_match_reference(case) -> None:
                 spend[i],
                 income[i],
                 metrics={"nea": metric[i]} if model.performance else None,
+                forecast=forecast[i],
             )
             np.testing.assert_allclose(
                 engine_view(ledger, "schedule_net", i), ref["schedule_net"], rtol=1e-9, atol=1e-6
@@ -48,10 +52,10 @@ def test_schedules_match_reference(case) -> None:
 
 
 def _check_against_reference(case):
-    model, spend, income, metric, savings = case
+    model, spend, income, metric, savings, forecast = case
     metrics = {"nea": metric} if model.performance else None
     sav = savings if model.integration_savings is not None else None
-    ledger = engine_ledger(model, spend, income, metrics=metrics, savings=sav)
+    ledger = engine_ledger(model, spend, income, metrics=metrics, savings=sav, forecast=forecast)
     check_balance(ledger, allow_deficit=True)
     for i in range(SIMS):
         ref = reference_settle(
@@ -60,6 +64,7 @@ def _check_against_reference(case):
             income[i],
             metrics={"nea": metric[i]} if metrics else None,
             savings=None if sav is None else sav[i],
+            forecast=forecast[i],
         )
         np.testing.assert_allclose(reference_imbalance(ref), 0.0, atol=1e-5)
         for name in FLOWS:
@@ -69,4 +74,13 @@ def _check_against_reference(case):
             np.testing.assert_allclose(
                 got, want, rtol=1e-9, atol=1e-6, err_msg=f"simulation {i}: flow {name!r}"
             )
+        for name in INDICATORS:
+            if name in ledger.extras:
+                np.testing.assert_allclose(
+                    engine_view(ledger, name, i),
+                    ref[name],
+                    rtol=1e-9,
+                    atol=1e-6,
+                    err_msg=f"simulation {i}: {name!r}",
+                )
     return ledger

@@ -45,6 +45,8 @@ class Example:
     host: str | None = C
     extra: dict[str, Any] = field(default_factory=dict)
     partners: list[str] = field(default_factory=lambda: [C, I])
+    accrual: dict[str, list[float]] | None = None  # {group: twelve monthly shares}
+    forecast: list[float] | None = None  # the forecast stream's normal z each year (default 0)
 
     def model(self):
         return fixed_model(
@@ -54,6 +56,7 @@ class Example:
             self.agreement,
             host=self.host,
             charging=self.charging,
+            accrual=self.accrual,
             **self.extra,
         )
 
@@ -585,6 +588,77 @@ EXAMPLES = [
         },
         agreement={"trigger": {"threshold": 0.02, "mitigation": 0.5, "month": 6}},
     ),
+    # A trigger on the month-6 forecast with a 2-month lag, 60 % effective, and a recovery
+    # plan costing 0.05 plus 10 % of the saving. B = 12 + 8 = 20 both years; spend 21, so
+    # V0 = 1 (5 %) > 2 % of B (0.4): action is needed both years. Flat accrual: tau = 6/12.
+    # Plan P = B - X - U = 20; L = ln(21/20) = 0.0487902; sd 0.04, so the bridge adds
+    # 0.04 * sqrt(0.5 * 0.5) * z = 0.02 z to tau L = 0.0243951.
+    # Year 0, z = -1: W = 0.0043951, forecast A = 20 (e^W - 1) = 0.0880951 < 0.4: no action
+    # although needed (a miss); forecast error V0 - A = 0.9119049. V = 1 shared 12:8 -> 0.6/0.4.
+    # Year 1, z = +1: W = 0.0443951, A = 20 (e^W - 1) = 0.9079058 > 0.4: action from month
+    # 6 + 2 = 8, on the last 4 months: M = 0.6 * 0.9079058 * 4/12 = 0.1815812; spend 21 - M
+    # = 20.8184188; recovery cost K = 0.05 + 0.1 M = 0.0681581 (an outflow, in the variance):
+    # V = 0.8184188 + 0.0681581 = 0.8865770 shared 12:8 -> 0.5319462 / 0.3546308.
+    # Forecast error 1 - 0.9079058 = 0.0920942.
+    Example(
+        "trigger_on_forecast_with_lag",
+        {"a": (C, [12 * m, 12 * m]), "b": (I, [9 * m, 9 * m])},
+        {C: [12 * m, 12 * m], I: [8 * m, 8 * m]},
+        {
+            "trigger_needed": [True, True],
+            "trigger_fired": [False, True],
+            "forecast_error": [0.9119049075335 * m, 0.0920941947596 * m],
+            "mitigation": [0, 0.1815811610481 * m],
+            "recovery_cost": [0, 0.0681581161048 * m],
+            "spend": [21 * m, 20.8184188389519 * m],
+            "overspend_call": [[0.6 * m, 0.4 * m], [0.5319461730340 * m, 0.3546307820227 * m]],
+        },
+        agreement={
+            "trigger": {
+                "threshold": 0.02,
+                "mitigation": 0.6,
+                "month": 6,
+                "lag": 2,
+                "on": "forecast",
+                "forecast": {"sd": 0.04},
+                "cost": {"fixed": 0.05 * m, "proportional": 0.1},
+            }
+        },
+        forecast=[-1.0, 1.0],
+    ),
+    # ------------------------------------------------------------------ instalments
+    # Quarterly instalments in advance: B = 12 + 8 = 20, paid 5 at the start of each quarter
+    # (received by the end of month k: 5, 5, 5, 10, 10, 10, 15, ...). Group a (12) accrues
+    # flat, 1 a month; group b (9) is spent in the first quarter, 3 a month. Spent by the
+    # end of month k: k + 3 min(k, 3). Short (spent - received) at each month end:
+    # Q1 4-5, 8-5, 12-5 = -1, 3, 7 -> call 7; Q2 13-10, 14-10, 15-10 = 3, 4, 5 -> 5;
+    # Q3 16-15, 17-15, 18-15 -> 3; Q4 19-20, 20-20, 21-20 -> 1 = V, the year-end overspend
+    # shared 12:8 (0.6/0.4). The host finds 7 in the first quarter although the year ends
+    # only 1 over.
+    Example(
+        "instalments_quarterly",
+        {"a": (C, [12 * m]), "b": (I, [9 * m])},
+        {C: [12 * m], I: [8 * m]},
+        {
+            "cash_q1": [7 * m],
+            "cash_q2": [5 * m],
+            "cash_q3": [3 * m],
+            "cash_q4": [1 * m],
+            "overspend_call": [[0.6 * m, 0.4 * m]],
+        },
+        agreement={"instalments": {"number": 4}},
+        accrual={"b": [1 / 3] * 3 + [0.0] * 9},
+    ),
+    # The same year with one instalment, all 20 paid at the start: the pool is never short
+    # until the year end, when it is 1 over (21 - 20): calls 0, 0, 0, 1.
+    Example(
+        "instalments_annual",
+        {"a": (C, [12 * m]), "b": (I, [9 * m])},
+        {C: [12 * m], I: [8 * m]},
+        {"cash_q1": [0], "cash_q2": [0], "cash_q3": [0], "cash_q4": [1 * m]},
+        agreement={"instalments": {"number": 1}},
+        accrual={"b": [1 / 3] * 3 + [0.0] * 9},
+    ),
     # ------------------------------------------------------------------ exit
     # Council's limit 0.5, one year's notice. Reserve opening 1. Year 0 V = 2.2: draw 1,
     # 1.2 shared 0.6/0.6: council's cumulative 0.6 > 0.5 -> notice; it leaves at the start
@@ -982,7 +1056,7 @@ def _compare(name: str, got: np.ndarray, want: Any) -> None:
 def test_reference(ex: Example) -> None:
     model = ex.model()
     spend = ex.spend if ex.spend is not None else model.expected_spend()
-    out = reference_settle(model, spend, ex.income)
+    out = reference_settle(model, spend, ex.income, forecast=ex.forecast)
     np.testing.assert_allclose(reference_imbalance(out), 0.0, atol=1e-6)
     for name, want in ex.expected.items():
         _compare(name, out[name], want)
@@ -993,10 +1067,10 @@ def test_engine(ex: Example) -> None:
     model = ex.model()
     spend = (
         None
-        if ex.spend is None and ex.income is None
+        if ex.spend is None and ex.income is None and ex.forecast is None
         else (ex.spend if ex.spend is not None else model.expected_spend())
     )
-    ledger = engine_ledger(model, spend, ex.income)
+    ledger = engine_ledger(model, spend, ex.income, forecast=ex.forecast)
     check_balance(ledger, allow_deficit=True)
     for name, want in ex.expected.items():
         _compare(name, engine_view(ledger, name), want)

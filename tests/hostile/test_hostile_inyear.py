@@ -1,0 +1,105 @@
+"""Bad in-year timing in a config (accrual profiles, trigger months and lags, instalments).
+
+Each is refused by ``validate`` and ``run`` with one message naming the file,
+the field and what is allowed, exit 2, and nothing written.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from ._support import BAD_INPUT, TINY, expect
+
+RESERVE = "  reserve: {opening: 0, carry_forward: true, final_key: proportional}\n"
+FLAT = "[" + ", ".join(["0.0833333333"] * 12) + "]"
+
+
+def _agreement(extra: str) -> str:
+    return TINY.replace(RESERVE, RESERVE + extra)
+
+
+def _group(extra: str) -> str:
+    return TINY.replace("    commissioners: council\n", "    commissioners: council\n" + extra)
+
+
+#: (case id, config text, texts the message must contain)
+CASES = [
+    ("profile-11-months", _agreement("  accrual: [" + "0.1, " * 10 + "0]\n"), ["accrual", "12"]),
+    ("profile-sums-to-1.2", _agreement("  accrual: [" + "0.1, " * 11 + "0.1]\n"), ["sum to 1"]),
+    (
+        "profile-negative",
+        _agreement("  accrual: [-0.1, 0.2" + ", 0.09" * 10 + "]\n"),
+        ["accrual", "greater than or equal to 0"],
+    ),
+    (
+        "group-profile-text",
+        _group("    accrual: winter\n"),
+        ["client_groups", "accrual", "list"],
+    ),
+    (
+        "trigger-month-12",
+        _agreement("  trigger: {threshold: 0.01, mitigation: 0.5, month: 12}\n"),
+        ["trigger", "month", "11"],
+    ),
+    (
+        "trigger-lag-past-year-end",
+        _agreement("  trigger: {threshold: 0.01, mitigation: 0.5, month: 9, lag: 4}\n"),
+        ["trigger", "month + lag", "12"],
+    ),
+    (
+        "trigger-negative-lag",
+        _agreement("  trigger: {threshold: 0.01, mitigation: 0.5, lag: -1}\n"),
+        ["trigger", "lag"],
+    ),
+    (
+        "forecast-without-model",
+        _agreement("  trigger: {threshold: 0.01, mitigation: 0.5, on: forecast}\n"),
+        ["trigger", "on: forecast needs 'forecast'"],
+    ),
+    (
+        "forecast-on-outturn",
+        _agreement("  trigger: {threshold: 0.01, mitigation: 0.5, forecast: {sd: 0.05}}\n"),
+        ["trigger", "on: forecast"],
+    ),
+    (
+        "forecast-zero-sd",
+        _agreement(
+            "  trigger: {threshold: 0.01, mitigation: 0.5, on: forecast, forecast: {sd: 0}}\n"
+        ),
+        ["forecast", "sd", "greater than 0"],
+    ),
+    (
+        "instalments-three",
+        _agreement("  instalments: {number: 3}\n"),
+        ["instalments", "number", "1, 4 or 12"],
+    ),
+    (
+        "recovery-cost-negative",
+        _agreement("  trigger: {threshold: 0.01, mitigation: 0.5, cost: {fixed: -5}}\n"),
+        ["cost", "fixed"],
+    ),
+]
+
+
+@pytest.mark.parametrize(("text", "needles"), [pytest.param(t, n, id=i) for i, t, n in CASES])
+@pytest.mark.parametrize("command", ["validate", "run"])
+def test_bad_in_year_timing(tmp_path: Path, cli, command: str, text: str, needles: list[str]):
+    path = tmp_path / "c.yaml"
+    path.write_text(text)
+    before = sorted(p.name for p in tmp_path.iterdir())
+    args = (
+        ["run", path, "--quiet", "--out", tmp_path / "out"]
+        if command == "run"
+        else ["validate", path]
+    )
+    expect(cli(*args), BAD_INPUT, str(path), *needles)
+    assert sorted(p.name for p in tmp_path.iterdir()) == before, "nothing written"
+
+
+def test_a_flat_profile_written_out_is_accepted(tmp_path: Path, cli) -> None:
+    path = tmp_path / "c.yaml"
+    path.write_text(_agreement(f"  accrual: {FLAT}\n  instalments: {{number: 12}}\n"))
+    result = cli("validate", path)
+    assert result.exit_code == 0, result.output
