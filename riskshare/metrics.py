@@ -67,27 +67,47 @@ def tvar(x: FloatArray, level: float) -> FloatArray:
     return top.mean(axis=0)
 
 
+def _array_rows(xt: FloatArray, total: bool) -> list[Callable[..., FloatArray]]:
+    """How to get each row of ``xt`` (simulations on its last axis) as ``row(out=buf)``.
+
+    A contiguous row is used as it is; anything else is written into the
+    thread's buffer: a strided row copied, and with ``total``, after each
+    group of rows along the second-last axis (e.g. the partners), their sum
+    (one more row there), summed into the buffer when its turn comes.
+    """
+    lead = xt.shape[:-1]
+    rows: list[Callable[..., FloatArray]] = []
+    for idx in np.ndindex(lead[:-1] if total else lead):
+        if total:
+            rows += [_row_of(xt[(*idx, k)]) for k in range(lead[-1])]
+            rows.append(functools.partial(np.sum, xt[idx], axis=0))
+        else:
+            rows.append(_row_of(xt[idx]))
+    return rows
+
+
 def _row_statistics(
-    xt: FloatArray,
+    rows: list[Callable[..., FloatArray]],
+    n: int,
+    lead: tuple[int, ...],
     kth: list[int],
     tails: list[int],
     *,
     moments: bool = True,
     thresholds: FloatArray | None = None,
-    total: bool = False,
     materiality: float = 0.0,
 ) -> dict[Any, FloatArray]:
-    """Per-row reductions of ``xt`` (simulations on its last axis), one row at a time.
+    """Per-row reductions of ``rows`` (``n`` simulations each), one row at a time.
 
+    ``rows[i](out=buf)`` gives row ``i``: a contiguous array, or ``buf``
+    filled (:func:`_array_rows`; a file's column, :mod:`riskshare.spill`).
     For each row: the order statistics ``kth`` and the means of the tails from
     each index in ``tails`` up (one partition), and with ``moments`` its mean,
     standard deviation (``ddof=1``) and ``P(x > 0)``, and ``P(x > threshold)``
     for the row's threshold. Each is computed as numpy computes it for that
     row alone (``np.partition``, ``mean``, ``std``), so the figures equal
-    numpy's to the last bit. With ``total``, the sum over the second-last
-    axis (e.g. over partners) is one more row there, summed into the buffer
-    when its turn comes. Each thread works in one reused row buffer, so no
-    temporary is as large as ``xt`` itself; numpy releases the GIL, so large
+    numpy's to the last bit. Each thread works in one reused row buffer, so no
+    temporary is as large as all the rows; numpy releases the GIL, so large
     arrays are done on threads, and the result does not depend on their
     number.
 
@@ -97,22 +117,8 @@ def _row_statistics(
         ``{k: values}`` for each ``k`` in ``kth``, ``{("tail", k): means}``
         for each ``k`` in ``tails``, and with ``moments`` ``"mean"``, ``"sd"``
         and ``"positive"`` (and ``"exceeds"`` with thresholds); arrays of
-        shape ``xt.shape[:-1]`` (with ``total``, one more along its last
-        axis; scalars for one row).
+        shape ``lead`` (scalars for one row).
     """
-    n = xt.shape[-1]
-    lead = xt.shape[:-1]
-    # How to get each row: a contiguous view as it is, anything else written
-    # into the thread's buffer (a strided row copied, a total summed).
-    rows: list[Callable[[FloatArray], FloatArray]] = []
-    for idx in np.ndindex(lead[:-1] if total else lead):
-        if total:
-            rows += [_row_of(xt[(*idx, k)]) for k in range(lead[-1])]
-            rows.append(functools.partial(np.sum, xt[idx], axis=0))
-        else:
-            rows.append(_row_of(xt[idx]))
-    if total:
-        lead = (*lead[:-1], lead[-1] + 1)
     keys: list[Any] = [*kth, *(("tail", k) for k in tails)]
     if moments:
         keys += ["mean", "sd", "positive"]
@@ -213,7 +219,8 @@ def quantiles(x: FloatArray, levels: Mapping[str, float]) -> dict[str, FloatArra
     x = np.asarray(x, dtype=float)
     n = x.shape[0]
     xt = np.moveaxis(x, 0, -1)
-    order = _row_statistics(xt, sorted(_quantile_kth(n, levels.values())), [], moments=False)
+    kth = sorted(_quantile_kth(n, levels.values()))
+    order = _row_statistics(_array_rows(xt, False), n, xt.shape[:-1], kth, [], moments=False)
     return {name: _interpolate(order, n, q) for name, q in levels.items()}
 
 
@@ -297,9 +304,10 @@ def describe(
 
     Parameters
     ----------
-    x : ndarray
+    x : ndarray or riskshare.spill.SpilledArray
         ``(sims,)``, ``(sims, k)`` or ``(sims, ..., k)`` outcomes; large =
-        bad. [£]
+        bad (a spilled array is read a column at a time, with the same
+        figures). [£]
     thresholds : array_like, optional
         One threshold per column (or one for all): adds ``prob_exceeds`` and
         its standard error. [£]
@@ -327,11 +335,14 @@ def describe(
     >>> float(d["mean"]), float(d["prob_pays"])
     (0.5, 0.5)
     """
-    x = np.asarray(x, dtype=float)
+    if hasattr(x, "row_readers"):  # a riskshare.spill.SpilledArray: columns read from its file
+        rows = x.row_readers(total)
+    else:
+        x = np.asarray(x, dtype=float)
+        # Simulations on the last axis: every column a vector (contiguous when the
+        # array is stored that way already; otherwise each is copied in turn).
+        rows = _array_rows(np.moveaxis(x, 0, -1), total)
     n = x.shape[0]
-    # Simulations on the last axis: every column a vector (contiguous when the
-    # array is stored that way already; otherwise each is copied in turn).
-    xt = np.moveaxis(x, 0, -1)
     # One partition puts every order statistic needed in place: the two
     # neighbours of each quantile (linear interpolation, as numpy.quantile),
     # the ends of its confidence interval and the first of each TVaR tail,
@@ -343,7 +354,7 @@ def describe(
         | set(tails.values())
         | {r - 1 for pair in ranks.values() for r in pair if 1 <= r <= n}
     )
-    lead = list(xt.shape[:-1])
+    lead = list(x.shape[1:])
     if total:
         lead[-1] += 1
     th = None
@@ -351,11 +362,12 @@ def describe(
         th = np.asarray(thresholds, dtype=float)
         th = np.broadcast_to(th.reshape(()) if th.size == 1 else th, tuple(lead))
     order = _row_statistics(
-        xt,
+        rows,
+        n,
+        tuple(lead),
         kth,
         [tails[0.95], tails[0.99]],
         thresholds=th,
-        total=total,
         materiality=materiality,
     )
     out: dict[str, FloatArray] = {"mean": order["mean"], "sd": order["sd"]}

@@ -15,7 +15,7 @@ import json
 import os
 import platform
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -33,6 +33,7 @@ from riskshare.paths import SpendPaths
 from riskshare.rules import rules_for
 from riskshare.sampling import sample_block
 from riskshare.settle import Terms, iter_settle
+from riskshare.spill import SpilledArray, chunks
 from riskshare.streams import BLOCK_SIZE, n_blocks, resolve_seed
 
 if TYPE_CHECKING:
@@ -42,6 +43,10 @@ __all__ = ["Result", "config_digest", "simulate"]
 
 #: Manifest format version.
 MANIFEST_SCHEMA = 1
+
+#: Above this many simulations the whole-agreement outcomes are spilled to a
+#: temporary file (:func:`simulate`'s ``spill_above``) [simulations].
+SPILL_ABOVE = 1 << 20
 
 ProgressCallback = Callable[[int, int], None]
 
@@ -72,7 +77,11 @@ class Outcomes:
     arrays cover the first ``keep`` simulations only (all of them unless the
     run was larger than ``keep_paths``), which bounds memory for very large
     runs: whole-agreement figures use every simulation, per-year figures the
-    kept ones.
+    kept ones. In a very large run (:func:`simulate`'s ``spill_above``) the
+    whole-agreement arrays (``net_total``, ``called_any``, ``schedule_total``,
+    ``exit_cost_total``, ``basis_total``) are
+    :class:`riskshare.spill.SpilledArray` files instead of memory: the tables
+    read them a column at a time, ``numpy.asarray`` maps one whole.
     """
 
     net: FloatArray  # (keep, years, partners) net position each year [£]
@@ -80,8 +89,9 @@ class Outcomes:
     reserve: FloatArray  # (keep, years) reserve balance at year end, before the final payout [£]
     variance: FloatArray  # (keep, years) pool variance: spend minus budget [£]
     exhausted: BoolArray  # (keep, years) an overspend was larger than the reserve
-    net_total: FloatArray | None = None  # (sims, partners) net over the agreement [£]
-    called_any: BoolArray | None = None  # (sims, partners) a call in any year
+    #: (sims, partners) net over the agreement [£]
+    net_total: FloatArray | SpilledArray | None = None
+    called_any: BoolArray | SpilledArray | None = None  # (sims, partners) a call in any year
     extras: dict[str, np.ndarray] = field(default_factory=dict)  # (keep, years) each
     materiality: float = 0.0  # a call is an overspend_call above this [£]
     partner_ids: tuple[str, ...] = ()  # the partner axis
@@ -92,14 +102,14 @@ class Outcomes:
     )
     #: (sims, schedules, partners) net over the agreement in each schedule [£];
     #: ``None`` for a one-schedule agreement.
-    schedule_total: FloatArray | None = None
+    schedule_total: FloatArray | SpilledArray | None = None
     #: (sims, partners) exit costs paid over the agreement [£]; ``None`` without exit costs.
-    exit_cost_total: FloatArray | None = None
+    exit_cost_total: FloatArray | SpilledArray | None = None
     #: (years,) weights turning each year's nominal pounds into the reporting basis
     #: (real or present value), and the (sims, partners) weighted net over the
     #: agreement for every simulation; ``None`` in nominal pounds.
     basis_weights: FloatArray | None = None
-    basis_total: FloatArray | None = None
+    basis_total: FloatArray | SpilledArray | None = None
 
     def __post_init__(self) -> None:
         if self.net_total is None:
@@ -123,13 +133,21 @@ class Outcomes:
         n_schedules: int = 1,
         exit_costs: bool = False,
         basis_weights: FloatArray | None = None,
+        spill: bool = False,
     ) -> Outcomes:
-        """Uninitialised arrays for ``n_sims`` simulations, keeping ``keep`` paths."""
+        """Uninitialised arrays for ``n_sims`` simulations, keeping ``keep`` paths.
+
+        With ``spill``, the whole-agreement arrays (one value per simulation)
+        are :class:`riskshare.spill.SpilledArray` files, not memory.
+        """
 
         # Stored with simulations last (as the settlement computes them) and
         # exposed as (sims, ...) views, so storing a chunk is a contiguous copy.
         def sims_first(shape: tuple[int, ...], dtype: type = float) -> np.ndarray:
             return np.moveaxis(np.empty((*shape[1:], shape[0]), dtype=dtype), -1, 0)
+
+        def every_sim(shape: tuple[int, ...], dtype: type = float) -> np.ndarray | SpilledArray:
+            return SpilledArray(shape, dtype) if spill else sims_first(shape, dtype)
 
         return cls(
             net=sims_first((keep, years, n_partners)),
@@ -137,19 +155,19 @@ class Outcomes:
             reserve=sims_first((keep, years)),
             variance=sims_first((keep, years)),
             exhausted=sims_first((keep, years), bool),
-            net_total=sims_first((n_sims, n_partners)),
-            called_any=sims_first((n_sims, n_partners), bool),
+            net_total=every_sim((n_sims, n_partners)),
+            called_any=every_sim((n_sims, n_partners), bool),
             extras={name: sims_first((keep, years)) for name in extra_names},
             materiality=materiality,
             partner_ids=tuple(partner_ids),
             contributions=contributions,
             appetite=dict(appetite or {}),
-            schedule_total=sims_first((n_sims, n_schedules, n_partners))
+            schedule_total=every_sim((n_sims, n_schedules, n_partners))
             if n_schedules > 1
             else None,
-            exit_cost_total=sims_first((n_sims, n_partners)) if exit_costs else None,
+            exit_cost_total=every_sim((n_sims, n_partners)) if exit_costs else None,
             basis_weights=basis_weights,
-            basis_total=None if basis_weights is None else sims_first((n_sims, n_partners)),
+            basis_total=None if basis_weights is None else every_sim((n_sims, n_partners)),
         )
 
     @classmethod
@@ -222,6 +240,11 @@ class Outcomes:
         start = sl.start or 0
         for part, ledger in iter_settle(terms, paths, check=check):
             self.store(ledger, start + part.start)
+
+    @property
+    def spilled(self) -> bool:
+        """The whole-agreement outcomes are in a temporary file (a very large run)."""
+        return isinstance(self.net_total, SpilledArray)
 
     @property
     def n_sims(self) -> int:
@@ -301,6 +324,22 @@ class Outcomes:
         """Contributions over the agreement. [£]"""
         i = self.subject_index(subject)
         return float(self.contributions.sum() if i is None else self.contributions[:, i].sum())
+
+
+def _call_rates(called_any: BoolArray | SpilledArray) -> FloatArray:
+    """P(a call in some year) for each partner and then for any of them, ``(partners + 1,)``.
+
+    Counted a range of simulations at a time (the whole-agreement arrays may
+    be spilled to a file); a count over ``n`` is the bits of the mean of the
+    booleans.
+    """
+    n, n_partners = called_any.shape
+    counts = np.zeros(n_partners + 1, dtype=np.int64)
+    for start, stop in chunks(n):
+        called = called_any[start:stop]
+        counts[:-1] += np.count_nonzero(called, axis=0)
+        counts[-1] += np.count_nonzero(called.any(axis=1))
+    return counts / n
 
 
 def _agreements(terms: Terms) -> list[Agreement]:
@@ -496,9 +535,20 @@ class Result:
         """Each partner's net position over the whole agreement, ``(sims, partners)``. [£]
 
         In the config's money basis (:attr:`basis`; nominal unless
-        ``reporting.basis`` says otherwise).
+        ``reporting.basis`` says otherwise). In a very large run, a read-only
+        map of the file the outcomes were spilled to (:class:`Outcomes`).
         """
-        return self._net_total(self.basis)
+        return np.asarray(self._net_total(self.basis))
+
+    def net_chunks(self, size: int) -> Iterator[tuple[int, FloatArray]]:
+        """:attr:`net` ``size`` simulations at a time: ``(start, (k, partners) array)`` pairs.
+
+        Needs memory for one range only, whether the outcomes are in memory
+        (each range a view) or spilled to a file (read when its turn comes). [£]
+        """
+        net = self._net_total(self.basis)
+        for start, stop in chunks(self.n_sims, size):
+            yield start, net[start:stop]
 
     def net_with_pool(self) -> tuple[FloatArray, list[str]]:
         """Net positions over the agreement with the pool's (their sum) as a last column.
@@ -538,8 +588,8 @@ class Result:
             return None
         return self.model.reporting.weights(self.outcomes.net.shape[1], basis)
 
-    def _net_total(self, basis: str) -> FloatArray:
-        """Whole-agreement net position ``(sims, partners)`` in ``basis``. [£]"""
+    def _net_total(self, basis: str) -> FloatArray | SpilledArray:
+        """Whole-agreement net position ``(sims, partners)`` in ``basis``, as stored. [£]"""
         w = self._weights(basis)
         if w is None:
             return self.outcomes.net_total
@@ -604,8 +654,7 @@ class Result:
         )
         for key in ("prob_exceeds", "prob_exceeds_se"):
             stats[key] = np.where(np.isnan(th), np.nan, stats[key])
-        called = self.outcomes.called_any
-        any_call = np.concatenate([called, called.any(axis=1, keepdims=True)], axis=1).mean(axis=0)
+        any_call = _call_rates(self.outcomes.called_any)
         columns: dict[str, np.ndarray] = {}
         for key, value in stats.items():
             if key == "prob_pays_se":
@@ -670,8 +719,8 @@ class Result:
             ``basis`` (the totals are kept, not the years). [£]
         """
         x = self.outcomes.exit_cost_total
-        x = np.zeros_like(self.net) if x is None else x
-        return Table({"partner": [*self.partner_ids, "pool"]}, self._with_pool(x[:, None, :]))
+        x = np.zeros((self.n_sims, len(self.partner_ids))) if x is None else x
+        return Table({"partner": [*self.partner_ids, "pool"]}, self._with_pool(x))
 
     def by_schedule(self) -> pd.DataFrame:
         return self.table("by_schedule", "nominal").to_frame()
@@ -690,7 +739,7 @@ class Result:
         """
         total = self.outcomes.schedule_total
         ids = [s.id for s in self.model.schedules()]
-        x = self.net[:, None, :] if total is None else total  # (sims, schedules, partners)
+        x = self._net_total(self.basis) if total is None else total  # (sims, [k,] partners)
         subjects = [*self.partner_ids, "pool"]
         index = {
             "schedule": [s for s in ids for _ in subjects],
@@ -698,11 +747,13 @@ class Result:
         }
         return Table(index, self._with_pool(x))
 
-    def _with_pool(self, x: FloatArray) -> dict[str, FloatArray]:
-        """Risk measures of ``(sims, k, partners)`` amounts, each ``k`` with its sum (the pool)."""
-        x = np.concatenate([x, x.sum(axis=2, keepdims=True)], axis=2)
-        stats = describe(x.reshape(x.shape[0], -1), materiality=self.outcomes.materiality)
-        return {k: np.asarray(v, dtype=float) for k, v in stats.items()}
+    def _with_pool(self, x: FloatArray | SpilledArray) -> dict[str, FloatArray]:
+        """Risk measures of ``(sims, [k,] partners)`` amounts, each ``k`` with its sum (the pool).
+
+        One row per ``k`` and partner and then its pool, ``k`` after ``k``.
+        """
+        stats = describe(x, total=True, materiality=self.outcomes.materiality)
+        return {k: np.asarray(v, dtype=float).reshape(-1) for k, v in stats.items()}
 
     def _pool_by_year(self, basis: str = "nominal") -> Table:
         """The pool each year: overspend and reserve.
@@ -800,6 +851,7 @@ def simulate(
     progress: ProgressCallback | bool | None = None,
     check: bool = True,
     keep_paths: int = 1 << 20,
+    spill_above: int = SPILL_ABOVE,
 ) -> Result:
     """Simulate spend and settle the agreement: each partner's exposure.
 
@@ -834,6 +886,12 @@ def simulate(
         Keep per-year outcomes for at most this many simulations (the first
         ones); whole-agreement outcomes are kept for all. Bounds memory on
         very large runs.
+    spill_above : int
+        With more simulations than this, the whole-agreement outcomes go to
+        an anonymous temporary file (in ``TMPDIR``; removed when the result
+        is, or the process ends, however it ends) instead of memory, so
+        memory does not grow with the number of simulations. Does not change
+        the numbers.
 
     Returns
     -------
@@ -869,6 +927,7 @@ def simulate(
                 progress=update,
                 check=check,
                 keep_paths=keep_paths,
+                spill_above=spill_above,
             )
     progress = progress or None
     n_sims = int(model.simulation.n_sims if n_sims is None else n_sims)
@@ -902,6 +961,7 @@ def simulate(
         basis_weights=None
         if model.reporting.basis == "nominal"
         else model.reporting.weights(years),
+        spill=n_sims > spill_above,
     )
     timings = settle_blocks(
         model,

@@ -39,15 +39,19 @@ def memory_needed(model: Any, n_sims: int, *, workers: int = 4, keep_paths: int 
     """Estimated peak memory of simulating ``model`` ``n_sims`` times [bytes].
 
     Per-simulation outcomes kept for every simulation (net position and cash
-    call per partner, with the copies the metrics make), per-year outcomes
-    for at most ``keep_paths`` simulations, and each worker's chunk of spend
-    paths and ledger flows.
+    call per partner, with the copies the metrics make; above
+    :data:`riskshare.run.SPILL_ABOVE` simulations they are in a temporary
+    file and only the row being reduced, 8 bytes a simulation, is in memory),
+    per-year outcomes for at most ``keep_paths`` simulations, and each
+    worker's chunk of spend paths and ledger flows.
     """
+    from riskshare.run import SPILL_ABOVE
+
     years = model.simulation.years
     partners = len(model.partners)
     groups = len(model.client_groups)
     keep = min(n_sims, keep_paths)
-    whole = n_sims * partners * (8 + 1) * 4
+    whole = 8 * n_sims if n_sims > SPILL_ABOVE else n_sims * partners * (8 + 1) * 4
     per_year = keep * years * (partners * 9 + 17) * 2
     chunk = workers * min(n_sims, BLOCK) * years * (groups * 24 + partners * 8 * 24)
     return whole + per_year + chunk
@@ -80,7 +84,7 @@ def check_sims(model: Any, n_sims: int | None, *, flag: str = "--sims") -> int:
         raise InputError(f"{source}: must be from 1 to {MAX_SIMS:,} (got {n:,})")
     need, have = memory_needed(model, n), available_memory()
     if need > 0.8 * have:
-        per_sim = max(memory_needed(model, 2 * BLOCK) - memory_needed(model, BLOCK), 1) / BLOCK
+        per_sim = max(memory_needed(model, 2 * n) - memory_needed(model, n), 1) / n
         most = max(int((0.8 * have - memory_needed(model, 1)) / per_sim), 0)
         raise InputError(
             f"{source}: {n:,} simulations need about {_gib(need)} of memory and "

@@ -366,17 +366,16 @@ def write_file(
 
 def _write_per_simulation(result: Result, folder: Path) -> str:
     """One row per simulation, one column per partner's net position: Parquet, else CSV."""
-    net = result.net
     try:
         import pyarrow as pa
         import pyarrow.parquet as pq
     except ImportError:
-        header = ",".join(["sim", *result.partner_ids])
-        data = np.column_stack([np.arange(net.shape[0]), net])
-        fmt = ["%d"] + ["%.17g"] * net.shape[1]
-        np.savetxt(
-            folder / "per_simulation.csv", data, fmt=fmt, delimiter=",", header=header, comments=""
-        )
+        fmt = ["%d"] + ["%.17g"] * len(result.partner_ids)
+        with open(folder / "per_simulation.csv", "w", encoding="utf-8") as f:
+            f.write(",".join(["sim", *result.partner_ids]) + "\n")
+            for start, net in result.net_chunks(ROW_GROUP):
+                data = np.column_stack([np.arange(start, start + len(net)), net])
+                np.savetxt(f, data, fmt=fmt, delimiter=",")
         return "per_simulation.csv"
     # Written a row group at a time, as Arrow arrays over numpy buffers: no
     # copy of the whole, and no pandas (``pa.array`` imports it: 0.25 s of
@@ -393,9 +392,9 @@ def _write_per_simulation(result: Result, folder: Path) -> str:
         use_dictionary=False,
         column_encoding={"sim": "DELTA_BINARY_PACKED"},
     ) as writer:
-        for start in range(0, net.shape[0], ROW_GROUP):
-            stop = min(start + ROW_GROUP, net.shape[0])
-            columns = [np.arange(start, stop, dtype=np.int64), *net[start:stop].T]
+        for start, net in result.net_chunks(ROW_GROUP):
+            stop = start + len(net)
+            columns = [np.arange(start, stop, dtype=np.int64), *net.T]
             arrays = [
                 pa.Array.from_buffers(field.type, stop - start, [None, pa.py_buffer(c)])
                 for field, c in zip(schema, map(np.ascontiguousarray, columns), strict=True)
@@ -431,16 +430,25 @@ def write_run(
         names.append("by_schedule")
     if result.outcomes.exit_cost_total is not None:
         names.append("exit_costs")
-    # The tables and the per-simulation file at once: numpy and pyarrow
-    # release the GIL, so they share the cores.
-    with ThreadPoolExecutor(max_workers=len(names) + 1) as pool:
-        per_simulation = pool.submit(_write_per_simulation, result, folder)
-        tables = list(pool.map(result.table, names))
+    if result.outcomes.spilled:
+        # A very large run: a table over every simulation reduces rows as long
+        # as the run, so the tables and the per-simulation file one after
+        # another, each with the memory to itself: the peak stays that of a
+        # million simulations.
+        tables = [result.table(name) for name in names]
+        per_simulation = _write_per_simulation(result, folder)
+    else:
+        # The tables and the per-simulation file at once: numpy and pyarrow
+        # release the GIL, so they share the cores.
+        with ThreadPoolExecutor(max_workers=len(names) + 1) as pool:
+            parquet = pool.submit(_write_per_simulation, result, folder)
+            tables = list(pool.map(result.table, names))
+            per_simulation = parquet.result()
     written = []
     for name, table in zip(names, tables, strict=True):
         table.to_csv(folder / f"{name}.csv")
         written.append(f"{name}.csv")
-    written.append(per_simulation.result())
+    written.append(per_simulation)
     (folder / "config.json").write_text(
         json.dumps(result.model.model_dump(mode="json"), indent=2) + "\n", encoding="utf-8"
     )
