@@ -101,6 +101,11 @@ def render() -> str:
             parts.append(f"| actual spend (year × group) | {_value(ex.spend)} |\n")
         if ex.agreement:
             parts.append(f"| agreement | `{json.dumps(ex.agreement)}` |\n")
+        for g, clause in (ex.cases or {}).items():
+            parts.append(f"| case splits of `{g}` | `{json.dumps(clause)}` |\n")
+        for g, shares in (ex.case_shares or {}).items():
+            drawn = "[" + ", ".join("[" + ", ".join(f"{x:.4f}" for x in y) + "]" for y in shares)
+            parts.append(f"| `{g}`: shares of this year's cases (year × partner) | {drawn}] |\n")
         for name, value in ex.expected.items():
             parts.append(f"| **{name}** | {_value(value)} |\n")
     return "".join(parts)

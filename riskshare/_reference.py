@@ -119,6 +119,7 @@ def reference_settle(
     savings: Any | None = None,
     offsets: tuple[Any, Any] | None = None,
     forecast: Any | None = None,
+    case_shares: dict[str, Any] | None = None,
 ) -> dict[str, np.ndarray]:
     """Settle one simulation, year by year, exactly as ``docs/rules.md`` says.
 
@@ -147,6 +148,10 @@ def reference_settle(
     forecast : array_like, shape (years,), optional
         The forecast stream's standard normal ``z`` each year (a trigger
         ``on: forecast``; default 0, the Brownian bridge's mean).
+    case_shares : dict of str to array_like (years, partners), optional
+        For a group with case splits (by id), each partner's share of its
+        spend each year (default: its ``commissioners``, the expected split).
+        [fraction]
 
     Returns
     -------
@@ -167,7 +172,16 @@ def reference_settle(
         data["agreement"] = agreement
         model = Model.model_validate(data)
     if offsets is None and model.schedule_models() != [model]:
-        return reference_schedules(model, spend, income, contributions, metrics, savings, forecast)
+        return reference_schedules(
+            model,
+            spend,
+            income,
+            contributions,
+            metrics,
+            savings,
+            forecast=forecast,
+            case_shares=case_shares,
+        )
     agr = model.agreement
     pids = list(model.partner_ids)
     n_p = len(pids)
@@ -186,7 +200,9 @@ def reference_settle(
     gidx = {g: i for i, g in enumerate(model.group_ids)}
     pidx = {p: i for i, p in enumerate(pids)}
     keyed = {gidx[g]: k for g, k in agr.group_keys.items()}
-    pooled_groups = [g for g in range(n_g) if g not in keyed]
+    # Groups with case splits: each partner pays its cases (docs/rules.md, case splits).
+    cased = [g for g in range(n_g) if groups[g].cases is not None]
+    pooled_groups = [g for g in range(n_g) if g not in keyed and g not in cased]
     reserve = agr.reserve
 
     out: dict[str, np.ndarray] = {name: np.zeros((years, n_p)) for name in PARTNER_FLOWS}
@@ -224,6 +240,13 @@ def reference_settle(
     for t in range(years):
         S = [float(x) for x in S_in[t]]
         I = [float(x) for x in I_in[t]]
+        # Each partner's share of each group's spend this year: the commissioning
+        # share, or for a group with case splits the share of its cases.
+        share_of = [[float(comm[g, p]) for p in range(n_p)] for g in range(n_g)]
+        for g in cased:
+            gid = model.group_ids[g]
+            if case_shares is not None and gid in case_shares:
+                share_of[g] = [float(x) for x in np.asarray(case_shares[gid], dtype=float)[t]]
 
         def weights(key: Any, *, group: int | None = None, everyone: bool = False) -> list[float]:
             """Weights ``w_p`` of a key over the partners still in (``everyone``: over all)."""
@@ -255,7 +278,7 @@ def reference_settle(
                 return [float(comm[group, p]) for p in range(n_p)]
             if key == "commissioners":
                 total = sum(S)
-                return [sum(comm[g, p] * S[g] for g in range(n_g)) / total for p in range(n_p)]
+                return [sum(share_of[g][p] * S[g] for g in range(n_g)) / total for p in range(n_p)]
             raise NotImplementedError(f"key {key!r} gives no weights here")
 
         # --- 12. exit: partners leaving this year take their share of the reserve
@@ -400,6 +423,9 @@ def reference_settle(
             w = weights(key, group=g)
             for p in range(n_p):
                 position[p] += w[p] * Vg[g]
+        for g in cased:  # its cases' spend less its expected share of the group budget
+            for p in range(n_p):
+                position[p] += share_of[g][p] * N[g] - comm[g, p] * Bg[g]
         profile = list(position)
         V = sum(Vg[g] for g in pooled_groups) + X
         wprop = weights("proportional")
@@ -410,7 +436,7 @@ def reference_settle(
             sum(comm[g, p] * N[g] for g in pooled_groups)
             + (X + U) * wprop[p]
             - budget_part[p]
-            + sum(comm[g, p] * Bg[g] for g in keyed)
+            + sum(comm[g, p] * Bg[g] for g in [*keyed, *cased])
             for p in range(n_p)
         ]
 
@@ -607,6 +633,7 @@ def reference_schedules(
     metrics: dict[str, Any] | None = None,
     savings: Any | None = None,
     forecast: Any | None = None,
+    case_shares: dict[str, Any] | None = None,
 ) -> dict[str, np.ndarray]:
     """Settle an agreement of several schedules for one simulation (``docs/rules.md``, Schedules).
 
@@ -639,6 +666,7 @@ def reference_schedules(
             savings=savings,
             offsets=offsets,
             forecast=forecast,
+            case_shares=case_shares,
         )
 
     across = model.agreement.across

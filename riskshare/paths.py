@@ -77,6 +77,12 @@ class SpendPaths:
         Standard normals of the ``forecast`` stream: the Brownian bridge of a
         trigger on a forecast (``agreement.trigger.on: forecast``). ``None``
         when no trigger acts on a forecast (nothing is drawn).
+    case_shares : mapping of str to ndarray of float64, shape (sims, years, partners)
+        For each group with case splits (``ClientGroup.cases``), by group id:
+        each partner's share of the group's spend that year, the sum of its
+        shares of the group's cases (each row sums to 1). [fraction] Empty
+        when no group has case splits; a group missing here is split by its
+        ``commissioners`` (the expected split).
     """
 
     spend: FloatArray
@@ -87,6 +93,7 @@ class SpendPaths:
     metrics: Mapping[str, FloatArray] = field(default_factory=dict)
     savings: FloatArray | None = None
     forecast: FloatArray | None = None
+    case_shares: Mapping[str, FloatArray] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         sims = self.spend.shape[0] if self.spend.ndim else 0
@@ -117,6 +124,14 @@ class SpendPaths:
             raise ValueError(
                 f"forecast must have shape (sims, years) = {paths}, got {np.shape(self.forecast)}"
             )
+        cases = {} if self.case_shares is None else dict(self.case_shares)
+        for gid, values in cases.items():
+            if gid not in self.group_ids or np.shape(values)[:2] != paths or np.ndim(values) != 3:
+                raise ValueError(
+                    f"case_shares[{gid!r}] must be a group's (sims, years, partners) = "
+                    f"{(*paths, '...')}, got {np.shape(values)}"
+                )
+        object.__setattr__(self, "case_shares", cases)
 
     @property
     def n_sims(self) -> int:
@@ -167,6 +182,7 @@ class SpendPaths:
             metrics={mid: cat([p.metrics[mid] for p in parts]) for mid in first.metrics},
             savings=cat([p.savings for p in parts]),
             forecast=None if first.forecast is None else cat([p.forecast for p in parts]),
+            case_shares={g: cat([p.case_shares[g] for p in parts]) for g in first.case_shares},
         )
 
     def take(self, idx: int | slice | IntArray) -> SpendPaths:
@@ -180,7 +196,7 @@ class SpendPaths:
         Returns
         -------
         SpendPaths
-            Spend, income, every metric and savings of those simulations;
+            Spend, income, every metric, savings and case shares of those simulations;
             ``first_sim`` is the global index of the first one selected.
             Read-only zero views stay views.
         """
@@ -195,4 +211,5 @@ class SpendPaths:
             metrics={mid: values[sel] for mid, values in self.metrics.items()},
             savings=_select(self.savings, sel),
             forecast=None if self.forecast is None else self.forecast[sel],
+            case_shares={gid: values[sel] for gid, values in self.case_shares.items()},
         )

@@ -135,11 +135,29 @@ def iter_settle(
                 metrics={k: v[sl] for k, v in paths.metrics.items()},
                 savings=None if savings is None else np.asarray(savings)[sl],
                 forecast=None if paths.forecast is None else paths.forecast[sl],
+                case_shares=_case_shares(paths, part, groups, sl),
             )
             for (part, groups), part_rules in zip(parts, rules, strict=True)
         ]
         ledgers = _settle_chunk(states, calls, check=check)
         yield sl, ledgers[0] if len(ledgers) == 1 else Ledger.combine(ledgers, terms.schedule_ids)
+
+
+def _case_shares(
+    paths: SpendPaths, terms: Terms, groups: slice | np.ndarray, sl: slice
+) -> dict[int, FloatArray]:
+    """The drawn case shares of ``terms``' case-split groups in simulations ``sl``.
+
+    ``{group index in terms: (years, partners, sims)}``; a group whose shares
+    were not drawn (paths given by hand) is left out and split by its
+    expected split.
+    """
+    ids = np.asarray(paths.group_ids)[groups]
+    return {
+        g: paths.case_shares[ids[g]][sl].transpose(1, 2, 0)
+        for g in terms.case_groups
+        if ids[g] in paths.case_shares
+    }
 
 
 def _settle_chunk(

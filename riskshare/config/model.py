@@ -35,6 +35,8 @@ __all__ = [
     "AggregateSpend",
     "Agreement",
     "Band",
+    "CaseSplitRow",
+    "CaseSplits",
     "ClientGroup",
     "ClientsSpend",
     "CommonShock",
@@ -120,6 +122,16 @@ AccrualProfile = Annotated[
     ),
     AfterValidator(_profile_sums_to_one),
 ]
+
+
+def _sum_to_one(shares: dict[str, float], empty: str, what: str) -> dict[str, float]:
+    """``shares`` if they are not empty and sum to 1, else the error (``empty``, ``what``)."""
+    if not shares:
+        raise ValueError(empty)
+    total = sum(shares.values())
+    if abs(total - 1.0) > 1e-9:
+        raise ValueError(f"{what} must sum to 1 (they sum to {total:g})")
+    return shares
 
 
 class _Frozen(BaseModel):
@@ -357,6 +369,73 @@ class ChargingIncome(_Frozen):
     cv: CV = Field(0.0, description="Year-to-year CV of the rate (lognormal).")
 
 
+class CaseSplitRow(_Frozen):
+    """One agreed split of a case between partners and how often cases get it."""
+
+    shares: dict[Identifier, Fraction] = Field(
+        description="{partner: share} of each such case's cost (shares sum to 1)."
+    )
+    probability: float = Field(
+        gt=0, le=1, allow_inf_nan=False, description="Fraction of cases split this way."
+    )
+
+    @field_validator("shares")
+    @classmethod
+    def _shares_sum_to_one(cls, v: dict[str, float]) -> dict[str, float]:
+        return _sum_to_one(v, "give at least one partner's share", "a case's shares")
+
+
+class CaseSplits(_Frozen):
+    """How each case of a group is split between partners, agreed per case (R2, R4).
+
+    Mental Health Act s117 aftercare and joint continuing-care packages: a
+    panel agrees each case's split ``α_i`` (partner shares summing to 1), and
+    partner p's cost of the group is ``Σ_i α_{i,p} X_i``. The group's
+    ``commissioners`` are the expected split ``E[α]`` (what each partner
+    budgets for). Give exactly one of:
+
+    * ``concentration`` κ: each case's split is Dirichlet(κ · E[α]) (a Beta
+      for two partners): ``Var(α_p) = E[α_p](1 − E[α_p]) / (κ + 1)``; large κ
+      keeps every case near the expected split, small κ spreads cases towards
+      all-or-nothing;
+    * ``table``: a small list of agreed splits (50/50, 70/30, 100/0) with the
+      fraction of cases that get each; its mean must equal ``commissioners``.
+
+    For an aggregate or fixed group the whole year's spend is one split drawn
+    this way. See docs/sampling.md §14 and docs/rules.md (case splits).
+    """
+
+    concentration: float | None = Field(
+        None,
+        gt=0,
+        le=1e6,
+        allow_inf_nan=False,
+        description="Dirichlet concentration κ of a case's split around the commissioners' "
+        "shares: Var(α_p) = E[α_p](1 − E[α_p]) / (κ + 1).",
+    )
+    table: list[CaseSplitRow] | None = Field(
+        None, min_length=1, description="Agreed splits with the fraction of cases of each."
+    )
+
+    @model_validator(mode="after")
+    def _one_of(self) -> CaseSplits:
+        if (self.concentration is None) == (self.table is None):
+            raise ValueError("give exactly one of 'concentration' (Dirichlet) or 'table'")
+        if self.table is not None:
+            total = sum(row.probability for row in self.table)
+            if abs(total - 1.0) > 1e-9:
+                raise ValueError(f"the table's probabilities must sum to 1 (they sum to {total:g})")
+        return self
+
+    def mean(self) -> dict[str, float]:
+        """The table's expected split ``{partner: E[α_p]}`` (``table`` only)."""
+        out: dict[str, float] = {}
+        for row in self.table or ():
+            for pid, share in row.shares.items():
+                out[pid] = out.get(pid, 0.0) + row.probability * share
+        return out
+
+
 class ClientGroup(_Frozen):
     """A client group: one budget line of the pooled fund."""
 
@@ -375,11 +454,41 @@ class ClientGroup(_Frozen):
         description="How this group's spend accrues over the year (twelve monthly shares "
         "summing to 1, e.g. a winter peak); default: the agreement's 'accrual', else flat.",
     )
+    cases: CaseSplits | None = Field(
+        None,
+        description="Each case's cost split between partners per case (s117 aftercare, "
+        "joint continuing care); 'commissioners' is then the expected split.",
+    )
 
     @property
     def label(self) -> str:
         """Display name."""
         return self.name or self.id
+
+    @model_validator(mode="after")
+    def _cases_fit(self) -> ClientGroup:
+        if self.cases is None:
+            return self
+        if self.high_cost is not None:
+            raise ValueError(
+                "'cases' cannot be combined with 'high_cost' (put the high-cost placements "
+                "in a group of their own)"
+            )
+        if isinstance(self.spend, ClientsSpend) and self.spend.clients.exit_rate is not None:
+            raise ValueError(
+                "'cases' needs clients drawn afresh each year: remove 'clients.exit_rate' "
+                "(a persistent stock keeps its cases' splits, which is not modelled)"
+            )
+        if self.cases.table is not None:
+            mean = self.cases.mean()
+            shares = self.commissioner_shares
+            pids = sorted(set(mean) | set(shares))
+            if any(abs(mean.get(p, 0.0) - shares.get(p, 0.0)) > 1e-6 for p in pids):
+                table = ", ".join(f"{p}: {mean.get(p, 0.0):.6g}" for p in pids)
+                raise ValueError(
+                    f"'commissioners' must be the expected split of 'cases.table' ({{{table}}})"
+                )
+        return self
 
     @property
     def commissioner_shares(self) -> dict[str, float]:
@@ -392,11 +501,7 @@ class ClientGroup(_Frozen):
     @classmethod
     def _shares_sum_to_one(cls, v: Any) -> Any:
         if isinstance(v, dict):
-            if not v:
-                raise ValueError("give at least one commissioning partner")
-            total = sum(v.values())
-            if abs(total - 1.0) > 1e-9:
-                raise ValueError(f"commissioning shares must sum to 1 (they sum to {total:g})")
+            _sum_to_one(v, "give at least one commissioning partner", "commissioning shares")
         return v
 
 
@@ -501,11 +606,7 @@ KeyName = Literal["proportional", "host", "own", "commissioners"]
 
 def _check_fixed_key(key: Any) -> Any:
     if isinstance(key, dict):
-        if not key:
-            raise ValueError("a fixed key needs at least one partner")
-        total = sum(key.values())
-        if abs(total - 1.0) > 1e-9:
-            raise ValueError(f"fixed shares must sum to 1 (they sum to {total:g})")
+        _sum_to_one(key, "a fixed key needs at least one partner", "fixed shares")
     return key
 
 
@@ -1504,6 +1605,9 @@ def reference_problems(data: Any) -> list[str]:
             else []
         ):
             partner(f"client_groups[{g}].commissioners", pid)
+        for r, row in enumerate(items(get(get(grp, "cases"), "table"))):
+            for pid in mapping(get(row, "shares")):
+                partner(f"client_groups[{g}].cases.table[{r}].shares", pid)
         spend = get(grp, "spend")
         if get(spend, "model") == "fixed":
             per_year(f"client_groups[{g}].spend.amounts", get(spend, "amounts"))
@@ -1539,6 +1643,11 @@ def reference_problems(data: Any) -> list[str]:
     per_year("reporting.deflators", get(get(data, "reporting"), "deflators"), "indices")
 
     agr = get(data, "agreement") or {}
+    cased = {
+        get(g, "id")
+        for g in items(get(data, "client_groups"))
+        if get(g, "cases") is not None and isinstance(get(g, "id"), str)
+    }
 
     def rules(at: str, node: Any, here: list[str]) -> None:
         """The references of one schedule's rules (``at``: its path; ``here``: its groups)."""
@@ -1563,6 +1672,11 @@ def reference_problems(data: Any) -> list[str]:
         for gid, k in mapping(get(node, "group_keys")).items():
             own_group(f"{at}.group_keys.{gid}", gid)
             key(f"{at}.group_keys.{gid}", k)
+            if gid in cased:
+                out.append(
+                    f"{at}.group_keys.{gid}: group '{gid}' has case splits ('cases'), which "
+                    "settle it by its cases' shares; remove it from group_keys"
+                )
         budgets = get(node, "group_budgets")
         if isinstance(budgets, Mapping):
             for gid, amounts in budgets.items():

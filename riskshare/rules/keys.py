@@ -43,6 +43,10 @@ class KeyContext:
     present : ndarray of bool, optional
         ``(partners, sims)``: the partners still in the agreement after an
         exit; every key is recomputed over them.
+    case_shares : mapping of int to ndarray, optional
+        For groups with case splits (by index on the group axis), each
+        partner's share of the group's spend this year ``(partners, sims)``,
+        used instead of the group's row of ``commissioning``. [fraction]
     """
 
     partner_ids: Sequence[str]
@@ -53,12 +57,20 @@ class KeyContext:
     commissioning: FloatArray
     weights: str = "current"
     present: BoolArray | None = None
+    case_shares: Mapping[int, FloatArray] | None = None
 
     @cached_property
     def commissioned_spend(self) -> FloatArray:
-        """Spend of the groups each partner commissions, ``(partners, sims)``. [£]"""
+        """Spend of the groups each partner commissions, ``(partners, sims)``. [£]
+
+        A group with case splits counts by its cases' shares this year.
+        """
         out = np.zeros((len(self.partner_ids), self.spend.shape[1]))
+        cases = self.case_shares or {}
         for g, row in enumerate(self.commissioning):
+            if g in cases:
+                out += cases[g] * self.spend[g]
+                continue
             for p, share in enumerate(row):
                 if share:
                     out[p] += share * self.spend[g]

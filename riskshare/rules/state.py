@@ -137,6 +137,11 @@ class State:
     forecast
         Standard normals ``(sims, years)`` of the forecast stream (a trigger
         ``on: forecast``), or ``None``.
+    case_shares
+        For each group with case splits (by index on this state's group
+        axis): each partner's share of its spend, ``(years, partners, sims)``;
+        a case group missing here is split by its expected split
+        (``terms.commissioning``). [fraction]
     flows
         The ledger flows being written (:class:`Flows`).
     pool_spend, variance, reserve, exhausted, closing, extras
@@ -197,6 +202,7 @@ class State:
         metrics: Mapping[str, FloatArray] | None,
         savings: FloatArray | None,
         forecast: FloatArray | None = None,
+        case_shares: Mapping[int, FloatArray] | None = None,
     ) -> None:
         n_sims, years, _ = spend.shape
         self.terms = terms
@@ -210,6 +216,15 @@ class State:
         self.metrics = metrics
         self.savings = savings
         self.forecast = forecast
+        given = case_shares or {}
+        self.case_shares = {
+            g: given[g]
+            if g in given
+            else np.broadcast_to(
+                terms.commissioning[g][None, :, None], (years, self.n_partners, n_sims)
+            )
+            for g in terms.case_groups
+        }
         self.flows = Flows(years, n_sims, self.n_partners)
         self.pool_spend = np.empty((years, n_sims))
         self.variance = np.empty((years, n_sims))
@@ -232,6 +247,10 @@ class State:
             return None
         # Group-major, like spend (a copy made only when a rule reads it).
         return np.ascontiguousarray(np.asarray(self._income).transpose(1, 2, 0))
+
+    def cases_at(self, t: int) -> dict[int, FloatArray]:
+        """Year ``t``'s case shares of the groups with case splits, ``(partners, sims)`` each."""
+        return {g: shares[t] for g, shares in self.case_shares.items()}
 
     def needs(self, what: str) -> bool:
         """Whether any rule of the agreement needs ``what`` (see :attr:`Rule.needs`)."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 
@@ -48,6 +49,10 @@ class Terms:
         month ``k = 0 .. 12`` of the year (0 at 0, 1 at 12), from the groups'
         and the agreement's ``accrual`` profiles; ``None`` when every group
         accrues flat (``k / 12``). [fraction]
+    case_groups : tuple of int
+        The groups with case splits (``client_groups[].cases``), settled on
+        their own by their cases' shares; ``commissioning`` holds their
+        expected split.
     """
 
     agreement: Agreement
@@ -64,6 +69,7 @@ class Terms:
     schedules: tuple[tuple[Terms, IntArray], ...] = ()
     offset_across: bool = False
     accrual: FloatArray | None = None
+    case_groups: tuple[int, ...] = ()
 
     @classmethod
     def from_model(cls, model: Model, *, contributions: FloatArray | None = None) -> Terms:
@@ -113,6 +119,7 @@ class Terms:
             metric_ids=tuple(m.id for m in model.performance),
             materiality=model.simulation.materiality,
             accrual=_accrual(model),
+            case_groups=tuple(g for g, grp in enumerate(model.client_groups) if grp.cases),
         )
 
     @property
@@ -141,11 +148,14 @@ class Terms:
         cumulative: FloatArray,
         spend_t: FloatArray,
         present: BoolArray | None = None,
+        cases: Mapping[int, FloatArray] | None = None,
     ) -> KeyContext:
         """What keys may depend on in year ``t``; ``spend_t`` is ``(groups, sims)``. [£]
 
         ``present`` (``(partners, sims)``, after an exit) recomputes every
-        key over the partners still in the agreement.
+        key over the partners still in the agreement; ``cases`` are the
+        year's case shares of the groups with case splits
+        (:meth:`~riskshare.rules.state.State.cases_at`).
         """
         return KeyContext(
             self.partner_ids,
@@ -156,14 +166,17 @@ class Terms:
             self.commissioning,
             self.agreement.weights,
             present,
+            cases,
         )
 
     @cached_property
     def pooled(self) -> BoolArray:
-        """Which groups are pooled, ``(groups,)``: all but those with a profile (``group_keys``)."""
+        """Which groups are pooled, ``(groups,)``: all but those with a profile (``group_keys``)
+        and those with case splits (:attr:`case_groups`)."""
         pooled = np.ones(len(self.group_ids), dtype=bool)
         for gid in self.agreement.group_keys:
             pooled[self.group(gid)] = False
+        pooled[list(self.case_groups)] = False
         return pooled
 
 

@@ -17,7 +17,9 @@ class Variances(Rule):
 
     Group budgets ``B_g = (B − U) · share_g``, group variances
     ``V_g = N_g − B_g``; a group with a profile puts ``w_p(key) · V_g`` in
-    partner p's position; the pooled variance is ``V = Σ_{g pooled} V_g + X``.
+    partner p's position, a group with case splits ``a_gp N_g − s_gp B_g``
+    (its cases' share ``a_gp`` of the spend less its expected share ``s_gp``
+    of the budget); the pooled variance is ``V = Σ_{g pooled} V_g + X``.
     Each partner's own variance ``V_p`` (for ``own``, aligned budgets and
     exits) is what it commissions minus what it put in.
     """
@@ -31,7 +33,8 @@ class Variances(Rule):
         agr = terms.agreement
         self.profiles = [(terms.group(gid), key) for gid, key in agr.group_keys.items()]
         self.pooled_groups = np.flatnonzero(terms.pooled)
-        if self.profiles:
+        self.settled_apart = bool(self.profiles or terms.case_groups)
+        if self.settled_apart:
             self.needs = frozenset({"group_variances"})
 
     @classmethod
@@ -49,7 +52,7 @@ class Variances(Rule):
     def variances(self, s: State) -> None:
         t = s.t
         present = ~s.left if s.any_left else None  # keys over the partners still in
-        s.ctx = ctx = self.terms.context(t, s.cumulative, s.gross, present)
+        s.ctx = ctx = self.terms.context(t, s.cumulative, s.gross, present, s.cases_at(t))
         s.position = np.zeros((s.n_partners, s.n_sims))
         if s.group_level:
             s.group_budget = self.terms.budget_shares[t][:, None] * (s.budget - s.uncommitted)
@@ -61,7 +64,11 @@ class Variances(Rule):
                     else key_weights(key, ctx)
                 )
                 s.position += w * v_g[g]
-            pooled = v_g[self.pooled_groups].sum(axis=0) if self.profiles else v_g.sum(axis=0)
+            for g, shares in s.cases_at(t).items():
+                # Each partner its cases' spend less its expected part of the group budget.
+                s.position += shares * s.n_g[g]
+                s.position -= self.terms.commissioning[g][:, None] * s.group_budget[g]
+            pooled = v_g[self.pooled_groups].sum(axis=0) if self.settled_apart else v_g.sum(axis=0)
             s.v = pooled + s.x
         else:
             spend = s.pool_spend[t] if s.inc is None else s.n_g.sum(axis=0)

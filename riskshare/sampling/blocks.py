@@ -15,6 +15,8 @@ others' numbers unchanged):
   draws, persistent-stock thinning, aggregate draws;
 * ``group:{id}:highcost``: high-cost placements;
 * ``group:{id}:charging``: charging-income noise;
+* ``group:{id}:cases``: the partners' shares of a group with case splits
+  (``ClientGroup.cases``), drawn only when set;
 * ``group:{id}:volume``, ``group:{id}:cost``: the persistent shocks to a
   clients group's volume rate and unit-cost level (``clients.shock``,
   ``cost.shock``), ``years * size`` normals each, drawn only when set;
@@ -32,8 +34,9 @@ others' numbers unchanged):
 
 The order of operations for one group and year is: core spend (clients,
 aggregate or fixed) → step changes → + high-cost placements → x common shocks
-→ charging income (a share of that gross spend, capped at it). Metrics and
-savings do not depend on spend.
+→ charging income (a share of that gross spend, capped at it); a group with
+case splits then draws each partner's share of that spend from its count of
+cases. Metrics and savings do not depend on spend.
 
 Only what the model needs is allocated: without charging, ``income`` is a
 read-only broadcast view of zeros (:func:`zeros_view`); without integration
@@ -92,12 +95,30 @@ class _ClientsPlan:
 
 
 @dataclass(frozen=True)
+class _CasesPlan:
+    """A group's case splits over the partner axis (``ClientGroup.cases``).
+
+    ``concentration`` with ``mean`` (the commissioners' shares) for a
+    Dirichlet split, else ``splits`` (rows, partners) with ``probabilities``;
+    ``cv`` is one case's cost CV (0 for an aggregate or fixed group, whose
+    year is one case).
+    """
+
+    mean: FloatArray
+    concentration: float | None
+    splits: FloatArray | None
+    probabilities: FloatArray | None
+    cv: float
+
+
+@dataclass(frozen=True)
 class _GroupPlan:
     group: ClientGroup
     steps: FloatArray
     clients: _ClientsPlan | None
     shocks: tuple[int, ...]
     copula_slot: int | None
+    cases: _CasesPlan | None = None
 
 
 @dataclass(frozen=True)
@@ -119,6 +140,7 @@ class _Plan:
     metrics: tuple[tuple[str, float, float], ...] = ()
     savings: _SavingsPlan | None = None
     forecast: bool = False
+    n_partners: int = 0
 
     @property
     def has_charging(self) -> bool:
@@ -170,6 +192,26 @@ def _clients_plan(spec: ClientsSpend, steps: FloatArray, years: int) -> _Clients
     return _ClientsPlan(spec, means, tuple(count_tables), tuple(compound_tables), level)
 
 
+def _cases_plan(model: Model, group: ClientGroup) -> _CasesPlan | None:
+    """The case-split plan of ``group`` over ``model``'s partners, or None without."""
+    cases = group.cases
+    if cases is None:
+        return None
+    pidx = {p: i for i, p in enumerate(model.partner_ids)}
+    mean = np.zeros(len(pidx))
+    for pid, share in group.commissioner_shares.items():
+        mean[pidx[pid]] = share
+    cv = float(group.spend.cost.cv) if isinstance(group.spend, ClientsSpend) else 0.0
+    if cases.table is None:
+        return _CasesPlan(mean, float(cases.concentration), None, None, cv)
+    splits = np.zeros((len(cases.table), len(pidx)))
+    for k, row in enumerate(cases.table):
+        for pid, share in row.shares.items():
+            splits[k, pidx[pid]] = share
+    probabilities = np.array([row.probability for row in cases.table])
+    return _CasesPlan(mean, None, splits, probabilities / probabilities.sum(), cv)
+
+
 def _build_plan(model: Model) -> _Plan:
     years = model.simulation.years
     group_ids = tuple(model.group_ids)
@@ -190,7 +232,16 @@ def _build_plan(model: Model) -> _Plan:
             for k, s in enumerate(model.common_shocks)
             if s.groups == "all" or group.id in s.groups
         )
-        groups.append(_GroupPlan(group, steps, clients, group_shocks, slots.get(group.id)))
+        groups.append(
+            _GroupPlan(
+                group,
+                steps,
+                clients,
+                group_shocks,
+                slots.get(group.id),
+                _cases_plan(model, group),
+            )
+        )
     metrics = tuple((m.id, float(m.mean), float(m.sd)) for m in model.performance)
     savings = None
     if model.integration_savings is not None:
@@ -205,7 +256,17 @@ def _build_plan(model: Model) -> _Plan:
     forecast = any(
         sc.trigger is not None and sc.trigger.on == "forecast" for sc in model.schedules()
     )
-    return _Plan(years, group_ids, tuple(groups), shocks, copula, metrics, savings, forecast)
+    return _Plan(
+        years,
+        group_ids,
+        tuple(groups),
+        shocks,
+        copula,
+        metrics,
+        savings,
+        forecast,
+        len(model.partners),
+    )
 
 
 _PLAN_CACHE: OrderedDict[str, _Plan] = OrderedDict()
@@ -326,8 +387,12 @@ def _shock_factors(
 
 def _clients_spend(
     gp: _GroupPlan, block: _Block, copula_normals: FloatArray | None, out: FloatArray
-) -> None:
-    """Core spend of a clients group into ``out`` (years, sims). [£]"""
+) -> list[IntArray] | None:
+    """Core spend of a clients group into ``out`` (years, sims). [£]
+
+    Returns each year's client counts when the group has case splits (which
+    are drawn from them), else None.
+    """
     plan = gp.clients
     spec = plan.spec
     gid = gp.group.id
@@ -358,11 +423,14 @@ def _clients_spend(
         return scale if level is None else scale * level[year]
 
     if not persistent:
+        counts = [] if gp.cases is not None else None
         for year in range(years):
             table = plan.count_tables[year]
             drawn = _counts(block, rng, table, count_mean(year), dispersion)
+            if counts is not None:
+                counts.append(drawn + table.offset if table is not None else drawn.copy())
             _compound(plan, year, rng, drawn, normals_for(year), cost_scale(year), out[year])
-        return
+        return counts
 
     keep = 1.0 - spec.clients.exit_rate
     stock = None
@@ -386,6 +454,7 @@ def _clients_spend(
         total = out[year]
         stock = survivors + arrivals
     out *= gp.steps[:, None]
+    return None
 
 
 def _aggregate_spend(
@@ -452,6 +521,28 @@ def _high_cost(gp: _GroupPlan, block: _Block, out: FloatArray) -> None:
         totals = draws.high_cost_totals(rng, counts, hc.distribution, hc.mean, hc.cv, hc.minimum)
         totals *= (1.0 + inflation) ** year
         out[year] += totals
+
+
+def _case_shares(
+    gp: _GroupPlan, block: _Block, counts: list[IntArray] | None, out: FloatArray
+) -> None:
+    """Each partner's share of a case-split group's spend into ``out`` (years, partners, sims).
+
+    Stream ``group:{id}:cases``, year by year: from the year's client counts
+    (``counts``), or one case a year for an aggregate or fixed group
+    (``docs/sampling.md`` §14). [fraction]
+    """
+    cases = gp.cases
+    rng = block.rng(f"group:{gp.group.id}:cases")
+    one = np.ones(block.size, dtype=np.int64)
+    for year in range(out.shape[0]):
+        n = one if counts is None else counts[year]
+        if cases.concentration is not None:
+            out[year] = draws.case_shares_dirichlet(
+                rng, n, cases.cv, cases.mean, cases.concentration
+            )
+        else:
+            out[year] = draws.case_shares_table(rng, n, cases.cv, cases.splits, cases.probabilities)
 
 
 def _charging_income(gp: _GroupPlan, block: _Block, spend: FloatArray) -> FloatArray:
@@ -523,6 +614,7 @@ def _fill_block(
     income: FloatArray | None,
     metrics: Mapping[str, FloatArray],
     savings: FloatArray | None,
+    case_shares: Mapping[str, FloatArray],
 ) -> None:
     """Draw one whole block into the given arrays.
 
@@ -530,7 +622,8 @@ def _fill_block(
     zero on entry (only groups with charging are written), or None when no
     group has charging. ``metrics[id]`` and ``savings`` are C-contiguous
     (size, years); ``savings`` is None when the model has no integration
-    savings.
+    savings. ``case_shares[id]`` is (size, years, partners) for each group
+    with case splits.
     """
     years, size = plan.years, block.size
     shock_factors = []
@@ -549,8 +642,9 @@ def _fill_block(
     work = np.empty((years, size))
     for g, gp in enumerate(plan.groups):
         own_normals = copula_normals[:, gp.copula_slot] if gp.copula_slot is not None else None
+        counts = None
         if gp.clients is not None:
-            _clients_spend(gp, block, own_normals, work)
+            counts = _clients_spend(gp, block, own_normals, work)
         elif isinstance(gp.group.spend, AggregateSpend):
             _aggregate_spend(gp, block, own_normals, work)
         else:
@@ -562,6 +656,8 @@ def _fill_block(
         spend[:, :, g] = work.T
         if gp.group.charging is not None:
             income[:, :, g] = _charging_income(gp, block, work).T
+        if gp.cases is not None:
+            _case_shares(gp, block, counts, case_shares[gp.group.id].transpose(1, 2, 0))
     _metrics(plan, block, metrics)
     if plan.savings is not None:
         _savings(plan.savings, block, savings)
@@ -569,7 +665,9 @@ def _fill_block(
 
 def _allocate(
     plan: _Plan, n: int
-) -> tuple[FloatArray, FloatArray | None, dict[str, FloatArray], FloatArray | None]:
+) -> tuple[
+    FloatArray, FloatArray | None, dict[str, FloatArray], FloatArray | None, dict[str, FloatArray]
+]:
     """Output arrays for ``n`` simulations: only those the model needs are allocated."""
     # Stored year- and group-major, (years, groups, sims): every (year, group)
     # vector is contiguous for the sampler and the settlement; exposed as
@@ -579,7 +677,13 @@ def _allocate(
     income = np.zeros(shape).transpose(2, 0, 1) if plan.has_charging else None
     metrics = {mid: np.empty((n, plan.years)) for mid, _, _ in plan.metrics}
     savings = np.empty((n, plan.years)) if plan.savings is not None else None
-    return spend, income, metrics, savings
+    # Case shares (sims, years, partners), stored (years, partners, sims) like spend.
+    cases = {
+        gp.group.id: np.empty((plan.years, plan.n_partners, n)).transpose(2, 0, 1)
+        for gp in plan.groups
+        if gp.cases is not None
+    }
+    return spend, income, metrics, savings, cases
 
 
 # ----------------------------------------------------------------------------- public API
@@ -617,9 +721,9 @@ def sample_block(
     if block < 0:
         raise ValueError(f"block must be >= 0, got {block}")
     plan = _plan(model)
-    spend, income, metrics, savings = _allocate(plan, block_size)
+    spend, income, metrics, savings, cases = _allocate(plan, block_size)
     ctx = _Block(seed, block, block_size)
-    _fill_block(plan, ctx, spend, income, metrics, savings)
+    _fill_block(plan, ctx, spend, income, metrics, savings, cases)
     return SpendPaths(
         spend,
         income,
@@ -629,6 +733,7 @@ def sample_block(
         metrics=metrics,
         savings=savings,
         forecast=_forecast(plan, ctx),
+        case_shares=cases,
     )
 
 
@@ -665,7 +770,7 @@ def sample(
     if workers < 1:
         raise ValueError(f"workers must be >= 1, got {workers}")
     plan = _plan(model)
-    spend, income, metrics, savings = _allocate(plan, n_sims)
+    spend, income, metrics, savings, cases = _allocate(plan, n_sims)
     forecast = np.empty((n_sims, plan.years)) if plan.forecast else None
 
     def run(b: int) -> None:
@@ -682,6 +787,7 @@ def sample(
                 None if income is None else income[lo:hi],
                 {mid: values[lo:hi] for mid, values in metrics.items()},
                 None if savings is None else savings[lo:hi],
+                {gid: values[lo:hi] for gid, values in cases.items()},
             )
             return
         part = _allocate(plan, block_size)
@@ -694,6 +800,8 @@ def sample(
             values[lo:hi] = part[2][mid][:n]
         if savings is not None:
             savings[lo:hi] = part[3][:n]
+        for gid, values in cases.items():
+            values[lo:hi] = part[4][gid][:n]
 
     blocks = range(n_blocks(n_sims, block_size))
     if workers == 1:
@@ -710,4 +818,5 @@ def sample(
         metrics=metrics,
         savings=savings,
         forecast=forecast,
+        case_shares=cases,
     )

@@ -38,6 +38,8 @@ __all__ = [
     "alias_table",
     "ar1",
     "ar1_variance",
+    "case_shares_dirichlet",
+    "case_shares_table",
     "compound_gamma",
     "compound_gamma_from_normal",
     "compound_lognormal",
@@ -613,6 +615,126 @@ def survivor_share(
     g2 = rng.gamma((stock - survivors) * alpha, size=survivors.shape)
     g2 += g1
     return np.divide(g1, g2, out=np.zeros(stock.shape), where=g2 > 0)
+
+
+# ----------------------------------------------------------------------------- case splits
+
+
+def _log_gamma(rng: np.random.Generator, shape: FloatArray) -> FloatArray:
+    """``log G`` with ``G ~ Gamma(shape)`` (−inf where shape is 0), safe for tiny shapes.
+
+    ``G = G' · U^(1/a)`` with ``G' ~ Gamma(a + 1)`` and ``U`` uniform (exact for
+    every a > 0), taken in logs: a Gamma draw of a shape far below 1 is so
+    often below the smallest float that ``G`` itself would underflow to 0.
+    One gamma and one uniform per element.
+    """
+    safe = np.where(shape > 0, shape, 1.0)
+    g = rng.gamma(safe + 1.0)
+    u = rng.random(np.shape(shape))
+    with np.errstate(divide="ignore"):
+        out = np.log(g) + np.log(u) / safe
+    out[shape <= 0] = -np.inf
+    return out
+
+
+def _normalised(log_weights: FloatArray) -> FloatArray:
+    """``exp(log_weights)`` scaled to sum to 1 over the first axis (a softmax)."""
+    top = log_weights.max(axis=0)
+    w = np.exp(log_weights - top)
+    w /= w.sum(axis=0)
+    return w
+
+
+def case_shares_dirichlet(
+    rng: np.random.Generator,
+    counts: IntArray,
+    cv: float,
+    mean: FloatArray,
+    concentration: float,
+) -> FloatArray:
+    """Each partner's share of a sum of ``counts`` cases split Dirichlet(κ · mean) each.
+
+    Case i of the sum ``S = Σ X_i`` is split ``α_i ~ Dirichlet(κ m)``,
+    independently of its cost ``X_i`` (CV ``cv``). The share vector
+    ``A / S = Σ_i α_i X_i / S`` is drawn directly as
+    ``Dirichlet(κ_n m)`` with ``κ_n + 1 = (κ + 1)(n + cv²)/(1 + cv²)``: the
+    exact conditional mean ``m`` and covariance
+    ``Cov(α)(1 + cv²)/(n + cv²)`` for gamma (and constant) costs, whose weights
+    ``X_i / S`` are Dirichlet(1/cv², …); approximate otherwise
+    (``docs/sampling.md`` §14). One case (n = 1) is exactly ``α``.
+
+    Parameters
+    ----------
+    rng : numpy.random.Generator
+    counts : ndarray of int, shape (sims,)
+        Cases in the sum, n ≥ 0 (0: no spend, the share is ``mean``). [cases]
+    cv : float
+        CV of one case's cost. [fraction]
+    mean : ndarray, shape (partners,)
+        Expected split ``E[α]``, summing to 1. [fraction]
+    concentration : float
+        κ > 0. [1]
+
+    Returns
+    -------
+    ndarray of float64, shape (partners, sims)
+        Shares summing to 1 over partners. [fraction]
+    """
+    counts = np.asarray(counts)
+    n = np.maximum(counts, 1).astype(np.float64)
+    kappa_n = (concentration + 1.0) * (n + cv * cv) / (1.0 + cv * cv) - 1.0
+    out = np.zeros((mean.size, counts.size))
+    active = np.flatnonzero(mean > 0)
+    logs = np.stack([_log_gamma(rng, kappa_n * mean[p]) for p in active])
+    out[active] = _normalised(logs)
+    out[:, counts == 0] = mean[:, None]
+    return out
+
+
+def case_shares_table(
+    rng: np.random.Generator,
+    counts: IntArray,
+    cv: float,
+    splits: FloatArray,
+    probabilities: FloatArray,
+) -> FloatArray:
+    """Each partner's share of a sum of ``counts`` cases, each split by one row of a table.
+
+    Each case gets split row k with probability ``π_k``, independently of its
+    cost (CV ``cv``). The cases of each row are counted exactly,
+    ``(n_1 … n_K) ~ Multinomial(n, π)``; the rows' parts of the sum are
+    ``Dirichlet(n_1/cv², …, n_K/cv²)`` (exact for gamma costs, first two
+    moments exact for any costs, as the persistent stock's thinning; exactly
+    ``n_k / n`` for constant costs). Partner p's share is
+    ``Σ_k splits[k, p] · D_k``.
+
+    Parameters
+    ----------
+    rng : numpy.random.Generator
+    counts : ndarray of int, shape (sims,)
+        Cases in the sum, n ≥ 0 (0: no spend, the share is the table's mean). [cases]
+    cv : float
+        CV of one case's cost. [fraction]
+    splits : ndarray, shape (rows, partners)
+        Each row's split, summing to 1. [fraction]
+    probabilities : ndarray, shape (rows,)
+        π, summing to 1. [fraction]
+
+    Returns
+    -------
+    ndarray of float64, shape (partners, sims)
+        Shares summing to 1 over partners. [fraction]
+    """
+    counts = np.asarray(counts, dtype=np.int64)
+    by_row = rng.multinomial(counts, probabilities).T.astype(np.float64)  # (rows, sims)
+    by_row[0, counts == 0] = 1.0  # a placeholder case, replaced by the mean below
+    if cv == 0:
+        weights = by_row / by_row.sum(axis=0)
+    else:
+        weights = _normalised(_log_gamma(rng, by_row / (cv * cv)))
+    out = splits.T @ weights
+    out[:, counts == 0] = (probabilities @ splits)[:, None]
+    return out
 
 
 # ----------------------------------------------------------------------------- high cost

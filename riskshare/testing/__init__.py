@@ -25,6 +25,7 @@ def fixed_model(
     host: str | None = None,
     charging: Mapping[str, float] | None = None,
     accrual: Mapping[str, Sequence[float]] | None = None,
+    cases: Mapping[str, Mapping[str, Any]] | None = None,
     **extra: Any,
 ) -> Model:
     """A validated model with deterministic (``fixed``) spend, for worked examples.
@@ -47,6 +48,8 @@ def fixed_model(
         ``{group id: expected charging rate}`` (CV 0: deterministic income).
     accrual : mapping, optional
         ``{group id: twelve monthly shares}``: the group's accrual profile.
+    cases : mapping, optional
+        ``{group id: case splits}`` (the ``cases`` clause of a group).
     **extra
         Other top-level config sections (``performance``, ``integration_savings``).
     """
@@ -60,6 +63,7 @@ def fixed_model(
                 "spend": {"model": "fixed", "amounts": [float(x) for x in amounts]},
                 **({"charging": {"rate": charging[gid]}} if charging and gid in charging else {}),
                 **({"accrual": list(accrual[gid])} if accrual and gid in accrual else {}),
+                **({"cases": dict(cases[gid])} if cases and gid in cases else {}),
             }
             for gid, (comm, amounts) in groups.items()
         ],
@@ -82,6 +86,7 @@ def engine_ledger(
     metrics: Mapping[str, np.ndarray] | None = None,
     savings: np.ndarray | None = None,
     forecast: np.ndarray | None = None,
+    case_shares: Mapping[str, np.ndarray] | None = None,
     **kwargs: Any,
 ):
     """Settle ``model`` with the vectorised engine on given (or its fixed) spend.
@@ -100,6 +105,9 @@ def engine_ledger(
     forecast : ndarray, optional
         ``(sims, years)`` or ``(years,)`` standard normals of the forecast
         stream (a trigger ``on: forecast``); default 0 (the bridge's mean).
+    case_shares : mapping of str to ndarray, optional
+        ``{group id: (sims, years, partners) or (years, partners)}`` case
+        shares of groups with case splits; default: their expected split. [fraction]
     **kwargs
         Passed to :func:`riskshare.settle.settle` (``agreement``, ``contributions``).
 
@@ -140,7 +148,18 @@ def engine_ledger(
     if any(s.trigger is not None and s.trigger.on == "forecast" for s in model.schedules()):
         v = np.zeros(years) if forecast is None else np.asarray(forecast, float)
         fc = np.broadcast_to(v if v.ndim == 2 else v[None], (n, years)).copy()
+    cases = {
+        gid: np.broadcast_to(v if v.ndim == 3 else v[None], (n, *v.shape[-2:])).copy()
+        for gid, v in ((g, np.asarray(x, float)) for g, x in (case_shares or {}).items())
+    }
     paths = SpendPaths(
-        spend, inc, tuple(model.group_ids), years, metrics=mets, savings=sav, forecast=fc
+        spend,
+        inc,
+        tuple(model.group_ids),
+        years,
+        metrics=mets,
+        savings=sav,
+        forecast=fc,
+        case_shares=cases,
     )
     return settle(model, paths, **kwargs)

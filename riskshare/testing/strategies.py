@@ -3,7 +3,8 @@
 Every model drawn validates; its groups have ``fixed`` or ``aggregate`` spend
 (the spend a test settles is drawn separately by :func:`spend_arrays`, so the
 spend model only sets the expected cost that splits the budget between
-groups). Agreements combine every clause of ``docs/rules.md``, kept to
+groups); a group may have case splits (``cases``), whose shares a test
+draws separately too. Agreements combine every clause of ``docs/rules.md``, kept to
 combinations the specification defines (key ``own`` only with offsetting
 groups and no threshold on its side).
 """
@@ -274,6 +275,8 @@ def models(
             grp["charging"] = {"rate": draw(st.sampled_from([0.03, 0.16]))}
         if draw(st.integers(0, 2)) == 0:
             grp["accrual"] = _profile(draw)
+        if draw(st.integers(0, 3)) == 0:
+            grp["cases"] = draw(_case_splits(comm))
         groups.append(grp)
     contributions = {
         p: {
@@ -294,6 +297,13 @@ def models(
         else draw(agreements(pids, gids, years, metrics=metrics)),
         "simulation": {"years": years, "n_sims": 1, "seed": 0},
     }
+    # A group settled by a group key is not also settled by its case splits.
+    keyed = set(data["agreement"].get("group_keys", {}))
+    for sched in data["agreement"].get("schedules", []):
+        keyed |= set(sched.get("group_keys", {}))
+    for grp in groups:
+        if grp["id"] in keyed:
+            grp.pop("cases", None)
     if with_metric:
         data["performance"] = [{"id": "nea", "mean": 0.02, "sd": 0.03}]
     if with_savings:
@@ -302,6 +312,40 @@ def models(
             "ramp": [min(1.0, 0.5 * (t + 1)) for t in range(years)],
         }
     return Model.model_validate(data)
+
+
+@st.composite
+def _case_splits(draw: Any, commissioners: str | dict[str, float]) -> dict[str, Any]:
+    """Case splits around ``commissioners``: a Dirichlet, or a table with that mean.
+
+    The table mixes the expected split itself (probability λ) with cases
+    wholly of one partner (probability ``(1 − λ) s_p``), so its mean is the
+    commissioners' shares.
+    """
+    if draw(st.booleans()):
+        return {"concentration": draw(st.sampled_from([0.5, 2.0, 10.0]))}
+    mean = {commissioners: 1.0} if isinstance(commissioners, str) else commissioners
+    lam = draw(st.sampled_from([0.25, 0.5]))
+    rows = [{"shares": mean, "probability": lam}]
+    rows += [
+        {"shares": {p: 1.0}, "probability": (1.0 - lam) * share}
+        for p, share in mean.items()
+        if share > 0
+    ]
+    return {"table": rows}
+
+
+def case_share_arrays(draw: Any, model: Model, sims: int) -> dict[str, np.ndarray]:
+    """Random case shares ``(sims, years, partners)`` (on a grid, summing to 1) per case group."""
+    n_p, years = len(model.partners), model.simulation.years
+    out = {}
+    for grp in model.client_groups:
+        if grp.cases is None:
+            continue
+        raw = draw(spend_arrays(sims, years, n_p, scale=100_000.0)) / 10_000.0 - 1.0
+        raw[..., 0] += raw.sum(axis=-1) == 0  # some partner has a share
+        out[grp.id] = raw / raw.sum(axis=-1, keepdims=True)
+    return out
 
 
 @st.composite
@@ -356,11 +400,12 @@ def settlement_cases(draw: Any, sims: int = 3, **model_options: Any) -> Any:
     Returns
     -------
     tuple
-        ``(model, spend, income, metric, savings, forecast)``: spend and
-        income ``(sims, years, groups)`` [£] (income the expected rate times
-        spend, times 0.5 .. 1.5), the metric ``(sims, years)``, savings
-        ``(sims, years)`` [£] and the forecast stream's normals ``(sims, years)``
-        (-2 .. 2).
+        ``(model, spend, income, metric, savings, forecast, case_shares)``:
+        spend and income ``(sims, years, groups)`` [£] (income the expected
+        rate times spend, times 0.5 .. 1.5), the metric ``(sims, years)``,
+        savings ``(sims, years)`` [£], the forecast stream's normals
+        ``(sims, years)`` (-2 .. 2) and each case-split group's shares
+        ``(sims, years, partners)`` by id [fraction].
     """
     model = draw(models(**model_options))
     years, n_g = model.simulation.years, len(model.group_ids)
@@ -371,4 +416,5 @@ def settlement_cases(draw: Any, sims: int = 3, **model_options: Any) -> Any:
     metric = draw(spend_arrays(sims, years, 1, scale=0.1e6))[:, :, 0] / 1e6 - 0.02
     savings = draw(spend_arrays(sims, years, 1, scale=1e6))[:, :, 0]
     forecast = draw(spend_arrays(sims, years, 1, scale=4e6))[:, :, 0] / 1e6 - 2.0
-    return model, spend, income, metric, savings, forecast
+    cases = case_share_arrays(draw, model, sims)
+    return model, spend, income, metric, savings, forecast, cases

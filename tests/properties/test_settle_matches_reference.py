@@ -36,7 +36,7 @@ def test_settle_matches_reference_with_three_to_six_partners(case) -> None:
 @given(settlement_cases(SIMS, schedules=True, max_partners=5, max_groups=4))
 def test_schedules_match_reference(case) -> None:
     ledger = _check_against_reference(case)
-    model, spend, income, metric, _, forecast = case
+    model, spend, income, metric, _, forecast, cases = case
     if len(model.agreement.schedules) > 1:
         for i in range(SIMS):
             ref = reference_settle(
@@ -45,6 +45,7 @@ def test_schedules_match_reference(case) -> None:
                 income[i],
                 metrics={"nea": metric[i]} if model.performance else None,
                 forecast=forecast[i],
+                case_shares={g: v[i] for g, v in cases.items()},
             )
             np.testing.assert_allclose(
                 engine_view(ledger, "schedule_net", i), ref["schedule_net"], rtol=1e-9, atol=1e-6
@@ -52,10 +53,12 @@ def test_schedules_match_reference(case) -> None:
 
 
 def _check_against_reference(case):
-    model, spend, income, metric, savings, forecast = case
+    model, spend, income, metric, savings, forecast, cases = case
     metrics = {"nea": metric} if model.performance else None
     sav = savings if model.integration_savings is not None else None
-    ledger = engine_ledger(model, spend, income, metrics=metrics, savings=sav, forecast=forecast)
+    ledger = engine_ledger(
+        model, spend, income, metrics=metrics, savings=sav, forecast=forecast, case_shares=cases
+    )
     check_balance(ledger, allow_deficit=True)
     for i in range(SIMS):
         ref = reference_settle(
@@ -65,6 +68,7 @@ def _check_against_reference(case):
             metrics={"nea": metric[i]} if metrics else None,
             savings=None if sav is None else sav[i],
             forecast=forecast[i],
+            case_shares={g: v[i] for g, v in cases.items()},
         )
         np.testing.assert_allclose(reference_imbalance(ref), 0.0, atol=1e-5)
         for name in FLOWS:

@@ -47,6 +47,8 @@ class Example:
     partners: list[str] = field(default_factory=lambda: [C, I])
     accrual: dict[str, list[float]] | None = None  # {group: twelve monthly shares}
     forecast: list[float] | None = None  # the forecast stream's normal z each year (default 0)
+    cases: dict[str, dict[str, Any]] | None = None  # {group: its case splits clause}
+    case_shares: dict[str, list[list[float]]] | None = None  # {group: (years, partners)}
 
     def model(self):
         return fixed_model(
@@ -57,6 +59,7 @@ class Example:
             host=self.host,
             charging=self.charging,
             accrual=self.accrual,
+            cases=self.cases,
             **self.extra,
         )
 
@@ -886,6 +889,56 @@ EXAMPLES = [
         spend=[[9.8 * m, 9.9 * m], [10 * m, 10 * m]],
         extra={"integration_savings": {"amount": 1 * m, "ramp": [0.5, 0.5]}},
     ),
+    # ------------------------------------------------------------------ case splits
+    # s117 aftercare split per case by a panel: 50/50 for half the cases, wholly the icb's
+    # or wholly the council's for a quarter each, so the expected split (commissioners) is
+    # 50/50. B = 7 + 7 = 14, expected spend ld 10 (council), s117 4: B_ld = 10, B_s117 = 4.
+    # This year's s117 cases: A 1.2 (50/50), B 1.0 (icb), C 0.8 (council), D 1.4 (50/50):
+    # spend 4.4, the council's cases 0.6 + 0.8 + 0.7 = 2.1, the icb's 0.6 + 1.0 + 0.7 = 2.3
+    # (shares 2.1/4.4 and 2.3/4.4). s117 is settled by its cases: each partner its cases
+    # less its expected half of B_s117 = 2: council 2.1 - 2 = +0.1, icb 2.3 - 2 = +0.3
+    # (together V_s117 = 4.4 - 4 = 0.4). The pooled variance is ld's alone, 10.5 - 10 =
+    # +0.5, shared 7 : 7 (0.25 each). Calls: council 0.1 + 0.25 = 0.35, icb 0.3 + 0.25 =
+    # 0.55; together 0.9 = 14.9 - 14.
+    Example(
+        "case_splits_s117_pooled",
+        {"ld": (C, [10 * m]), "s117": ({C: 0.5, I: 0.5}, [4 * m])},
+        {C: [7 * m], I: [7 * m]},
+        {
+            "spend": [14.9 * m],
+            "overspend_call": [[0.35 * m, 0.55 * m]],
+            "net": [[0.35 * m, 0.55 * m]],
+        },
+        spend=[[10.5 * m, 4.4 * m]],
+        cases={
+            "s117": {
+                "table": [
+                    {"shares": {C: 0.5, I: 0.5}, "probability": 0.5},
+                    {"shares": {I: 1.0}, "probability": 0.25},
+                    {"shares": {C: 1.0}, "probability": 0.25},
+                ]
+            }
+        },
+        case_shares={"s117": [[2.1 / 4.4, 2.3 / 4.4]]},
+    ),
+    # The same year under aligned budgets: each partner its own functions, its s117 cases
+    # included. Council: ld 10.5 + its cases 2.1 - its contribution 7 = +5.6; icb: its
+    # cases 2.3 - 7 = -4.7 (together 0.9). Engine: the s117 part (+0.1, +0.3) plus the own
+    # variances of the rest, council 10.5 - 7 + 2 (its half of B_s117) = 5.5, icb 0 - 7 +
+    # 2 = -5.
+    Example(
+        "case_splits_s117_aligned",
+        {"ld": (C, [10 * m]), "s117": ({C: 0.5, I: 0.5}, [4 * m])},
+        {C: [7 * m], I: [7 * m]},
+        {
+            "overspend_call": [[5.6 * m, 0]],
+            "underspend_refund": [[0, 4.7 * m]],
+        },
+        agreement={"arrangement": "aligned"},
+        spend=[[10.5 * m, 4.4 * m]],
+        cases={"s117": {"concentration": 3.0}},
+        case_shares={"s117": [[2.1 / 4.4, 2.3 / 4.4]]},
+    ),
     # ------------------------------------------------------------------ schedules
     # Two schedules. "ld_pool" (group ld, council's) is funded 60 % of the council's 10 and
     # 40 % of the icb's 10 (6 + 4 = 10), proportional, with a 0.2 reserve. "community"
@@ -1056,7 +1109,9 @@ def _compare(name: str, got: np.ndarray, want: Any) -> None:
 def test_reference(ex: Example) -> None:
     model = ex.model()
     spend = ex.spend if ex.spend is not None else model.expected_spend()
-    out = reference_settle(model, spend, ex.income, forecast=ex.forecast)
+    out = reference_settle(
+        model, spend, ex.income, forecast=ex.forecast, case_shares=ex.case_shares
+    )
     np.testing.assert_allclose(reference_imbalance(out), 0.0, atol=1e-6)
     for name, want in ex.expected.items():
         _compare(name, out[name], want)
@@ -1070,7 +1125,9 @@ def test_engine(ex: Example) -> None:
         if ex.spend is None and ex.income is None and ex.forecast is None
         else (ex.spend if ex.spend is not None else model.expected_spend())
     )
-    ledger = engine_ledger(model, spend, ex.income, forecast=ex.forecast)
+    ledger = engine_ledger(
+        model, spend, ex.income, forecast=ex.forecast, case_shares=ex.case_shares
+    )
     check_balance(ledger, allow_deficit=True)
     for name, want in ex.expected.items():
         _compare(name, engine_view(ledger, name), want)
