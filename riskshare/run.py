@@ -439,7 +439,8 @@ class Result:
 
     def table(self, name: str, basis: str | None = None) -> Table:
         """One of the result tables as plain arrays: ``summary``, ``by_year``,
-        ``pool_by_year``, ``by_schedule`` or ``exit_costs``.
+        ``pool_by_year``, ``by_schedule``, ``exit_costs``, ``trigger`` (with a
+        trigger) or ``cash_calls`` (with instalments).
 
         ``basis`` is the money basis (``nominal``, ``real``, ``present_value``;
         default the config's ``reporting.basis``). Computed once per result and
@@ -451,6 +452,8 @@ class Result:
             "pool_by_year": self._pool_by_year,
             "by_schedule": self._by_schedule,
             "exit_costs": self._exit_costs,
+            "trigger": self._trigger,
+            "cash_calls": self._cash_calls,
         }
         if name not in builders:
             raise ValueError(f"unknown table {name!r} (allowed: {', '.join(builders)})")
@@ -747,6 +750,122 @@ class Result:
         }
         return Table(index, self._with_pool(x))
 
+    def trigger(self, basis: str | None = None) -> pd.DataFrame:
+        return self.table("trigger", basis).to_frame()
+
+    def _trigger(self, basis: str = "nominal") -> Table:
+        """Management action each year (``agreement.trigger``) and, on a forecast, its quality.
+
+        Action is *needed* when the outturn without action is past the
+        trigger's threshold (``V0 > threshold · B``). With several schedules,
+        a year counts where it does in any schedule and the errors are summed.
+        ``basis``: money basis of the forecast errors, as :meth:`summary`.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Index ``year``; ``prob_action`` (P(action taken)) with its standard
+            error; with ``on: forecast`` also ``prob_needed``,
+            ``prob_false_alarm`` (P(taken and not needed)), ``prob_missed``
+            (P(not taken and needed)), ``false_alarm_rate`` (P(taken | not
+            needed)) and ``miss_rate`` (P(not taken | needed); NaN when the
+            condition never happens), and the distribution of the forecast
+            error at the trigger month, outturn minus forecast:
+            ``forecast_error_mean``, ``_sd``, ``_p5``, ``_p50``, ``_p95``. [£]
+
+        Raises
+        ------
+        ValueError
+            Without a trigger.
+        """
+        extras = self.outcomes.extras
+        if "trigger_fired" not in extras:
+            raise ValueError("no management action to report: the agreement has no 'trigger'")
+        fired = extras["trigger_fired"] > 0.5
+        n = fired.shape[0]
+        p = fired.mean(axis=0)
+        cols: dict[str, np.ndarray] = {"prob_action": p, "prob_action_se": np.sqrt(p * (1 - p) / n)}
+        if "trigger_needed" in extras:
+            needed = extras["trigger_needed"] > 0.5
+            false_alarm, missed = fired & ~needed, ~fired & needed
+            with np.errstate(invalid="ignore", divide="ignore"):
+                cols.update(
+                    prob_needed=needed.mean(axis=0),
+                    prob_false_alarm=false_alarm.mean(axis=0),
+                    prob_missed=missed.mean(axis=0),
+                    false_alarm_rate=false_alarm.sum(axis=0) / (~needed).sum(axis=0),
+                    miss_rate=missed.sum(axis=0) / needed.sum(axis=0),
+                )
+            cols.update(self._money_distribution(extras["forecast_error"], basis, "forecast_error"))
+        return Table({"year": list(self.years)}, cols)
+
+    def cash_calls(self, basis: str | None = None) -> pd.DataFrame:
+        return self.table("cash_calls", basis).to_frame()
+
+    def _cash_calls(self, basis: str = "nominal") -> Table:
+        """In-year cash calls each quarter (``agreement.instalments``), beside the year end.
+
+        A quarter's call is the most the pool is short at a month end of the
+        quarter (spend accrued less instalments received): the cash the host
+        must find in-year. The ``year end`` row of each year is the pool's net
+        position that year (what the partners together pay beyond their
+        contributions at the settlement). ``basis``: money basis, as
+        :meth:`summary`.
+
+        Returns
+        -------
+        pandas.DataFrame
+            MultiIndex ``(year, quarter)``, quarters ``Q1`` .. ``Q4`` and
+            ``year end``; ``mean``, ``sd``, ``p50``, ``p90``, ``p95``, ``p99``
+            [£] and ``prob_call`` (P(more than the materiality)) with its
+            standard error.
+
+        Raises
+        ------
+        ValueError
+            Without instalments.
+        """
+        extras = self.outcomes.extras
+        quarters = ("cash_q1", "cash_q2", "cash_q3", "cash_q4")
+        if quarters[0] not in extras:
+            raise ValueError("no in-year cash to report: the agreement has no 'instalments'")
+        net = self.outcomes.net.sum(axis=2)
+        parts = [extras[q] for q in quarters] + [net]  # each (sims, years)
+        x = np.stack(parts, axis=2)  # (sims, years, 5): rows year by year, quarters within
+        w = self._weights(basis)
+        if w is not None:
+            x = x * w[None, :, None]
+        x = x.reshape(x.shape[0], -1)
+        n = x.shape[0]
+        called = (x > self.materiality).mean(axis=0)
+        stats = quantiles(x, {"p50": 0.5, "p90": 0.9, "p95": 0.95, "p99": 0.99})
+        labels = ["Q1", "Q2", "Q3", "Q4", "year end"]
+        return Table(
+            {
+                "year": [y for y in self.years for _ in labels],
+                "quarter": [q for _ in self.years for q in labels],
+            },
+            {
+                "mean": x.mean(axis=0),
+                "sd": x.std(axis=0),
+                **stats,
+                "prob_call": called,
+                "prob_call_se": np.sqrt(called * (1 - called) / n),
+            },
+        )
+
+    def _money_distribution(self, x: FloatArray, basis: str, name: str) -> dict[str, FloatArray]:
+        """Mean, s.d., P5, P50 and P95 of ``(sims, years)`` amounts, each ``{name}_...``. [£]"""
+        w = self._weights(basis)
+        if w is not None:
+            x = x * w
+        q = quantiles(x, {"p5": 0.05, "p50": 0.5, "p95": 0.95})
+        return {
+            f"{name}_mean": x.mean(axis=0),
+            f"{name}_sd": x.std(axis=0),
+            **{f"{name}_{k}": v for k, v in q.items()},
+        }
+
     def _with_pool(self, x: FloatArray | SpilledArray) -> dict[str, FloatArray]:
         """Risk measures of ``(sims, [k,] partners)`` amounts, each ``k`` with its sum (the pool).
 
@@ -834,6 +953,8 @@ for _public, _private in (
     ("pool_by_year", "_pool_by_year"),
     ("by_schedule", "_by_schedule"),
     ("exit_costs", "_exit_costs"),
+    ("trigger", "_trigger"),
+    ("cash_calls", "_cash_calls"),
 ):
     getattr(Result, _public).__doc__ = getattr(Result, _private).__doc__
 

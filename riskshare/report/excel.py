@@ -93,7 +93,7 @@ PERCENTILE_LEVELS = (0.01, 0.05, 0.10, 0.25, 0.50, 0.75, 0.80, 0.90, 0.95, 0.975
 
 
 def _is_prob(col: str) -> bool:
-    return col.startswith("prob")
+    return col.startswith("prob") or col.endswith("_rate")
 
 
 def _write_table(
@@ -205,6 +205,38 @@ def _write_breakdowns(writer: Any, result: Result, formats: dict[str, Any]) -> N
             formats,
             title="Exit costs over the agreement, per partner (paid outside the pool)"
             + (": the exit clause names none" if none else ""),
+        )
+
+
+def _write_in_year(writer: Any, result: Result, formats: dict[str, Any]) -> None:
+    """The ``Management action`` sheet (a trigger) and ``In-year cash`` (instalments).
+
+    Each is :meth:`Result.trigger` / :meth:`Result.cash_calls` at full precision.
+    """
+    extras = result.outcomes.extras
+    if "trigger_fired" in extras:
+        on_forecast = "trigger_needed" in extras
+        _write_table(
+            writer,
+            result.trigger(),
+            "Management action",
+            formats,
+            title="Management action each year"
+            + (
+                ": taken on the month's forecast; needed when the outturn without action is "
+                "past the threshold; forecast error = outturn - forecast"
+                if on_forecast
+                else ": taken on the outturn"
+            ),
+        )
+    if "cash_q1" in extras:
+        _write_table(
+            writer,
+            result.cash_calls(),
+            "In-year cash",
+            formats,
+            title="In-year cash calls each quarter (the most the pool is short at a month end: "
+            "cash the host finds), and the partners' year-end net position",
         )
 
 
@@ -348,6 +380,7 @@ def write_excel(
         )
 
         _write_breakdowns(writer, result, formats)
+        _write_in_year(writer, result, formats)
 
         # Percentiles
         levels = np.asarray(PERCENTILE_LEVELS)

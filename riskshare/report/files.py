@@ -415,7 +415,10 @@ def write_run(
     (the resolved configuration) and ``manifest.json``; with several
     schedules also ``by_schedule.csv`` (per schedule and partner, whole
     agreement); with exit costs ``exit_costs.csv`` (their distribution for
-    each partner). CSV files are UTF-8
+    each partner); with a trigger ``trigger.csv`` (management action each
+    year, and on a forecast its error and false alarms and misses); with
+    instalments ``cash_calls.csv`` (the in-year cash calls of each quarter
+    beside the year end). CSV files are UTF-8
     with a byte-order mark so Excel shows £ correctly.
 
     Returns
@@ -430,6 +433,10 @@ def write_run(
         names.append("by_schedule")
     if result.outcomes.exit_cost_total is not None:
         names.append("exit_costs")
+    if "trigger_fired" in result.outcomes.extras:
+        names.append("trigger")
+    if "cash_q1" in result.outcomes.extras:
+        names.append("cash_calls")
     if result.outcomes.spilled:
         # A very large run: a table over every simulation reduces rows as long
         # as the run, so the tables and the per-simulation file one after

@@ -499,6 +499,69 @@ def breakdown_context(result: Result) -> dict[str, Any]:
     return out
 
 
+#: Columns of the management-action table: (column of :meth:`Result.trigger`, heading, kind).
+TRIGGER_MEASURES: tuple[tuple[str, str, str], ...] = (
+    ("prob_action", "Action taken", "percent"),
+    ("prob_needed", "Action needed", "percent"),
+    ("prob_false_alarm", "Taken, not needed", "percent"),
+    ("prob_missed", "Needed, not taken", "percent"),
+    ("forecast_error_mean", "Forecast error: mean", "money"),
+    ("forecast_error_p5", "P5", "money"),
+    ("forecast_error_p95", "P95", "money"),
+)
+
+#: Columns of the in-year cash table: (column of :meth:`Result.cash_calls`, heading, kind).
+CASH_MEASURES: tuple[tuple[str, str, str], ...] = (
+    ("mean", "Expected (mean)", "money"),
+    ("p95", "1 in 20 (P95)", "money"),
+    ("prob_call", "Chance of a call", "percent"),
+)
+
+
+def in_year_context(result: Result) -> dict[str, Any]:
+    """The management-action and in-year cash sections, each ``None`` without its clause.
+
+    ``management_action`` (a trigger): each year's chance of action and, on a
+    forecast, of action needed, of a false alarm and of a miss, and the
+    forecast error, from :meth:`Result.trigger`. ``cash_calls``
+    (instalments): each quarter's in-year cash call and the year end, from
+    :meth:`Result.cash_calls`. Money in £ thousands to the nearest £1k.
+    """
+    extras = result.outcomes.extras
+    out: dict[str, Any] = {"management_action": None, "cash_calls": None}
+    if "trigger_fired" in extras:
+        frame = result.trigger()
+        measures = [m for m in TRIGGER_MEASURES if m[0] in frame.columns]
+        rows = [
+            {
+                "label": year,
+                "cells": [
+                    _cell(row[m], kind, "pool", m, year, step=1000.0) for m, _, kind in measures
+                ],
+            }
+            for year, row in frame.iterrows()
+        ]
+        out["management_action"] = {
+            "heads": [h for _, h, _ in measures],
+            "rows": rows,
+            "forecast": "trigger_needed" in extras,
+        }
+    if "cash_q1" in extras:
+        frame = result.cash_calls()
+        rows = []
+        for (year, quarter), row in frame.iterrows():
+            label = "Year end (all partners)" if quarter == "year end" else quarter
+            cells = [
+                _cell(row[m], kind, "pool", f"{quarter}:{m}", year, step=1000.0)
+                for m, _, kind in CASH_MEASURES
+            ]
+            rows.append(
+                {"year": year, "label": label, "end": quarter == "year end", "cells": cells}
+            )
+        out["cash_calls"] = {"heads": [h for _, h, _ in CASH_MEASURES], "rows": rows}
+    return out
+
+
 def report_context(
     result: Result,
     *,
@@ -587,6 +650,7 @@ def report_context(
         **_budget_context(result, head["key_step"]),
         **_sensitivity_context(result, sensitivity, stress, head["key_step"]),
         **breakdown_context(result),
+        **in_year_context(result),
         "title": title or model.name,
         "model": model,
         "description": model.description,
