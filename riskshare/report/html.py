@@ -215,10 +215,28 @@ def describe_agreement(model: Model, agreement: Agreement | None = None) -> list
         )
     if a.trigger is not None:
         t = a.trigger
+        assessed = (
+            f"the overspend forecast at month {t.month} (forecast volatility "
+            f"{percent(t.forecast.sd)}, bias {t.forecast.bias:+g})"
+            if t.on == "forecast"
+            else f"the year's overspend, as if known at month {t.month},"
+        )
+        lag = f" {t.lag} month(s) later" if t.lag else ""
+        cost = ""
+        if t.cost is not None and (t.cost.fixed or t.cost.proportional):
+            cost = (
+                f" A recovery plan costs the pool {money(t.cost.fixed)} plus "
+                f"{percent(t.cost.proportional)} of what it saves."
+            )
         out.append(
-            f"Management action: when the forecast overspend at month {t.month} passes "
-            f"{percent(t.threshold)} of the budget, {percent(t.mitigation, 0)} of the "
-            f"rest of the year's overspend is mitigated."
+            f"Management action: when {assessed} passes {percent(t.threshold)} of the budget, "
+            f"action taking effect{lag} removes {percent(t.mitigation, 0)} of the overspend "
+            f"in the rest of the year.{cost}"
+        )
+    if a.instalments is not None:
+        out.append(
+            f"Contributions are paid in {a.instalments.number} equal instalment(s) a year, "
+            "in advance; the host finds any in-year shortfall."
         )
     if a.exit is not None:
         lim = ", ".join(f"{labels.get(p, p)} {money(v)}" for p, v in a.exit.limits.items())

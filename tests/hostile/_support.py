@@ -80,6 +80,18 @@ def expect(result, code: int, *needles: str) -> None:
         assert needle in output, f"{needle!r} not in {output!r}"
 
 
+def refused(cli, command: str, path: Path, *needles: str) -> None:
+    """``validate`` or ``run`` of the config at ``path`` exits 2 naming it and each needle.
+
+    Nothing is written beside the config (no results folder, no partial output).
+    """
+    before = sorted(p.name for p in path.parent.iterdir())
+    out = path.parent / "out"
+    args = ["run", path, "--quiet", "--out", out] if command == "run" else ["validate", path]
+    expect(cli(*args), BAD_INPUT, str(path), *needles)
+    assert sorted(p.name for p in path.parent.iterdir()) == before, "nothing written"
+
+
 def snapshot(folder: Path) -> dict[str, bytes]:
     """Every file under ``folder`` with its bytes (hidden staging folders included)."""
     return {

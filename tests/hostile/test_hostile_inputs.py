@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from ._support import BAD_INPUT, OK, TINY, expect
+from ._support import BAD_INPUT, OK, TINY, expect, refused
 
 BOMB = "\n".join(
     [
@@ -116,15 +116,7 @@ BAD_FILES = [
 def test_bad_config_file(tmp_path: Path, cli, command: str, name: str, data: bytes, needle: str):
     path = tmp_path / name
     path.write_bytes(data)
-    before = sorted(p.name for p in tmp_path.iterdir())
-    args = (
-        ["run", path, "--quiet", "--out", tmp_path / "out"]
-        if command == "run"
-        else ["validate", path]
-    )
-    result = cli(*args)
-    expect(result, BAD_INPUT, str(path), needle)
-    assert sorted(p.name for p in tmp_path.iterdir()) == before, "nothing written"
+    refused(cli, command, path, needle)
 
 
 def test_latin1_message_names_byte_line_and_the_pound(tmp_path: Path, cli) -> None:
