@@ -43,17 +43,18 @@ def memory_needed(model: Any, n_sims: int, *, workers: int = 4, keep_paths: int 
     :data:`riskshare.run.SPILL_ABOVE` simulations they are in a temporary
     file and only the row being reduced, 8 bytes a simulation, is in memory),
     per-year outcomes for at most ``keep_paths`` simulations, and each
-    worker's chunk of spend paths and ledger flows.
+    worker's chunk of spend paths (with case shares) and ledger flows.
     """
     from riskshare.run import SPILL_ABOVE
 
     years = model.simulation.years
     partners = len(model.partners)
     groups = len(model.client_groups)
+    cased = sum(g.cases is not None for g in model.client_groups)  # case shares per partner
     keep = min(n_sims, keep_paths)
     whole = 8 * n_sims if n_sims > SPILL_ABOVE else n_sims * partners * (8 + 1) * 4
     per_year = keep * years * (partners * 9 + 17) * 2
-    chunk = workers * min(n_sims, BLOCK) * years * (groups * 24 + partners * 8 * 24)
+    chunk = workers * min(n_sims, BLOCK) * years * (groups * 24 + (cased + 24) * partners * 8)
     return whole + per_year + chunk
 
 

@@ -20,10 +20,12 @@ from typing import TYPE_CHECKING, Any
 from riskshare.report.formats import chance, money, money_k, money_short, percent
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     import pandas as pd
     from matplotlib.figure import Figure
 
-    from riskshare.config.model import Agreement, Model
+    from riskshare.config.model import Agreement, CaseSplits, Model
     from riskshare.run import Result
 
 __all__ = ["describe_agreement", "describe_groups", "money", "percent", "render_html", "write_html"]
@@ -116,6 +118,8 @@ def describe_groups(model: Model) -> list[dict[str, str]]:
             extras.append(f"price change ×{sc.factor:g} from year {sc.year + 1}")
         if grp.charging is not None:
             extras.append(f"charging income {percent(grp.charging.rate)} of gross spend")
+        if grp.cases is not None:
+            extras.append(_case_words(grp.cases, labels))
         if extras:
             words += " Also " + "; ".join(extras) + "."
         comm = ", ".join(
@@ -123,6 +127,22 @@ def describe_groups(model: Model) -> list[dict[str, str]]:
         )
         rows.append({"id": grp.id, "name": grp.label, "commissioners": comm, "spend": words})
     return rows
+
+
+def _case_words(cases: CaseSplits, labels: Mapping[str, str]) -> str:
+    """The group's case splits in words (the commissioners' shares are their expected split)."""
+    if cases.table is None:
+        return (
+            "each case's cost split between the partners as agreed case by case, around the "
+            f"commissioners' shares (Dirichlet, concentration {cases.concentration:g}); "
+            "each pays its cases"
+        )
+    rows = "; ".join(
+        f"{percent(row.probability, 0)} of cases "
+        + "/".join(f"{labels.get(p, p)} {percent(s, 0)}" for p, s in row.shares.items())
+        for row in cases.table
+    )
+    return f"each case's cost split between the partners as agreed ({rows}); each pays its cases"
 
 
 def describe_agreement(model: Model, agreement: Agreement | None = None) -> list[str]:

@@ -413,3 +413,15 @@ def test_too_few_simulations_for_an_interval_report_says_unbounded(tmp_path):
     text = write_html(small, tmp_path / "report.html").read_text(encoding="utf-8")
     assert " to ∞" in text
     assert money_short(math.inf) == "∞" and money_short(-math.inf) == "−∞"
+
+
+def test_group_table_says_a_group_is_split_per_case() -> None:
+    """A case-split group's row names its agreed splits (commissioners: the expected split)."""
+    from riskshare.report.html import describe_groups
+
+    model = rs.load_config(ROOT / "configs" / "presets" / "s117_aftercare.yaml")
+    rows = {r["id"]: r for r in describe_groups(model)}
+    assert rows["s117_aftercare"]["commissioners"] == "Council 45%, Integrated Care Board 55%"
+    assert "25% of cases Council 30%/Integrated Care Board 70%" in rows["s117_aftercare"]["spend"]
+    assert "Dirichlet, concentration 4" in rows["joint_packages"]["spend"]
+    assert "case" not in rows["community_mental_health"]["spend"]
