@@ -158,3 +158,14 @@ def test_report_cells_are_the_tables(run) -> None:
     for (year, key), value in cash.values.items():
         quarter, measure = key.split(":")
         assert value == pytest.approx(calls.loc[(year, quarter), measure], rel=1e-12)
+
+
+def test_every_column_is_in_the_glossary(run) -> None:
+    import re
+
+    _, result = run
+    docs = (ROOT / "docs" / "glossary.md").read_text(encoding="utf-8")
+    listed = set(re.findall(r"`([A-Za-z0-9_]+)`", docs[docs.index("### Columns of the result") :]))
+    frames = (result.trigger().reset_index(), result.cash_calls().reset_index())
+    for col in (c for frame in frames for c in frame.columns if c != "year"):
+        assert col in listed, col
