@@ -1079,6 +1079,11 @@ class ScheduleRules(_Frozen):
             problems.append("lead: only a 'lead' arrangement has a lead; set arrangement: lead")
         if self.arrangement == "aligned" and self.reserve is not None:
             problems.append("reserve: an aligned budget has no pooled reserve; remove 'reserve'")
+        if self.arrangement == "aligned" and self.instalments is not None:
+            problems.append(
+                "instalments: aligned budgets have no pooled fund to pay instalments into; "
+                "remove 'instalments'"
+            )
         if self.underspend_disposition in ("retain", "ijb") and self.reserve is None:
             problems.append(
                 f"underspend_disposition: '{self.underspend_disposition}' keeps underspends "

@@ -74,8 +74,9 @@ class Rule:
     steps: ClassVar[tuple[str, ...]] = ()
     writes: ClassVar[frozenset[str]] = frozenset()
     carries: ClassVar[tuple[str, ...]] = ()
-    #: Per-year indicators the rule adds to the ledger's extras (set in :meth:`start`).
-    records: ClassVar[tuple[str, ...]] = ()
+    #: Per-year indicators the rule adds to the ledger's extras (set in :meth:`start`); a
+    #: rule whose indicators depend on its terms sets them in ``__init__``.
+    records: tuple[str, ...] = ()
     needs: frozenset[str] = frozenset()
     #: Position within a step shared with other rules (the waterfall's order).
     order: int = 0

@@ -190,7 +190,7 @@ def agreements(
                 "fixed": draw(st.sampled_from([0.0, 0.05])) * _MONEY,
                 "proportional": draw(st.sampled_from([0.0, 0.2])),
             }
-    if draw(st.booleans()):
+    if not aligned and draw(st.booleans()):
         agr["instalments"] = {"number": draw(st.sampled_from([1, 4, 12]))}
     if draw(st.integers(0, 2)) == 0:
         agr["accrual"] = _profile(draw)

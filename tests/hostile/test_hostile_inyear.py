@@ -76,6 +76,14 @@ CASES = [
         ["instalments", "number", "1, 4 or 12"],
     ),
     (
+        "instalments-aligned",
+        TINY.replace("arrangement: pooled", "arrangement: aligned").replace(
+            "  reserve: {opening: 0, carry_forward: true, final_key: proportional}\n",
+            "  instalments: {number: 4}\n",
+        ),
+        ["instalments", "aligned budgets have no pooled fund"],
+    ),
+    (
         "recovery-cost-negative",
         _agreement("  trigger: {threshold: 0.01, mitigation: 0.5, cost: {fixed: -5}}\n"),
         ["cost", "fixed"],
