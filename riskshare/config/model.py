@@ -469,11 +469,6 @@ class ClientGroup(_Frozen):
     def _cases_fit(self) -> ClientGroup:
         if self.cases is None:
             return self
-        if self.high_cost is not None:
-            raise ValueError(
-                "'cases' cannot be combined with 'high_cost' (put the high-cost placements "
-                "in a group of their own)"
-            )
         if isinstance(self.spend, ClientsSpend) and self.spend.clients.exit_rate is not None:
             raise ValueError(
                 "'cases' needs clients drawn afresh each year: remove 'clients.exit_rate' "

@@ -59,6 +59,7 @@ from riskshare.config.model import (
     ClientGroup,
     ClientsSpend,
     FixedSpend,
+    HighCost,
     Model,
     PersistentShock,
     Uncertain,
@@ -101,7 +102,8 @@ class _CasesPlan:
     ``concentration`` with ``mean`` (the commissioners' shares) for a
     Dirichlet split, else ``splits`` (rows, partners) with ``probabilities``;
     ``cv`` is one case's cost CV (0 for an aggregate or fixed group, whose
-    year is one case).
+    year is one case), ``placement_cv`` a high-cost placement's (a Pareto
+    placement's CV from its shape, capped at :data:`MAX_PLACEMENT_CV`).
     """
 
     mean: FloatArray
@@ -109,6 +111,7 @@ class _CasesPlan:
     splits: FloatArray | None
     probabilities: FloatArray | None
     cv: float
+    placement_cv: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -202,14 +205,30 @@ def _cases_plan(model: Model, group: ClientGroup) -> _CasesPlan | None:
     for pid, share in group.commissioner_shares.items():
         mean[pidx[pid]] = share
     cv = float(group.spend.cost.cv) if isinstance(group.spend, ClientsSpend) else 0.0
+    placement_cv = _placement_cv(group.high_cost) if group.high_cost is not None else 0.0
     if cases.table is None:
-        return _CasesPlan(mean, float(cases.concentration), None, None, cv)
+        return _CasesPlan(mean, float(cases.concentration), None, None, cv, placement_cv)
     splits = np.zeros((len(cases.table), len(pidx)))
     for k, row in enumerate(cases.table):
         for pid, share in row.shares.items():
             splits[k, pidx[pid]] = share
     probabilities = np.array([row.probability for row in cases.table])
-    return _CasesPlan(mean, None, splits, probabilities / probabilities.sum(), cv)
+    return _CasesPlan(mean, None, splits, probabilities / probabilities.sum(), cv, placement_cv)
+
+
+#: The CV taken for high-cost placements whose cost has infinite variance (Pareto
+#: shape α ≤ 2) or nearly: one placement then takes almost all of a year's cost.
+MAX_PLACEMENT_CV = 1000.0
+
+
+def _placement_cv(hc: HighCost) -> float:
+    """A high-cost placement's cost CV: lognormal as given, Pareto ``1/√(α(α − 2))``."""
+    if hc.distribution == "lognormal":
+        return float(hc.cv)
+    alpha = hc.mean / (hc.mean - hc.minimum)
+    if alpha <= 2.0:
+        return MAX_PLACEMENT_CV
+    return min(1.0 / np.sqrt(alpha * (alpha - 2.0)), MAX_PLACEMENT_CV)
 
 
 def _build_plan(model: Model) -> _Plan:
@@ -509,40 +528,65 @@ def _fixed_spend(gp: _GroupPlan, out: FloatArray) -> None:
     out[:] = (amounts * gp.steps)[:, None]
 
 
-def _high_cost(gp: _GroupPlan, block: _Block, out: FloatArray) -> None:
-    """Add the group's high-cost placements to ``out`` (years, sims). [£]"""
+def _high_cost(gp: _GroupPlan, block: _Block, out: FloatArray) -> list[tuple[IntArray, FloatArray]]:
+    """Add the group's high-cost placements to ``out`` (years, sims). [£]
+
+    Returns each year's placement counts and their total cost.
+    """
     hc = gp.group.high_cost
     gid = gp.group.id
     rng = block.rng(f"group:{gid}:highcost")
     growth = block.rate(gid, "highcost_growth", hc.growth)
     inflation = block.rate(gid, "highcost_inflation", hc.inflation)
+    placed = []
     for year in range(out.shape[0]):
         counts = rng.poisson(hc.rate * (1.0 + growth) ** year, size=block.size)
         totals = draws.high_cost_totals(rng, counts, hc.distribution, hc.mean, hc.cv, hc.minimum)
         totals *= (1.0 + inflation) ** year
         out[year] += totals
+        placed.append((counts, totals))
+    return placed
 
 
 def _case_shares(
-    gp: _GroupPlan, block: _Block, counts: list[IntArray] | None, out: FloatArray
+    gp: _GroupPlan,
+    block: _Block,
+    counts: list[IntArray] | None,
+    spend: FloatArray,
+    placed: list[tuple[IntArray, FloatArray]] | None,
+    out: FloatArray,
 ) -> None:
     """Each partner's share of a case-split group's spend into ``out`` (years, partners, sims).
 
     Stream ``group:{id}:cases``, year by year: from the year's client counts
-    (``counts``), or one case a year for an aggregate or fixed group
-    (``docs/sampling.md`` §14). [fraction]
+    (``counts``), or one case a year for an aggregate or fixed group; with
+    high-cost placements (``placed``: each year's counts and total cost, part
+    of ``spend``, the group's spend before common shocks), the placements'
+    shares are drawn from their count too, and the two parts weighted by
+    their spend (``docs/sampling.md`` §14). [fraction]
     """
     cases = gp.cases
     rng = block.rng(f"group:{gp.group.id}:cases")
     one = np.ones(block.size, dtype=np.int64)
     for year in range(out.shape[0]):
         n = one if counts is None else counts[year]
-        if cases.concentration is not None:
-            out[year] = draws.case_shares_dirichlet(
-                rng, n, cases.cv, cases.mean, cases.concentration
-            )
-        else:
-            out[year] = draws.case_shares_table(rng, n, cases.cv, cases.splits, cases.probabilities)
+        out[year] = _shares_of(rng, cases, n, cases.cv)
+        if placed is None:
+            continue
+        hc_counts, hc_total = placed[year]
+        hc_shares = _shares_of(rng, cases, hc_counts, cases.placement_cv)
+        total = spend[year]
+        weight = np.divide(hc_total, total, out=np.zeros(total.shape), where=total != 0)
+        out[year] += weight * (hc_shares - out[year])
+
+
+def _shares_of(
+    rng: np.random.Generator, cases: _CasesPlan, counts: IntArray, cv: float
+) -> FloatArray:
+    """The partners' shares of a sum of ``counts`` cases of cost CV ``cv``, ``(partners, sims)``."""
+    if cases.concentration is not None:
+        return draws.case_shares_dirichlet(rng, counts, cv, cases.mean, cases.concentration)
+    return draws.case_shares_table(rng, counts, cv, cases.splits, cases.probabilities)
 
 
 def _charging_income(gp: _GroupPlan, block: _Block, spend: FloatArray) -> FloatArray:
@@ -649,15 +693,18 @@ def _fill_block(
             _aggregate_spend(gp, block, own_normals, work)
         else:
             _fixed_spend(gp, work)
+        placed = None
         if gp.group.high_cost is not None:
-            _high_cost(gp, block, work)
+            placed = _high_cost(gp, block, work)
+        if gp.cases is not None:
+            _case_shares(
+                gp, block, counts, work, placed, case_shares[gp.group.id].transpose(1, 2, 0)
+            )
         for k in gp.shocks:
             work *= shock_factors[k]
         spend[:, :, g] = work.T
         if gp.group.charging is not None:
             income[:, :, g] = _charging_income(gp, block, work).T
-        if gp.cases is not None:
-            _case_shares(gp, block, counts, case_shares[gp.group.id].transpose(1, 2, 0))
     _metrics(plan, block, metrics)
     if plan.savings is not None:
         _savings(plan.savings, block, savings)

@@ -94,11 +94,6 @@ BAD = [
         ["client_groups[1].cases.alpha"],
     ),
     (
-        "with-high-cost",
-        _with("    cases: {concentration: 2}\n    high_cost: {rate: 1, mean: 200000, cv: 1}\n"),
-        ["client_groups[1]", "'cases' cannot be combined with 'high_cost'"],
-    ),
-    (
         "with-persistent-stock",
         _with("    cases: {concentration: 2}\n").replace(
             "growth: 0.02}", "growth: 0.02, exit_rate: 0.2}"

@@ -203,3 +203,57 @@ def test_case_shares_do_not_depend_on_chunking(example_model) -> None:
         ).case_shares["intermediate_care"],
         small.case_shares["intermediate_care"],
     )
+
+
+@pytest.mark.parametrize("cases", [{"concentration": 2.0}, TABLE], ids=["dirichlet", "table"])
+def test_high_cost_placements_are_cases_too(cases) -> None:
+    """A fixed £1m line (one case a year) with lognormal high-cost placements (Poisson 2 a
+    year, mean £200k, CV 0.5), each placement a case: the ICB's amount against splitting each."""
+    table = "table" in cases
+    model = Model.model_validate(
+        {
+            "partners": [{"id": "icb"}, {"id": "council"}],
+            "client_groups": [
+                {
+                    "id": "s117",
+                    "commissioners": {"icb": 0.4, "council": 0.6}
+                    if table
+                    else {"icb": 0.3, "council": 0.7},
+                    "cases": cases,
+                    "spend": {"model": "fixed", "amount": 1e6},
+                    "high_cost": {"rate": 2, "mean": 2e5, "cv": 0.5},
+                }
+            ],
+            "contributions": {
+                "icb": {"kind": "expected_cost"},
+                "council": {"kind": "expected_cost"},
+            },
+            "agreement": {},
+            "simulation": {"years": 1, "n_sims": 1, "seed": 0},
+        }
+    )
+    fast, _ = _fast(model)
+    rng = np.random.default_rng(8)
+    counts = rng.poisson(2, N)
+    k = int(counts.sum())
+    if table:
+        rows = np.array([r["shares"].get("icb", 0.0) for r in cases["table"]])
+        pi = [r["probability"] for r in cases["table"]]
+        alpha0, alpha = rows[rng.choice(3, N, p=pi)], rows[rng.choice(3, k, p=pi)]
+    else:
+        alpha0, alpha = rng.beta(0.6, 1.4, N), rng.beta(0.6, 1.4, k)
+    s2 = np.log1p(0.25)
+    cost = rng.lognormal(np.log(2e5) - s2 / 2, np.sqrt(s2), k)
+    slow = alpha0 * 1e6 + np.bincount(np.repeat(np.arange(N), counts), alpha * cost, N)
+    # to the pound: a table's splits put atoms (e.g. exactly £500k) that rounding would blur
+    fast, slow = np.round(fast), np.round(slow)
+    se = slow.std() / np.sqrt(N)
+    assert abs(fast.mean() - slow.mean()) < 5 * np.sqrt(2) * se
+    assert fast.std() == pytest.approx(slow.std(), rel=0.03)
+    # the table's median falls in its atom at £500k (a 50/50 line, placements all the
+    # council's): compare the atom and the upper tail there
+    for q in (0.9, 0.95, 0.99) if table else QUANTILES:
+        assert np.quantile(fast, q) == pytest.approx(np.quantile(slow, q), rel=0.03)
+    for atom in (0.0, 5e5) if table else ():
+        assert np.mean(fast == atom) == pytest.approx(np.mean(slow == atom), abs=0.005)
+    assert stats.ks_2samp(fast, slow).statistic < 0.02
