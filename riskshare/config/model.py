@@ -519,19 +519,38 @@ class CommonShock(_Frozen):
 
 
 class Correlation(_Frozen):
-    """Correlation between groups' year-to-year noise (Gaussian copula)."""
+    """Correlation between groups' (and performance metrics') year-to-year noise (Gaussian copula).
 
-    groups: list[Identifier] = Field(min_length=2)
+    ``matrix`` is over ``groups`` then ``metrics``, in that order. A
+    performance metric in ``metrics`` is correlated with the groups' yearly
+    normals (its own draws stay on its own stream, so the groups' draws are
+    the same with or without it); see ``docs/sampling.md`` §6 and §11.
+    """
+
+    groups: list[Identifier] = Field(min_length=1)
+    metrics: list[Identifier] = Field(
+        default_factory=list,
+        description="Performance metrics correlated with the groups (rows and columns of "
+        "'matrix' after the groups').",
+    )
     matrix: list[list[float]]
+
+    @property
+    def names(self) -> list[str]:
+        """The rows of ``matrix``: the groups, then the metrics."""
+        return [*self.groups, *self.metrics]
 
     @model_validator(mode="after")
     def _is_correlation_matrix(self) -> Correlation:
-        k = len(self.groups)
-        if len(set(self.groups)) != k:
-            raise ValueError("'groups' lists a group twice")
+        k = len(self.names)
+        if k < 2:
+            raise ValueError("list at least two groups, or a group and a metric")
+        if len(set(self.names)) != k:
+            raise ValueError("'groups' and 'metrics' list an id twice")
         m = np.asarray(self.matrix, dtype=float)
+        what = f"{k} groups" if not self.metrics else f"{k} groups and metrics"
         if m.shape != (k, k):
-            raise ValueError(f"'matrix' must be {k}x{k} for {k} groups (got shape {m.shape})")
+            raise ValueError(f"'matrix' must be {k}x{k} for {what} (got shape {m.shape})")
         if not np.all(np.isfinite(m)):
             raise ValueError("'matrix' has non-finite entries")
         if not np.allclose(m, m.T, atol=1e-12):
@@ -1636,6 +1655,16 @@ def reference_problems(data: Any) -> list[str]:
             group(f"common_shocks[{s}].groups", gid)
     for gid in items(get(get(data, "correlation"), "groups")):
         group("correlation.groups", gid)
+    constant = {str(get(m, "id")) for m in items(get(data, "performance")) if get(m, "sd") == 0}
+    for mid in items(get(get(data, "correlation"), "metrics")):
+        if isinstance(mid, str) and mid not in metrics:
+            allowed_m = ", ".join(sorted(metrics)) or "none defined in 'performance'"
+            out.append(f"correlation.metrics: unknown performance metric '{mid}' ({allowed_m})")
+        elif mid in constant:
+            out.append(
+                f"correlation.metrics: metric '{mid}' has sd 0 (a constant): it cannot be "
+                "correlated; give it an sd > 0 or leave it out"
+            )
     for pid in mapping(get(data, "appetite")):
         if pid not in pset:
             out.append(f"appetite.{pid}: unknown partner (partners: {allowed_p})")

@@ -25,7 +25,8 @@ others' numbers unchanged):
 * ``shock:{id}``: common shocks;
 * ``correlation``: the normals of the Gaussian copula;
 * ``metric:{id}``: performance metric ``id`` (``Model.performance``), one
-  normal per simulation and year;
+  normal per simulation and year (its own normal ε; a metric in
+  ``correlation.metrics`` mixes it with the copula's normals of the groups);
 * ``savings``: integration savings (``Model.integration_savings``), one
   uniform (none or some) and one normal (how much) per simulation;
 * ``forecast``: the Brownian bridge of a trigger acting on a forecast
@@ -36,7 +37,8 @@ The order of operations for one group and year is: core spend (clients,
 aggregate or fixed) → step changes → + high-cost placements → x common shocks
 → charging income (a share of that gross spend, capped at it); a group with
 case splits then draws each partner's share of that spend from its count of
-cases. Metrics and savings do not depend on spend.
+cases. Savings do not depend on spend; a metric does only through
+``correlation.metrics``.
 
 Only what the model needs is allocated: without charging, ``income`` is a
 read-only broadcast view of zeros (:func:`zeros_view`); without integration
@@ -134,6 +136,18 @@ class _SavingsPlan:
 
 
 @dataclass(frozen=True)
+class _MetricCopula:
+    """Metrics in the copula: normal = ``loadings @ Z + own @ ε`` (:func:`draws.metric_loadings`).
+
+    ``rows[j]`` is the position in ``_Plan.metrics`` of the j-th correlated metric.
+    """
+
+    rows: tuple[int, ...]
+    loadings: FloatArray
+    own: FloatArray
+
+
+@dataclass(frozen=True)
 class _Plan:
     years: int
     group_ids: tuple[str, ...]
@@ -144,6 +158,7 @@ class _Plan:
     savings: _SavingsPlan | None = None
     forecast: bool = False
     n_partners: int = 0
+    metric_copula: _MetricCopula | None = None
 
     @property
     def has_charging(self) -> bool:
@@ -237,9 +252,18 @@ def _build_plan(model: Model) -> _Plan:
     shocks = tuple((s.id, float(s.cv), float(s.persistence)) for s in model.common_shocks)
     copula = None
     slots: dict[str, int] = {}
+    metric_copula = None
     if model.correlation is not None:
-        copula = draws.correlation_factor(np.asarray(model.correlation.matrix))
-        slots = {gid: k for k, gid in enumerate(model.correlation.groups)}
+        corr = model.correlation
+        k = len(corr.groups)
+        matrix = np.asarray(corr.matrix, dtype=np.float64)
+        copula = draws.correlation_factor(matrix[:k, :k])
+        slots = {gid: i for i, gid in enumerate(corr.groups)}
+        if corr.metrics:
+            loadings, own = draws.metric_loadings(matrix, k, copula)
+            order = [m.id for m in model.performance]
+            rows = tuple(order.index(mid) for mid in corr.metrics)
+            metric_copula = _MetricCopula(rows, loadings, own)
     groups = []
     for group in model.client_groups:
         steps = _step_factors(group, years)
@@ -285,6 +309,7 @@ def _build_plan(model: Model) -> _Plan:
         savings,
         forecast,
         len(model.partners),
+        metric_copula,
     )
 
 
@@ -605,18 +630,33 @@ def _charging_income(gp: _GroupPlan, block: _Block, spend: FloatArray) -> FloatA
     return share
 
 
-def _metrics(plan: _Plan, block: _Block, out: Mapping[str, FloatArray]) -> None:
+def _metrics(
+    plan: _Plan, block: _Block, iid: FloatArray | None, out: Mapping[str, FloatArray]
+) -> None:
     """Performance metrics into ``out[id]`` (size, years): Normal(mean, sd) each. [metric units]
 
-    Stream ``metric:{id}``: ``size * years`` standard normals, simulation by
-    simulation (row-major over (size, years)).
+    Stream ``metric:{id}``: ``size * years`` standard normals ε, simulation
+    by simulation (row-major over (size, years)). A metric in
+    ``correlation.metrics`` uses ``loadings @ Z + own @ ε`` instead of its ε,
+    ``Z`` the copula's iid normals of the year (``iid``, (years, k, size)).
     """
+    own = {}
+    for mid, _, sd in plan.metrics:
+        if sd > 0:
+            own[mid] = block.rng(f"metric:{mid}").standard_normal(out=out[mid])
+    mc = plan.metric_copula
+    if mc is not None:
+        ids = [plan.metrics[r][0] for r in mc.rows]
+        eps = np.stack([own[mid].copy() for mid in ids])  # (m, size, years)
+        for j, mid in enumerate(ids):
+            z = np.einsum("k,tks->st", mc.loadings[j], iid)
+            z += np.tensordot(mc.own[j], eps, axes=1)
+            out[mid][:] = z
     for mid, mean, sd in plan.metrics:
         values = out[mid]
         if sd == 0:
             values.fill(mean)
             continue
-        block.rng(f"metric:{mid}").standard_normal(out=values)
         values *= sd
         values += mean
 
@@ -678,11 +718,11 @@ def _fill_block(
         z *= s
         z -= (0.5 * s * s) * draws.ar1_variance(years, phi)[:, None]
         shock_factors.append(np.exp(z, out=z))
-    copula_normals = None
+    copula_normals = iid = None
     if plan.copula is not None:
         k = plan.copula.shape[0]
-        z = block.rng("correlation").standard_normal((years, k, size))
-        copula_normals = np.matmul(plan.copula, z)
+        iid = block.rng("correlation").standard_normal((years, k, size))
+        copula_normals = np.matmul(plan.copula, iid)
     work = np.empty((years, size))
     for g, gp in enumerate(plan.groups):
         own_normals = copula_normals[:, gp.copula_slot] if gp.copula_slot is not None else None
@@ -705,7 +745,7 @@ def _fill_block(
         spend[:, :, g] = work.T
         if gp.group.charging is not None:
             income[:, :, g] = _charging_income(gp, block, work).T
-    _metrics(plan, block, metrics)
+    _metrics(plan, block, iid, metrics)
     if plan.savings is not None:
         _savings(plan.savings, block, savings)
 

@@ -49,6 +49,7 @@ __all__ = [
     "high_cost_totals",
     "lognormal_sigma",
     "mean_one_lognormal",
+    "metric_loadings",
     "negative_binomial",
     "shifted_lognormal_params",
     "survivor_share",
@@ -838,3 +839,46 @@ def correlation_factor(matrix: FloatArray) -> FloatArray:
         w, v = np.linalg.eigh(m)
         f = v * np.sqrt(np.clip(w, 0.0, None))
         return f / np.linalg.norm(f, axis=1, keepdims=True)
+
+
+def _psd_factor(matrix: FloatArray) -> FloatArray:
+    """F with ``F Fᵀ`` = a positive semi-definite ``matrix`` (Cholesky, else ``V √max(w, 0)``)."""
+    try:
+        return np.linalg.cholesky(matrix)
+    except np.linalg.LinAlgError:
+        w, v = np.linalg.eigh(matrix)
+        return v * np.sqrt(np.clip(w, 0.0, None))
+
+
+def metric_loadings(
+    matrix: FloatArray, k: int, group_factor: FloatArray
+) -> tuple[FloatArray, FloatArray]:
+    """How performance metrics' normals load on the groups' copula normals and on their own.
+
+    The correlation ``matrix`` C is over k groups then m metrics. The groups'
+    normals are ``X = L Z`` (``L`` = ``group_factor``, ``L Lᵀ = C_gg``, Z iid
+    standard normals); each metric's normal is ``Y = A Z + D ε`` with ε the
+    metrics' own iid standard normals, ``A = C_mg (Lᵀ)⁺`` and ``D Dᵀ = C_mm −
+    A Aᵀ`` (the conditional covariance, positive semi-definite). Then
+    ``cov(Y, X) = C_mg`` and ``cov(Y) = C_mm``: the joint matrix is C. With
+    ``C_mg = 0`` and ``C_mm = I``, ``A = 0`` and ``D = I``: the metrics are
+    their own normals, exactly as without the copula.
+
+    Parameters
+    ----------
+    matrix : array_like, shape (k + m, k + m)
+        Positive semi-definite correlation matrix, groups first.
+    k : int
+        Number of groups.
+    group_factor : ndarray, shape (k, k)
+        ``L``, from :func:`correlation_factor` of ``C_gg``.
+
+    Returns
+    -------
+    A : ndarray of float64, shape (m, k)
+    D : ndarray of float64, shape (m, m)
+    """
+    c = np.asarray(matrix, dtype=np.float64)
+    a = c[k:, :k] @ np.linalg.pinv(np.asarray(group_factor).T)
+    schur = c[k:, k:] - a @ a.T
+    return a, _psd_factor((schur + schur.T) / 2)
