@@ -79,6 +79,7 @@ POOL_FLOWS = (
     "unfunded",
     "mitigation",
     "recovery_cost",
+    "holdback_uncommissioned",
     "schedule_offset_in",
     "schedule_offset_out",
 )
@@ -248,6 +249,33 @@ def reference_settle(
             if case_shares is not None and gid in case_shares:
                 share_of[g] = [float(x) for x in np.asarray(case_shares[gid], dtype=float)[t]]
 
+        # --- 1. the holdback released (its contributions are paid below), and with
+        # 'uncommission' the schemes the unreleased part would fund not commissioned:
+        # spend falls by (1 − fixed_share)(H − released), split over the funded
+        # groups by their group-budget shares (step 7's B_g), before anything reads S.
+        hb = agr.holdback
+        if hb is not None:
+            k = pidx[hb.partner]
+            H = hb.amount[t] if isinstance(hb.amount, list) else hb.amount
+            m = (
+                float(np.asarray(metrics[hb.metric])[t])
+                if metrics and hb.metric in metrics
+                else next(x.mean for x in model.performance if x.id == hb.metric)
+            )
+            released = H * min(max(m / hb.target, 0.0), 1.0)
+            if hb.unreleased == "uncommission":
+                cut = (1.0 - hb.fixed_share) * (H - released)
+                if agr.group_budgets == "expected_cost":
+                    b = {g: float(expected[t, gidx[g]]) for g in hb.funds}
+                else:
+                    b = {g: float(agr.group_budgets[g][t]) for g in hb.funds}
+                total_b = sum(b.values())
+                for g in hb.funds:
+                    want = cut * (b[g] / total_b if total_b > 0 else 1.0 / len(hb.funds))
+                    part = min(want, max(S[gidx[g]], 0.0))  # no group's spend below 0
+                    S[gidx[g]] -= part
+                    out["holdback_uncommissioned"][t] += part
+
         def weights(key: Any, *, group: int | None = None, everyone: bool = False) -> list[float]:
             """Weights ``w_p`` of a key over the partners still in (``everyone``: over all)."""
             w = raw_weights(key, group=group)
@@ -278,6 +306,8 @@ def reference_settle(
                 return [float(comm[group, p]) for p in range(n_p)]
             if key == "commissioners":
                 total = sum(S)
+                if total <= 0:  # nobody commissions any spend: equal shares
+                    return [1.0 / n_p] * n_p
                 return [sum(share_of[g][p] * S[g] for g in range(n_g)) / total for p in range(n_p)]
             raise NotImplementedError(f"key {key!r} gives no weights here")
 
@@ -308,16 +338,7 @@ def reference_settle(
         # --- 1. contributions and holdback.
         contribution = [float(x) for x in c[t]]
         budget_part = list(contribution)
-        hb = agr.holdback
         if hb is not None:
-            k = pidx[hb.partner]
-            H = hb.amount[t] if isinstance(hb.amount, list) else hb.amount
-            m = (
-                float(np.asarray(metrics[hb.metric])[t])
-                if metrics and hb.metric in metrics
-                else next(x.mean for x in model.performance if x.id == hb.metric)
-            )
-            released = H * min(max(m / hb.target, 0.0), 1.0)
             contribution[k] -= H
             budget_part[k] += released - H
             out["holdback_released"][t, k] = released

@@ -122,6 +122,14 @@ FLOWS: Mapping[str, Flow] = MappingProxyType(
                 0,
                 "Cost of a recovery plan when management acts, spent by the pool.",
             ),
+            Flow(
+                "holdback_uncommissioned",
+                "pool",
+                0,
+                0,
+                "Spend avoided because an unreleased holdback's schemes were not commissioned "
+                "(memo).",
+            ),
             Flow("reserve_draw", "pool", +1, 0, "Reserve used to meet an overspend."),
             Flow(
                 "reserve_topup",

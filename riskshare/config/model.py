@@ -770,10 +770,14 @@ class Cap(_Frozen):
 class Holdback(_Frozen):
     """Performance-linked holdback (Better Care Fund pay-for-performance).
 
-    ``partner`` holds back ``amount`` of its contribution each year; the
-    pool gets ``amount * clip(achieved / target, 0, 1)`` (``achieved`` drawn
-    from the named performance ``metric``), and the rest is paid to the
-    partner's acute provider instead.
+    ``partner`` holds back ``amount`` H of its contribution each year; the
+    pool gets ``released = H · clip(achieved / target, 0, 1)`` (``achieved``
+    drawn from the named performance ``metric``), and the rest is paid to the
+    partner's acute provider instead. What the pool does without it is
+    ``unreleased``: ``overspend`` (it spends as planned and the gap is an
+    overspend shared by the rules) or ``uncommission`` (the schemes the
+    holdback funds, in the groups ``funds``, are not commissioned: their spend
+    falls by ``(1 − fixed_share) · (H − released)``). ``docs/rules.md`` step 1.
     """
 
     partner: Identifier
@@ -782,6 +786,39 @@ class Holdback(_Frozen):
     target: float = Field(
         gt=0, le=1e9, allow_inf_nan=False, description="Planned value of the metric."
     )
+    unreleased: Literal["overspend", "uncommission"] = Field(
+        "overspend",
+        description="What an unreleased holdback does to the pool: 'overspend' (the pool "
+        "spends as planned; the gap is an overspend shared by the rules) or 'uncommission' "
+        "(the schemes it funds are not commissioned: their spend falls).",
+    )
+    funds: list[Identifier] = Field(
+        default_factory=list,
+        description="With 'uncommission': the client groups whose schemes the holdback funds "
+        "(the fall in spend is split between them by their group budgets).",
+    )
+    fixed_share: Fraction = Field(
+        0.0,
+        description="With 'uncommission': the share of the schemes' cost committed before the "
+        "release is known, which is spent whatever is released. [fraction]",
+    )
+
+    @model_validator(mode="after")
+    def _uncommission_names_schemes(self) -> Holdback:
+        problems = []
+        if self.unreleased == "uncommission" and not self.funds:
+            problems.append(
+                "funds: 'uncommission' needs the client groups whose schemes the holdback funds"
+            )
+        if self.unreleased == "overspend":
+            for f, unset in (("funds", []), ("fixed_share", 0.0)):
+                if getattr(self, f) != unset:
+                    problems.append(f"{f}: applies only with unreleased: uncommission")
+        if len(set(self.funds)) != len(self.funds):
+            problems.append("funds: a group is listed twice")
+        if problems:
+            raise ValueError("\n".join(problems))
+        return self
 
 
 class Forecast(_Frozen):
@@ -1657,7 +1694,9 @@ def reference_problems(data: Any) -> list[str]:
         group("correlation.groups", gid)
     constant = {str(get(m, "id")) for m in items(get(data, "performance")) if get(m, "sd") == 0}
     for mid in items(get(get(data, "correlation"), "metrics")):
-        if isinstance(mid, str) and mid not in metrics:
+        if not isinstance(mid, str):
+            continue
+        if mid not in metrics:
             allowed_m = ", ".join(sorted(metrics)) or "none defined in 'performance'"
             out.append(f"correlation.metrics: unknown performance metric '{mid}' ({allowed_m})")
         elif mid in constant:
@@ -1729,6 +1768,18 @@ def reference_problems(data: Any) -> list[str]:
                     f"(metrics: {allowed_m})"
                 )
             per_year(f"{at}.holdback.amount", get(hb, "amount"))
+            charged = {
+                get(g, "id")
+                for g in items(get(data, "client_groups"))
+                if get(g, "charging") and isinstance(get(g, "id"), str)
+            }
+            for i, gid in enumerate(items(get(hb, "funds"))):
+                own_group(f"{at}.holdback.funds[{i}]", gid)
+                if isinstance(gid, str) and gid in charged:
+                    out.append(
+                        f"{at}.holdback.funds[{i}]: group '{gid}' has charging income; the "
+                        "schemes a holdback funds must be uncharged (NHS) services"
+                    )
         partner(f"{at}.lead", get(node, "lead"))
         partner(f"{at}.fault.partner", get(get(node, "fault"), "partner"))
         partner(f"{at}.charging.bearer", get(get(node, "charging"), "bearer"))
@@ -1808,14 +1859,25 @@ def _holdback_problems(model: Model, contributions: np.ndarray) -> list[str]:
         paid = contributions[:, p] * (funding[i, :, p] if funding is not None else 1.0)
         amount = np.broadcast_to(np.asarray(hb.amount, dtype=float), (years,))[:years]
         over = np.flatnonzero(amount > paid * (1 + 1e-12) + 1e-6)
+        at = f"agreement.schedules[{i}]" if several else "agreement"
         if over.size:
             t = int(over[0])
-            at = f"agreement.schedules[{i}]" if several else "agreement"
             where = " to this schedule" if several else ""
             out.append(
                 f"{at}.holdback.amount: £{amount[t]:,.0f} is more than {hb.partner}'s "
                 f"contribution{where} in year {t} (£{paid[t]:,.0f})"
             )
+        if hb.funds:
+            expected = model.expected_spend()[:, [model.group_ids.index(g) for g in hb.funds]]
+            schemes = expected.sum(axis=1)
+            over = np.flatnonzero(amount > schemes * (1 + 1e-12) + 1e-6)
+            if over.size:
+                t = int(over[0])
+                out.append(
+                    f"{at}.holdback.amount: £{amount[t]:,.0f} is more than the expected spend "
+                    f"of the groups it funds ({', '.join(hb.funds)}) in year {t} "
+                    f"(£{schemes[t]:,.0f}): the schemes it funds are part of that spend"
+                )
     return out
 
 

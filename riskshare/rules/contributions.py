@@ -16,16 +16,26 @@ class Contributions(Rule):
 
     Partner p's part of the budget is ``c_p``; the holdback partner k pays
     ``c_k − H`` and the pool gets ``released = H · clip(m / target, 0, 1)``
-    of ``H``, the rest going to k's acute provider (a memo flow).
+    of ``H``, the rest going to k's acute provider (a memo flow). With
+    ``unreleased: uncommission`` the schemes the unreleased part would fund
+    are not commissioned: the spend of the groups in ``funds`` falls by
+    ``(1 − fixed_share) · (H − released)`` (``holdback_uncommissioned``, a
+    memo flow), split between them by their group budget shares, no group
+    below 0.
     """
 
     name = "contributions"
     steps = ("contributions",)
-    writes = frozenset({"contribution", "holdback_released", "holdback_retained"})
+    writes = frozenset(
+        {"contribution", "holdback_released", "holdback_retained", "holdback_uncommissioned"}
+    )
 
     def __init__(self, terms: Terms) -> None:
         self.terms = terms
-        self.holdback = terms.agreement.holdback
+        self.holdback = hb = terms.agreement.holdback
+        self.funds = None
+        if hb is not None and hb.unreleased == "uncommission":
+            self.funds = np.array([terms.group(g) for g in hb.funds])
 
     @classmethod
     def from_terms(cls, terms: Terms) -> Contributions:
@@ -55,7 +65,23 @@ class Contributions(Rule):
             s.flows.add("contribution", t, paid)
             s.flows.add_column("holdback_released", t, k, released)
             s.flows.add_column("holdback_retained", t, k, h - released)
+            if self.funds is not None:
+                self.uncommission(s, (1.0 - hb.fixed_share) * (h - released))
         s.budget_p = budget_p
+
+    def uncommission(self, s: State, cut: np.ndarray) -> None:
+        """Take ``cut`` (sims,) off the funded groups' spend, by their budget shares. [£]
+
+        No group's spend falls below 0 (nor a negative spend any further).
+        """
+        shares = self.terms.budget_shares[s.t, self.funds]
+        total = shares.sum()
+        shares = shares / total if total > 0 else np.full(shares.size, 1.0 / shares.size)
+        gross = s.gross.copy()  # the year's spend is a view of the draws: never written
+        cut_g = np.minimum(shares[:, None] * cut, np.maximum(gross[self.funds], 0.0))
+        gross[self.funds] -= cut_g
+        s.gross = s.n_g = gross
+        s.flows.add("holdback_uncommissioned", s.t, cut_g.sum(axis=0))
 
     def finish(self, s: State) -> None:
         if self.holdback is None:

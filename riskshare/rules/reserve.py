@@ -135,7 +135,8 @@ class Reserve(Rule):
         """The balance left after the last year is paid out by ``final_key``."""
         last = s.years - 1
         present = ~s.left if s.any_left else None
-        ctx = self.terms.context(last, s.cumulative, s.spend[-1], present, s.cases_at(last))
+        # the last year's spend as settled (after an unreleased holdback's schemes and action)
+        ctx = self.terms.context(last, s.cumulative, s.gross, present, s.cases_at(last))
         w = key_weights(self.reserve.final_key, ctx)
         s.flows.add("reserve_release", last, s.balance)
         s.flows.add("final_distribution", last, w * s.balance)

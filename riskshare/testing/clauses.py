@@ -92,6 +92,17 @@ CLAUSES = {
     "holdback": {
         "holdback": {"partner": "icb", "amount": 1000000, "metric": "nea", "target": 0.042}
     },
+    "holdback_uncommission": {
+        "holdback": {
+            "partner": "icb",
+            "amount": 1000000,
+            "metric": "nea",
+            "target": 0.042,
+            "unreleased": "uncommission",
+            "funds": ["mental_health"],
+            "fixed_share": 0.25,
+        }
+    },
     "trigger": {"trigger": {"threshold": 0.01, "mitigation": 0.5, "month": 6}},
     "trigger_forecast_instalments": {
         "trigger": {

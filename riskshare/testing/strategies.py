@@ -77,6 +77,7 @@ def agreements(
     metrics: Sequence[str] = (),
     savings: bool = False,
     schedule: bool = False,
+    uncharged: Sequence[str] | None = None,
 ) -> dict[str, Any]:
     """The ``agreement`` section of a config, as a dict, every clause possible.
 
@@ -90,6 +91,10 @@ def agreements(
         Unused here (savings are a model-level draw); kept for symmetry.
     schedule : bool
         The rules of one schedule of several: no exit (an agreement-level clause).
+    uncharged : sequence of str, optional
+        The groups without charging income, whose schemes a holdback with
+        ``unreleased: uncommission`` may fund (default: every group). Each
+        group's expected spend must be at least £1m (the largest holdback).
     """
     pids = list(partner_ids)
     agr: dict[str, Any] = {}
@@ -169,6 +174,13 @@ def agreements(
             "metric": metrics[0],
             "target": 0.04,
         }
+        fundable = list(group_ids if uncharged is None else uncharged)
+        if fundable and draw(st.booleans()):
+            agr["holdback"].update(
+                unreleased="uncommission",
+                funds=draw(st.lists(st.sampled_from(fundable), unique=True, min_size=1)),
+                fixed_share=draw(st.sampled_from([0.0, 0.25, 1.0])),
+            )
     if agr["overspend"].get("key") != "own" and draw(st.integers(0, 3)) == 0:
         agr["fault"] = {"partner": draw(st.sampled_from(pids)), "share": 0.3}
     if draw(st.booleans()):
@@ -294,7 +306,15 @@ def models(
         "contributions": contributions,
         "agreement": draw(_scheduled(pids, gids, years))
         if schedules
-        else draw(agreements(pids, gids, years, metrics=metrics)),
+        else draw(
+            agreements(
+                pids,
+                gids,
+                years,
+                metrics=metrics,
+                uncharged=[g["id"] for g in groups if "charging" not in g],
+            )
+        ),
         "simulation": {"years": years, "n_sims": 1, "seed": 0},
     }
     # A group settled by a group key is not also settled by its case splits.

@@ -199,3 +199,29 @@ def test_latin1_config_is_refused_by_every_command(tmp_path: Path, cli, command:
     }[command]
     expect(cli(command, path, *extra), BAD_INPUT, "byte 0xA3")
     assert not (tmp_path / "s").exists()
+
+
+HOLDBACK = (Path(__file__).resolve().parents[2] / "configs/presets/bcf_holdback.yaml").read_text()
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "needle"),
+    [
+        ("funds: [out_of_hospital]", "funds: [nowhere]", "holdback.funds[0]: unknown client group"),
+        ("fixed_share: 0.25", "fixed_share: 1.5", "fixed_share"),
+        ("unreleased: uncommission", "unreleased: vanish", "unreleased"),
+        ("funds: [out_of_hospital]", "funds: []", "funds: 'uncommission' needs the client groups"),
+        (
+            "funds: [out_of_hospital]",
+            "funds: [disabled_facilities]",
+            "more than the expected spend",
+        ),
+        ("metrics: [nea_reduction]", "metrics: [nea]", "correlation.metrics: unknown performance"),
+        ("unreleased: uncommission", "unreleased: overspend", "applies only with unreleased"),
+    ],
+)
+def test_bad_holdback(tmp_path: Path, cli, old: str, new: str, needle: str) -> None:
+    assert old in HOLDBACK
+    path = tmp_path / "c.yaml"
+    path.write_text(HOLDBACK.replace(old, new).replace("../../riskshare", "riskshare"))
+    expect(cli("validate", path), BAD_INPUT, str(path), needle)

@@ -576,6 +576,71 @@ EXAMPLES = [
         agreement={"holdback": {"partner": I, "amount": 2.8 * m, "metric": "nea", "target": 0.042}},
         extra={"performance": [{"id": "nea", "mean": 0.021, "sd": 0.0}]},
     ),
+    # The same year with ``unreleased: uncommission``: the 1.4 not released would have funded
+    # schemes in the icb's group b; a quarter of their cost was committed before the release
+    # was known (fixed_share 0.25), so spend falls by 0.75 * 1.4 = 1.05 (memo
+    # holdback_uncommissioned): b spends 25.6 - 1.05 = 24.55, the pool 14 + 24.55 = 38.55.
+    # B = 38.6 as before, so V = 38.55 - 38.6 = -0.05: an underspend of 0.05 returned
+    # 14:26 (0.0175 / 0.0325) instead of an overspend of 1 shared. The acute provider still
+    # gets 1.4 from the icb (holdback_retained).
+    Example(
+        "holdback_uncommission",
+        {"a": (C, [14 * m]), "b": (I, [25.6 * m])},
+        {C: [14 * m], I: [26 * m]},
+        {
+            "contribution": [[14 * m, 23.2 * m]],
+            "holdback_released": [1.4 * m],
+            "holdback_retained": [1.4 * m],
+            "holdback_uncommissioned": [1.05 * m],
+            "spend": [38.55 * m],
+            "overspend_call": [[0, 0]],
+            "underspend_refund": [[0.0175 * m, 0.0325 * m]],
+        },
+        agreement={
+            "holdback": {
+                "partner": I,
+                "amount": 2.8 * m,
+                "metric": "nea",
+                "target": 0.042,
+                "unreleased": "uncommission",
+                "funds": ["b"],
+                "fixed_share": 0.25,
+            }
+        },
+        extra={"performance": [{"id": "nea", "mean": 0.021, "sd": 0.0}]},
+    ),
+    # Admissions rose (metric -1 % against a 4 % target): nothing is released, the icb's
+    # H = 2 goes to the acute provider. Its schemes are in two groups, b (icb, expected 6)
+    # and c (council, expected 2): half their cost is committed (fixed_share 0.5), so spend
+    # falls by 0.5 * 2 = 1, split by the group budgets 6:2 -> b 0.75, c 0.25. Aligned
+    # budgets make the split visible: council V = a 7 + c (2 - 0.25) - 9 = -0.25; icb
+    # budget part 9 - 2 + 0 = 7, V = b (6 - 0.75) - 7 = -1.75. Spend 15 - 1 = 14.
+    Example(
+        "holdback_uncommission_split",
+        {"a": (C, [7 * m]), "b": (I, [6 * m]), "c": (C, [2 * m])},
+        {C: [9 * m], I: [9 * m]},
+        {
+            "contribution": [[9 * m, 7 * m]],
+            "holdback_released": [0.0],
+            "holdback_retained": [2 * m],
+            "holdback_uncommissioned": [1 * m],
+            "spend": [14 * m],
+            "underspend_refund": [[0.25 * m, 1.75 * m]],
+        },
+        agreement={
+            "arrangement": "aligned",
+            "holdback": {
+                "partner": I,
+                "amount": 2 * m,
+                "metric": "nea",
+                "target": 0.04,
+                "unreleased": "uncommission",
+                "funds": ["b", "c"],
+                "fixed_share": 0.5,
+            },
+        },
+        extra={"performance": [{"id": "nea", "mean": -0.01, "sd": 0.0}]},
+    ),
     # ------------------------------------------------------------------ trigger
     # B = 20; spend 21: V0 = 1 > 2 % (0.4): mitigate 50 % of the second half's overspend:
     # M = 0.5 * 1 * 6/12 = 0.25. Spend after action 20.75; V = 0.75 shared 12:8 -> 0.45/0.3.
