@@ -79,7 +79,7 @@ class Outcomes:
     runs: whole-agreement figures use every simulation, per-year figures the
     kept ones. In a very large run (:func:`simulate`'s ``spill_above``) the
     whole-agreement arrays (``net_total``, ``called_any``, ``schedule_total``,
-    ``exit_cost_total``, ``basis_total``) are
+    ``exit_cost_total``, ``holdback_total``, ``basis_total``) are
     :class:`riskshare.spill.SpilledArray` files instead of memory: the tables
     read them a column at a time, ``numpy.asarray`` maps one whole.
     """
@@ -105,6 +105,12 @@ class Outcomes:
     schedule_total: FloatArray | SpilledArray | None = None
     #: (sims, partners) exit costs paid over the agreement [£]; ``None`` without exit costs.
     exit_cost_total: FloatArray | SpilledArray | None = None
+    #: The holdback's amounts (:data:`HOLDBACK_AMOUNTS`: released, retained and, with
+    #: ``unreleased: uncommission``, uncommissioned), summed over partners and schedules:
+    #: (sims, amounts) over the agreement and (keep, years, amounts) each year [£];
+    #: ``None`` without a holdback.
+    holdback_total: FloatArray | SpilledArray | None = None
+    holdback_years: FloatArray | None = None
     #: (years,) weights turning each year's nominal pounds into the reporting basis
     #: (real or present value), and the (sims, partners) weighted net over the
     #: agreement for every simulation; ``None`` in nominal pounds.
@@ -132,6 +138,7 @@ class Outcomes:
         appetite: Mapping[str, float] | None = None,
         n_schedules: int = 1,
         exit_costs: bool = False,
+        holdback: int = 0,
         basis_weights: FloatArray | None = None,
         spill: bool = False,
     ) -> Outcomes:
@@ -166,6 +173,8 @@ class Outcomes:
             if n_schedules > 1
             else None,
             exit_cost_total=every_sim((n_sims, n_partners)) if exit_costs else None,
+            holdback_total=every_sim((n_sims, holdback)) if holdback else None,
+            holdback_years=sims_first((keep, years, holdback)) if holdback else None,
             basis_weights=basis_weights,
             basis_total=None if basis_weights is None else every_sim((n_sims, n_partners)),
         )
@@ -203,6 +212,7 @@ class Outcomes:
             if "schedule_net" in ledger.extras
             else 1,
             exit_costs="exit_cost" in ledger.partner_flows,
+            holdback=_holdback_amounts(ledger.partner_flows, ledger.pool_flows),
         )
         out.store(ledger, 0)
         return out
@@ -220,11 +230,18 @@ class Outcomes:
             self.exit_cost_total[start:stop] = ledger.flow("exit_cost").sum(axis=1)
         if self.basis_total is not None:
             self.basis_total[start:stop] = weighted_total(net, self.basis_weights)
+        holdback = None
+        if self.holdback_total is not None:
+            amounts = HOLDBACK_AMOUNTS[: self.holdback_total.shape[1]]
+            holdback = np.stack([_holdback_amount(ledger, a) for a in amounts], axis=-1)
+            self.holdback_total[start:stop] = holdback.sum(axis=1)
         keep = self.net.shape[0]
         if start >= keep:
             return
         k = min(stop, keep) - start
         sl = slice(start, start + k)
+        if holdback is not None:
+            self.holdback_years[sl] = holdback[:k]
         self.net[sl] = net[:k]
         self.called[sl] = called[:k]
         self.reserve[sl] = ledger.reserve[:k]
@@ -347,6 +364,31 @@ def _agreements(terms: Terms) -> list[Agreement]:
     return [part.agreement for part, _ in terms.schedules] or [terms.agreement]
 
 
+#: The holdback amounts a run keeps, in order: each is the flow ``holdback_<amount>``.
+HOLDBACK_AMOUNTS = ("released", "retained", "uncommissioned")
+
+
+def _holdback_amounts(partner_flows: Mapping[str, Any], pool_flows: Mapping[str, Any]) -> int:
+    """How many of :data:`HOLDBACK_AMOUNTS` a settlement has: 0 (no holdback), 2 or 3."""
+    if "holdback_released" not in partner_flows:
+        return 0
+    return 3 if "holdback_uncommissioned" in pool_flows else 2
+
+
+def _holdback_terms(terms: Terms) -> int:
+    """How many of :data:`HOLDBACK_AMOUNTS` settling ``terms`` gives: 0, 2 or 3."""
+    holdbacks = [a.holdback for a in _agreements(terms) if a.holdback is not None]
+    if not holdbacks:
+        return 0
+    return 3 if any(hb.unreleased == "uncommission" for hb in holdbacks) else 2
+
+
+def _holdback_amount(ledger: Ledger, amount: str) -> FloatArray:
+    """One holdback amount each year, ``(sims, years)``, summed over partners. [£]"""
+    x = ledger.flow(f"holdback_{amount}")
+    return x.sum(axis=2) if x.ndim == 3 else x
+
+
 def _records(terms: Terms) -> tuple[str, ...]:
     """The per-year indicators the rules of ``terms`` (every schedule's) record."""
     parts = [part for part, _ in terms.schedules] or [terms]
@@ -439,8 +481,8 @@ class Result:
 
     def table(self, name: str, basis: str | None = None) -> Table:
         """One of the result tables as plain arrays: ``summary``, ``by_year``,
-        ``pool_by_year``, ``by_schedule``, ``exit_costs``, ``trigger`` (with a
-        trigger) or ``cash_calls`` (with instalments).
+        ``pool_by_year``, ``by_schedule``, ``exit_costs``, ``holdback`` (with a
+        holdback), ``trigger`` (with a trigger) or ``cash_calls`` (with instalments).
 
         ``basis`` is the money basis (``nominal``, ``real``, ``present_value``;
         default the config's ``reporting.basis``). Computed once per result and
@@ -454,6 +496,7 @@ class Result:
             "exit_costs": self._exit_costs,
             "trigger": self._trigger,
             "cash_calls": self._cash_calls,
+            "holdback": self._holdback,
         }
         if name not in builders:
             raise ValueError(f"unknown table {name!r} (allowed: {', '.join(builders)})")
@@ -725,6 +768,45 @@ class Result:
         x = np.zeros((self.n_sims, len(self.partner_ids))) if x is None else x
         return Table({"partner": [*self.partner_ids, "pool"]}, self._with_pool(x))
 
+    def holdback(self) -> pd.DataFrame:
+        return self.table("holdback", "nominal").to_frame()
+
+    def _holdback(self, basis: str = "nominal") -> Table:
+        """The distribution of the holdback released and retained, each year and in total.
+
+        Returns
+        -------
+        pandas.DataFrame
+            MultiIndex ``(amount, year)``: ``amount`` is ``released`` (to the
+            pool), ``retained`` (paid to the holding partner's acute provider)
+            and, with ``unreleased: uncommission``, ``uncommissioned`` (spend
+            on the schemes not commissioned); ``year`` each year, then
+            ``total`` (over the agreement, every simulation; the years from
+            the simulations kept). The columns of :meth:`summary` without
+            thresholds (``prob_pays``: the chance the amount is more than the
+            materiality, e.g. that anything is released). Summed over partners
+            and schedules; empty without a holdback. Nominal pounds whatever
+            ``basis``. [£]
+        """
+        o = self.outcomes
+        if o.holdback_total is None:
+            return Table({"amount": [], "year": []}, {})
+        amounts = HOLDBACK_AMOUNTS[: o.holdback_total.shape[1]]
+        years = list(self.years)
+        per_year = np.moveaxis(o.holdback_years, 2, 1)  # (keep, amounts, years)
+        yearly = describe(per_year.reshape(per_year.shape[0], -1), materiality=o.materiality)
+        total = describe(o.holdback_total, materiality=o.materiality)
+        columns = {}
+        for key, value in yearly.items():
+            y = np.asarray(value, dtype=float).reshape(len(amounts), len(years))
+            t = np.asarray(total[key], dtype=float)[:, None]
+            columns[key] = np.concatenate([y, t], axis=1).ravel()
+        index = {
+            "amount": [a for a in amounts for _ in range(len(years) + 1)],
+            "year": [y for _ in amounts for y in [*years, "total"]],
+        }
+        return Table(index, columns)
+
     def by_schedule(self) -> pd.DataFrame:
         return self.table("by_schedule", "nominal").to_frame()
 
@@ -955,6 +1037,7 @@ for _public, _private in (
     ("exit_costs", "_exit_costs"),
     ("trigger", "_trigger"),
     ("cash_calls", "_cash_calls"),
+    ("holdback", "_holdback"),
 ):
     getattr(Result, _public).__doc__ = getattr(Result, _private).__doc__
 
@@ -1079,6 +1162,7 @@ def simulate(
         appetite=model.appetite,
         n_schedules=len(terms.schedules) or 1,
         exit_costs=any(a.exit is not None and a.exit.costs for a in _agreements(terms)),
+        holdback=_holdback_terms(terms),
         basis_weights=None
         if model.reporting.basis == "nominal"
         else model.reporting.weights(years),

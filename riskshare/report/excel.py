@@ -5,7 +5,9 @@ contributions, mean, P95, TVaR95, the chances of a cash call and of passing
 the appetite — then the rest; with a native exceedance chart), ``By year``,
 ``Pool by year``, ``By schedule`` (with several schedules: each
 schedule's net position per partner), ``Exit costs`` (with an exit
-clause: each partner's exit costs over the agreement), ``Percentiles``
+clause: each partner's exit costs over the agreement), ``Holdback`` (with
+a holdback: the amounts released, retained and not commissioned, each year
+and in total), ``Percentiles``
 (each partner's net position at many levels), ``Exceedance`` (the chart's
 data), ``Assumptions`` (contributions per year, client groups with their
 rates, the agreement in words),
@@ -171,12 +173,15 @@ def exceedance_table(result: Result, points: int = EXCEEDANCE_POINTS) -> pd.Data
 
 
 def _write_breakdowns(writer: Any, result: Result, formats: dict[str, Any]) -> None:
-    """The ``By schedule`` sheet (several schedules) and ``Exit costs`` (an exit clause).
+    """The ``By schedule`` sheet (several schedules), ``Exit costs`` (an exit clause) and
+    ``Holdback`` (a holdback).
 
-    Each is :meth:`Result.by_schedule` / :meth:`Result.exit_costs` at full
-    precision, schedules and partners by their display names.
+    Each is :meth:`Result.by_schedule` / :meth:`Result.exit_costs` /
+    :meth:`Result.holdback` at full precision, schedules and partners by
+    their display names.
     """
     from riskshare.config.names import partner_labels
+    from riskshare.report.glossary import HOLDBACK_LABELS
 
     model = result.model
     labels = partner_labels(model)
@@ -205,6 +210,17 @@ def _write_breakdowns(writer: Any, result: Result, formats: dict[str, Any]) -> N
             formats,
             title="Exit costs over the agreement, per partner (paid outside the pool)"
             + (": the exit clause names none" if none else ""),
+        )
+    if result.outcomes.holdback_total is not None:
+        frame = result.holdback().reset_index()
+        frame["amount"] = frame["amount"].map(HOLDBACK_LABELS)
+        _write_table(
+            writer,
+            frame.rename(columns={"amount": "Holdback", "year": "Year"}),
+            "Holdback",
+            formats,
+            title="The holdback each year and over the agreement: released to the pool, "
+            "retained (paid to the acute provider) and schemes not commissioned",
         )
 
 

@@ -418,7 +418,9 @@ def write_run(
     each partner); with a trigger ``trigger.csv`` (management action each
     year, and on a forecast its error and false alarms and misses); with
     instalments ``cash_calls.csv`` (the in-year cash calls of each quarter
-    beside the year end). CSV files are UTF-8
+    beside the year end); with a holdback ``holdback.csv`` (the distribution
+    of the amounts released, retained and not commissioned, each year and
+    in total). CSV files are UTF-8
     with a byte-order mark so Excel shows £ correctly.
 
     Returns
@@ -437,6 +439,8 @@ def write_run(
         names.append("trigger")
     if "cash_q1" in result.outcomes.extras:
         names.append("cash_calls")
+    if result.outcomes.holdback_total is not None:
+        names.append("holdback")
     if result.outcomes.spilled:
         # A very large run: a table over every simulation reduces rows as long
         # as the run, so the tables and the per-simulation file one after

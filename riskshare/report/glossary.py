@@ -7,7 +7,7 @@ and a reader of the docs see one definition of each figure.
 
 from __future__ import annotations
 
-__all__ = ["OUTPUT_TERMS", "Term", "term"]
+__all__ = ["HOLDBACK_LABELS", "OUTPUT_TERMS", "Term", "term"]
 
 from dataclasses import dataclass
 
@@ -20,6 +20,13 @@ class Term:
     name: str
     meaning: str
 
+
+#: Display names of the holdback amounts (:data:`riskshare.run.HOLDBACK_AMOUNTS`).
+HOLDBACK_LABELS = {
+    "released": "Released to the pool",
+    "retained": "Retained (paid to the acute provider)",
+    "uncommissioned": "Schemes not commissioned (spend avoided)",
+}
 
 #: The outputs a report shows, in reading order.
 OUTPUT_TERMS: tuple[Term, ...] = (
@@ -107,6 +114,14 @@ OUTPUT_TERMS: tuple[Term, ...] = (
         "The share of simulations in which that year's overspend is more than the reserve can "
         "meet, so that partners are called for cash; it is never above the chance of an "
         "overspend.",
+    ),
+    Term(
+        "holdback",
+        "Holdback released and retained",
+        "The part of a partner's contribution held back against a performance target: "
+        "released to the pool as far as the target is met, otherwise retained and paid to "
+        "its acute provider; where the agreement says so, the schemes the retained money "
+        "would have funded are not commissioned, and the pool's spend falls with it.",
     ),
     Term(
         "standard-error",

@@ -484,6 +484,16 @@ EXIT_MEASURES: tuple[tuple[str, str, str], ...] = (
 )
 
 
+#: Columns of the holdback table: (column of :meth:`Result.holdback`, heading, kind).
+HOLDBACK_MEASURES: tuple[tuple[str, str, str], ...] = (
+    ("mean", "Expected (mean)", "money"),
+    ("p5", "Low 1 in 20 (P5)", "money"),
+    ("p50", "Median", "money"),
+    ("p95", "High 1 in 20 (P95)", "money"),
+    ("prob_pays", "Chance of any", "percent"),
+)
+
+
 def _rows_of(
     frame: pd.DataFrame, measures: tuple[tuple[str, str, str], ...], labels: dict[str, str]
 ) -> dict[str, Any]:
@@ -513,13 +523,15 @@ def breakdown_context(result: Result) -> dict[str, Any]:
     partner and for its pool, from :meth:`Result.by_schedule`.
     ``exit_costs`` (an exit clause): each partner's exit costs over the
     agreement, from :meth:`Result.exit_costs`; ``rows`` is empty when the
-    clause names no costs.
+    clause names no costs. ``holdback`` (a holdback): the amounts released,
+    retained and not commissioned over the agreement, from
+    :meth:`Result.holdback`, and the chance each year that nothing is released.
     """
     from riskshare.config.names import partner_labels
 
     model = result.model
     labels = partner_labels(model)
-    out: dict[str, Any] = {"schedules": None, "exit_costs": None}
+    out: dict[str, Any] = {"schedules": None, "exit_costs": None, "holdback": None}
     schedules = model.schedules()
     if len(schedules) > 1:
         names = {s.id: s.label for s in schedules}
@@ -534,6 +546,8 @@ def breakdown_context(result: Result) -> dict[str, Any]:
             out["exit_costs"] = {"heads": [], "rows": [], "note": ""}
         else:
             out["exit_costs"] = _rows_of(result.exit_costs(), EXIT_MEASURES, labels)
+    if result.outcomes.holdback_total is not None:
+        out["holdback"] = _holdback_context(result)
     return out
 
 
@@ -598,6 +612,39 @@ def in_year_context(result: Result) -> dict[str, Any]:
             )
         out["cash_calls"] = {"heads": [h for _, h, _ in CASH_MEASURES], "rows": rows}
     return out
+
+
+def _yearly(amount: float | list[float]) -> float:
+    """A per-year amount, or the average of one given year by year. [£]"""
+    return amount if isinstance(amount, float) else sum(amount) / len(amount)
+
+
+def _holdback_context(result: Result) -> dict[str, Any]:
+    """The holdback's amounts over the agreement (:meth:`Result.holdback`'s ``total`` rows),
+    with what was held back and the chance, each year, that nothing is released."""
+    from riskshare.config.names import partner_labels
+    from riskshare.report.glossary import HOLDBACK_LABELS
+
+    labels = partner_labels(result.model)
+    frame = result.holdback()
+    total = frame.xs("total", level="year")
+    table = _rows_of(total, HOLDBACK_MEASURES, HOLDBACK_LABELS)
+    released = frame.xs("released", level="amount").drop(index="total")
+    nothing = 1.0 - released["prob_pays"].to_numpy()
+    held = [hb for hb in (s.holdback for s in result.model.schedules()) if hb is not None]
+    return {
+        **table,
+        "held": ", ".join(
+            f"{money(_yearly(hb.amount))} a year by {labels.get(hb.partner, hb.partner)} against "
+            f"a target of {hb.target:g} for {hb.metric}"
+            for hb in held
+        ),
+        "uncommission": any(hb.unreleased == "uncommission" for hb in held),
+        "nothing": [
+            {"year": str(y), "text": chance(float(p), 1)}
+            for y, p in zip(released.index, nothing, strict=True)
+        ],
+    }
 
 
 def report_context(

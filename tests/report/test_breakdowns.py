@@ -1,5 +1,5 @@
-"""By-schedule and exit-cost sections: in the report and the workbook only when relevant, equal to
-``Result.by_schedule()`` and ``Result.exit_costs()``."""
+"""By-schedule, exit-cost and holdback sections: in the report and the workbook only when
+relevant, equal to ``Result.by_schedule()``, ``Result.exit_costs()`` and ``Result.holdback()``."""
 
 from __future__ import annotations
 
@@ -15,8 +15,9 @@ from riskshare.config.load import with_agreement
 from riskshare.config.names import partner_labels
 from riskshare.report.excel import HEADINGS, write_excel
 from riskshare.report.formats import chance, money_k
+from riskshare.report.glossary import HOLDBACK_LABELS
 from riskshare.report.headline import precision_of
-from riskshare.report.html import EXIT_MEASURES, SCHEDULE_MEASURES, write_html
+from riskshare.report.html import EXIT_MEASURES, HOLDBACK_MEASURES, SCHEDULE_MEASURES, write_html
 
 openpyxl = pytest.importorskip("openpyxl")
 ROOT = Path(__file__).resolve().parents[2]
@@ -44,6 +45,7 @@ def results():
         "schedules": _simulate(rs.load_config(CONFIGS / "schedules_example.yaml")),
         "exit": _simulate(exit_model),
         "exit_no_costs": _simulate(with_agreement(exit_model, no_costs)),
+        "holdback": _simulate(rs.load_config(CONFIGS / "presets" / "bcf_holdback.yaml")),
     }
 
 
@@ -96,22 +98,25 @@ def _text(value: float, kind: str, frame) -> str:
 
 
 @pytest.mark.parametrize(
-    ("name", "by_schedule", "exit_costs"),
+    ("name", "by_schedule", "exit_costs", "holdback"),
     [
-        ("plain", False, False),
-        ("schedules", True, False),
-        ("exit", False, True),
-        ("exit_no_costs", False, True),
+        ("plain", False, False, False),
+        ("schedules", True, False, False),
+        ("exit", False, True, False),
+        ("exit_no_costs", False, True, False),
+        ("holdback", False, False, True),
     ],
 )
-def test_sections_only_when_relevant(outputs, name, by_schedule, exit_costs):
+def test_sections_only_when_relevant(outputs, name, by_schedule, exit_costs, holdback):
     page, book = outputs[name]
     text = page.read_text(encoding="utf-8")
     assert ('id="by-schedule"' in text) is by_schedule
     assert ('id="exit-costs"' in text) is exit_costs
+    assert ('id="holdback"' in text) is holdback
     sheets = openpyxl.load_workbook(book, read_only=True).sheetnames
     assert ("By schedule" in sheets) is by_schedule
     assert ("Exit costs" in sheets) is exit_costs
+    assert ("Holdback" in sheets) is holdback
 
 
 def test_report_by_schedule_equals_by_schedule(results, outputs):
@@ -145,6 +150,62 @@ def test_report_exit_costs_equal_exit_costs(results, outputs):
     assert frame.loc["district", "prob_pays"] == 1.0
     assert frame.loc["pool", "mean"] == pytest.approx(350_000.0, rel=1e-12)
     assert "£350k" in {c["text"] for c in cells if c["data-partner"] == "pool"}
+
+
+def test_report_holdback_equals_holdback(results, outputs):
+    result = results["holdback"]
+    frame = result.holdback()
+    total = frame.xs("total", level="year")
+    cells = _cells(outputs["holdback"][0], "holdback")
+    kinds = {m: k for m, _, k in HOLDBACK_MEASURES}
+    assert len(cells) == 3 * len(HOLDBACK_MEASURES)
+    for c in cells:
+        want = float(total.loc[c["data-amount"], c["data-measure"]])
+        assert float(c["data-value"]) == want
+        assert c["text"] == _text(want, kinds[c["data-measure"]], total)
+    text = outputs["holdback"][0].read_text(encoding="utf-8")
+    assert "£2,800,000 a year by Integrated Care Board" in text
+    assert "Chance that nothing is released: 2026/27 " in text
+
+
+def test_holdback_table_against_closed_forms(results):
+    """bcf_holdback: H = 2.8m a year, released = H clip(m / 0.042, 0, 1) with m ~ N(-0.02, 0.04),
+    retained = H - released, not commissioned = 0.75 x retained (fixed_share 0.25)."""
+    from scipy import stats
+
+    result = results["holdback"]
+    frame = result.holdback()
+    years = frame.xs("released", level="amount").index.drop("total")
+    h = 2.8e6
+    for y in years:
+        released, retained = (frame.loc[(a, y)] for a in ("released", "retained"))
+        uncommissioned = frame.loc[("uncommissioned", y)]
+        assert released["mean"] + retained["mean"] == pytest.approx(h, rel=1e-12)
+        assert uncommissioned["mean"] == pytest.approx(0.75 * retained["mean"], rel=1e-12)
+        # P(anything released) = P(m > 0) = Φ(0.02 / 0.04) = 0.3085; 2000 simulations
+        p = stats.norm.sf(0.0, -0.02, 0.04)
+        assert abs(released["prob_pays"] - p) < 5 * math.sqrt(p * (1 - p) / 2000)
+    o = result.outcomes
+    assert o.holdback_years.sum(axis=1) == pytest.approx(o.holdback_total, rel=1e-12)
+
+
+def test_holdback_totals_cover_every_simulation():
+    model = rs.load_config(CONFIGS / "presets" / "bcf_holdback.yaml")
+    full = rs.simulate(model, n_sims=3000, seed=5)
+    kept = rs.simulate(model, n_sims=3000, seed=5, keep_paths=1000)
+    a, b = full.holdback(), kept.holdback()
+    total = [y == "total" for _, y in a.index]
+    assert a[total].equals(b[total])
+    assert kept.outcomes.holdback_years.shape == (1000, 5, 3)
+
+
+def test_workbook_holdback_equals_holdback(results, outputs):
+    frame = results["holdback"].holdback()
+    head, rows = _sheet(outputs["holdback"][1], "Holdback")
+    assert head == ["Holdback", "Year", *(HEADINGS.get(c, c) for c in frame.columns)]
+    assert [tuple(r[:2]) for r in rows] == [(HOLDBACK_LABELS[a], y) for a, y in frame.index]
+    for r, (_, want) in zip(rows, frame.iterrows(), strict=True):
+        assert all(_same(g, float(w)) for g, w in zip(r[2:], want, strict=True)), r
 
 
 def test_report_exit_clause_without_costs_says_so(outputs):
@@ -199,7 +260,11 @@ def test_sections_fit_1280px_between_the_pool_and_the_assumptions(outputs):
         browser = pw.chromium.launch(executable_path=str(chromium), args=args)
         try:
             page = browser.new_page(viewport={"width": 1280, "height": 800})
-            for name, section in (("schedules", "#by-schedule"), ("exit", "#exit-costs")):
+            for name, section in (
+                ("schedules", "#by-schedule"),
+                ("exit", "#exit-costs"),
+                ("holdback", "#holdback"),
+            ):
                 page.goto(outputs[name][0].resolve().as_uri())
                 page.wait_for_load_state("load")
                 overflow = page.evaluate(
