@@ -43,6 +43,10 @@ and estimates, group by group:
   likelihood and chosen by AIC instead;
 * **correlation** between groups: the Pearson correlation of their
   detrended ``log(spend)`` residuals over the common years;
+* **performance metrics** (``metrics=``, :func:`read_metrics`): each
+  metric's sample mean and sd, and its correlation with each group's
+  residuals for ``correlation.metrics`` (divided by ``sqrt(1 - phi**2)`` for
+  a group with persistence phi; :func:`_metric_correlation`);
 * **persistence** φ of the year-to-year deviations (AR(1), see
   ``docs/sampling.md`` §13): :func:`fit_persistence` on the detrended
   ``log(spend)`` residuals, median-unbiased with a 95 % interval (Andrews
@@ -98,6 +102,7 @@ from riskshare.errors import InputError, RiskshareWarning
 __all__ = [
     "FitResult",
     "GroupFit",
+    "MetricFit",
     "PartialYearWarning",
     "PersistenceFit",
     "ShortHistoryWarning",
@@ -105,11 +110,16 @@ __all__ = [
     "fit_persistence",
     "fragment_data",
     "read_history",
+    "read_metrics",
 ]
 
 #: Columns a history file may have.
 REQUIRED_COLUMNS = ("year", "group", "spend")
 OPTIONAL_COLUMNS = ("clients", "unit_cost")
+#: Columns a history of performance metrics has.
+METRIC_COLUMNS = ("year", "metric", "value")
+#: Largest magnitude of a metric value (as PerformanceMetric.mean).
+MAX_METRIC_VALUE = 1e9
 #: Series shorter than this are refused; shorter than WARN_YEARS get a warning.
 MIN_YEARS = 3
 WARN_YEARS = 5
@@ -360,6 +370,94 @@ def read_history(
     frame.loc[has_c & ~has_u, "unit_cost"] = frame["spend"] / frame["clients"]
     frame.loc[has_u & ~has_c, "clients"] = frame["spend"] / frame["unit_cost"]
     return frame[["group", "year", "spend", "clients", "unit_cost", "row"]]
+
+
+def read_metrics(
+    source: str | Path | pd.DataFrame, *, sheet: str | int | None = None
+) -> pd.DataFrame:
+    """Read and check a history of performance metrics: columns ``year, metric, value``.
+
+    Parameters
+    ----------
+    source : str, pathlib.Path or pandas.DataFrame
+        A ``.csv`` or ``.xlsx`` file, or a frame with the same columns; one
+        row per metric and year, e.g. ``2019/20,nea_reduction,-0.021``.
+    sheet : str or int, optional
+        Excel sheet (default: the first).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``metric``, ``year`` (the calendar year the financial year
+        starts), ``value`` (in the metric's units; any sign) and ``row``,
+        sorted by metric and year.
+
+    Raises
+    ------
+    riskshare.errors.InputError
+        Naming the file, the row and the column of every problem: unknown or
+        missing columns, a year or value that is not one, a metric id that is
+        not an id, a year given twice, fewer than 3 years of a metric.
+    """
+    raw, name = _raw_table(source, sheet)
+    raw.columns = [str(c).strip().lower() for c in raw.columns]
+    problems = [
+        f"{name}: row 1, column '{col}': unknown column (allowed: {', '.join(METRIC_COLUMNS)})"
+        for col in raw.columns
+        if col not in METRIC_COLUMNS
+    ]
+    problems += [
+        f"{name}: row 1: missing column '{col}'" for col in METRIC_COLUMNS if col not in raw
+    ]
+    if problems:
+        raise InputError("\n".join(problems))
+    records = []
+    for i, rec in enumerate(raw.to_dict("records")):
+        row = i + 2
+        if all(str(v).strip() == "" for v in rec.values()):
+            continue
+        year = _parse_year(str(rec["year"]))
+        if year is None:
+            problems.append(
+                f"{name}: row {row}, column 'year': '{rec['year']}' is not a year "
+                "(e.g. 2019 or 2019/20)"
+            )
+        metric = str(rec["metric"]).strip()
+        if not re.match(r"^[A-Za-z_][A-Za-z0-9_\-]*$", metric):
+            problems.append(
+                f"{name}: row {row}, column 'metric': '{metric}' is not a metric id "
+                "(letters, digits, '_' or '-', starting with a letter)"
+            )
+        text = str(rec["value"]).strip()
+        value = _parse_number(text)
+        if value is None or math.isnan(value) or abs(value) > MAX_METRIC_VALUE:
+            problems.append(
+                f"{name}: row {row}, column 'value': '{text}' is not a number from "
+                f"-{MAX_METRIC_VALUE:.0e} to {MAX_METRIC_VALUE:.0e}"
+            )
+        records.append({"row": row, "year": year, "metric": metric, "value": value})
+    if not records:
+        raise InputError(f"{name}: the metrics history has no rows")
+    if problems:
+        raise InputError("\n".join(problems))
+    frame = pd.DataFrame.from_records(records)
+    order = {m: k for k, m in enumerate(dict.fromkeys(frame["metric"]))}
+    frame["_order"] = frame["metric"].map(order)
+    frame = frame.sort_values(["_order", "year"], kind="stable").reset_index(drop=True)
+    for mid, g in frame.groupby("metric", sort=False):
+        for _, r in g[g["year"].duplicated(keep="first")].iterrows():
+            problems.append(
+                f"{name}: row {r['row']}, column 'year': metric '{mid}' has year {r['year']} twice"
+            )
+        n = g["year"].nunique()
+        if n < MIN_YEARS:
+            problems.append(
+                f"{name}: row {g['row'].iloc[0]}, column 'metric': metric '{mid}' has {n} "
+                f"year(s); at least {MIN_YEARS} are needed"
+            )
+    if problems:
+        raise InputError("\n".join(problems))
+    return frame[["metric", "year", "value", "row"]]
 
 
 def _months_to_years(raw: pd.DataFrame, name: str) -> pd.DataFrame:
@@ -842,6 +940,38 @@ class GroupFit:
 
 
 @dataclass
+class MetricFit:
+    """What was estimated for one performance metric.
+
+    Attributes
+    ----------
+    id : str
+    years : list of int
+    mean, sd : float
+        Sample mean and standard deviation (n − 1) of the yearly values: the
+        metric's ``{mean, sd}`` (drawn Normal, independently each year). [metric units]
+    values : ndarray
+        The yearly values, one per year of ``years``.
+    """
+
+    id: str
+    years: list[int]
+    mean: float
+    sd: float
+    values: np.ndarray = field(repr=False)
+
+    @property
+    def performance(self) -> dict[str, Any]:
+        """The ``performance:`` entry."""
+        return {"id": self.id, "mean": _round(self.mean), "sd": _round(self.sd)}
+
+
+def _round(v: float) -> float:
+    """Four significant figures, for the written config."""
+    return float(f"{v:.4g}")
+
+
+@dataclass
 class FitResult:
     """Assumptions fitted to a history, as a config fragment.
 
@@ -869,6 +999,8 @@ class FitResult:
     warnings: list[str] = field(default_factory=list)
     #: Fields kept from the base config's group of the same id (name, step_changes, ...).
     extras: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: Performance metrics fitted to a metrics history (``fit(metrics=...)``).
+    metrics: list[MetricFit] = field(default_factory=list)
 
     # ------------------------------------------------------------------ views
     @property
@@ -886,6 +1018,8 @@ class FitResult:
                 for g in self.groups
             ]
         }
+        if self.metrics:
+            out["performance"] = [m.performance for m in self.metrics]
         if self.correlation is not None:
             out["correlation"] = self.correlation
         return out
@@ -895,8 +1029,11 @@ class FitResult:
         frame = pd.DataFrame([{"group": g.id, **g.estimates} for g in self.groups])
         return frame.set_index("group")
 
-    def to_yaml(self) -> str:
-        """The fragment as commented YAML (goodness of fit and criteria in comments)."""
+    def to_yaml(self, *, other_metrics: Sequence[Mapping[str, Any]] = ()) -> str:
+        """The fragment as commented YAML (goodness of fit and criteria in comments).
+
+        ``other_metrics``: ``performance`` entries not fitted, written after the fitted ones.
+        """
         lines = [
             f"# Assumptions fitted by riskshare fit from {self.source}",
             f"# Levels are projected to agreement year 0 = {_fy(self.first_year)}.",
@@ -930,11 +1067,24 @@ class FitResult:
             for key, value in extra.items():
                 if key != "name":
                     lines.append(f"    {key}: {_flow(value)}  # from the base config")
+        if self.metrics:
+            lines.append("")
+            lines.append("# Performance metrics: sample mean and sd (n - 1) of the yearly values.")
+            lines.append("performance:")
+            for m in self.metrics:
+                lines.append(
+                    f"  # {m.id}: {len(m.years)} years ({_fy(m.years[0])} to {_fy(m.years[-1])})"
+                )
+                lines.append(f"  - {_flow(m.performance)}")
+            for other in other_metrics:
+                lines.append(f"  - {_flow(dict(other))}  # from the base config")
         if self.correlation is not None:
             lines.append("")
             lines += [f"# {n}" for n in self.correlation_notes]
             lines.append("correlation:")
             lines.append(f"  groups: {_flow(self.correlation['groups'])}")
+            if self.correlation.get("metrics"):
+                lines.append(f"  metrics: {_flow(self.correlation['metrics'])}")
             lines.append("  matrix:")
             for row in self.correlation["matrix"]:
                 lines.append(f"    - {_flow(row)}")
@@ -971,6 +1121,10 @@ class FitResult:
             merged.update(g)
             groups.append(merged)
         data["client_groups"] = groups
+        if self.metrics:
+            fitted = {m.id: m.performance for m in self.metrics}
+            kept = [m for m in data.get("performance", []) if m["id"] not in fitted]
+            data["performance"] = kept + list(fitted.values())
         data.pop("correlation", None)
         if self.correlation is not None:
             data["correlation"] = self.correlation
@@ -994,13 +1148,16 @@ class FitResult:
             k: v
             for k, v in data.items()
             if k not in ("client_groups", "correlation", "common_shocks")
+            and not (k == "performance" and self.metrics)
         }
         buf = io.StringIO()
         yaml = YAML(typ="safe", pure=True)
         yaml.default_flow_style = False
         yaml.dump(rest, buf)
+        fitted = {m.id for m in self.metrics}
+        others = [m for m in data.get("performance", []) if m["id"] not in fitted]
         return (
-            self.to_yaml()
+            self.to_yaml(other_metrics=others if self.metrics else ())
             + f"\n# The rest is from {base if not isinstance(base, Model) else model.name};"
             + " common_shocks are left out:\n# the fitted volatility and correlation"
             + " already include them.\n"
@@ -1062,6 +1219,7 @@ def fit(
     client_costs: pd.DataFrame | str | Path | None = None,
     correlation: bool = True,
     uncertain: bool = True,
+    metrics: str | Path | pd.DataFrame | None = None,
 ) -> FitResult:
     """Fit each client group's demand, cost and volatility to a history of spend.
 
@@ -1093,6 +1251,11 @@ def fit(
     uncertain : bool
         Write growth and inflation as ``{mean, sd}`` (default) or as plain
         rates.
+    metrics : str, pathlib.Path or pandas.DataFrame, optional
+        A history of performance metrics (:func:`read_metrics`: columns
+        ``year, metric, value``): each is written to ``performance`` with its
+        sample mean and sd, and (with ``correlation``) correlated with the
+        groups in ``correlation.metrics`` (see :func:`_metric_correlation`).
 
     Returns
     -------
@@ -1164,6 +1327,12 @@ def fit(
     corr, corr_notes = (None, [])
     if correlation and len(groups) >= 2:
         corr, corr_notes = _fit_correlation(groups)
+    fitted_metrics: list[MetricFit] = []
+    if metrics is not None:
+        fitted_metrics = _fit_metrics(read_metrics(metrics))
+        if correlation:
+            corr, notes = _metric_correlation(groups, fitted_metrics, corr)
+            corr_notes += notes
     extras: dict[str, dict[str, Any]] = {}
     if base_model is not None:
         for grp in base_model.client_groups:
@@ -1173,7 +1342,78 @@ def fit(
                 include={"name", "step_changes", "high_cost", "charging"},
             )
             extras[grp.id] = {k: v for k, v in d.items() if v not in ([], None)}
-    return FitResult(groups, corr, corr_notes, int(first_year), source, comm, msgs, extras)
+    return FitResult(
+        groups, corr, corr_notes, int(first_year), source, comm, msgs, extras, fitted_metrics
+    )
+
+
+def _fit_metrics(frame: pd.DataFrame) -> list[MetricFit]:
+    """Each metric's sample mean and standard deviation (n − 1)."""
+    out = []
+    for mid, g in frame.groupby("metric", sort=False):
+        values = g["value"].to_numpy(dtype=float)
+        out.append(
+            MetricFit(
+                str(mid),
+                [int(y) for y in g["year"]],
+                float(values.mean()),
+                float(values.std(ddof=1)),
+                values,
+            )
+        )
+    return out
+
+
+def _metric_correlation(
+    groups: list[GroupFit], metrics: list[MetricFit], corr: dict[str, Any] | None
+) -> tuple[dict[str, Any] | None, list[str]]:
+    """The correlation block with the metrics added (``correlation.metrics``).
+
+    Entry (metric, group) is the Pearson correlation r of the metric's values
+    with the group's detrended log-spend residuals over their common years (at
+    least 4; else 0, noted). That is the correlation with the level of spend;
+    the copula's ρ is with the year's new pressure, so for a group written
+    with persistence φ it is r / √(1 − φ²) (docs/sampling.md §11), clipped to
+    [−1, 1]. Metric pairs: the Pearson correlation of their values. The
+    groups' block is ``corr``'s (or, without it, independent groups). A
+    matrix that is not positive semi-definite leaves the metrics out, noted.
+    """
+    gids = [g.id for g in groups]
+    k = len(gids)
+    block = np.eye(k)  # without an estimate between groups they stay independent
+    if corr is not None:
+        at = [corr["groups"].index(g) for g in gids]
+        block = np.asarray(corr["matrix"], dtype=float)[np.ix_(at, at)]
+    names = [*gids, *(m.id for m in metrics)]
+    series = {g.id: pd.Series(g.residuals, index=g.years) for g in groups}
+    series.update({m.id: pd.Series(m.values, index=m.years) for m in metrics})
+    phi = {g.id: float(g.spend.get("persistence", 0.0) or 0.0) for g in groups}
+    n = len(names)
+    matrix = np.eye(n)
+    matrix[:k, :k] = block
+    notes: list[str] = []
+    short = []
+    for i in range(k, n):
+        for j in range(i):
+            pair = pd.concat([series[names[i]], series[names[j]]], axis=1).dropna()
+            if len(pair) < 4 or pair.std().min() <= 0:
+                short.append(f"{names[i]}-{names[j]}")
+                continue
+            r = float(np.corrcoef(pair.to_numpy().T)[0, 1])
+            if j < k and phi[names[j]] > 0:
+                r /= math.sqrt(1.0 - min(phi[names[j]], 0.99) ** 2)
+            matrix[i, j] = matrix[j, i] = round(min(max(r, -1.0), 1.0), 3)
+    notes.append(
+        "correlation.metrics: Pearson correlation of each metric with each group's detrended "
+        "log-spend residuals over their common years, divided by sqrt(1 - persistence^2) for "
+        "a group with persistence (the copula correlates the year's new pressure); indicative"
+    )
+    if short:
+        notes.append(f"correlation.metrics: under 4 common years, set to 0: {', '.join(short)}")
+    if np.linalg.eigvalsh(matrix).min() < -1e-10:
+        notes.append("correlation.metrics: the matrix is not positive semi-definite; left out")
+        return corr, notes
+    return {"groups": gids, "metrics": [m.id for m in metrics], "matrix": matrix.tolist()}, notes
 
 
 def _read_costs(client_costs: pd.DataFrame | str | Path) -> dict[str, np.ndarray]:

@@ -81,6 +81,14 @@ def fit_command(
             help="Per-client costs CSV (group, cost) to fit the cost distribution.",
         ),
     ] = None,
+    metrics: Annotated[
+        Path | None,
+        typer.Option(
+            "--metrics",
+            help="History of performance metrics: .csv or .xlsx (columns year, metric, "
+            "value): each metric's mean and sd, and its correlation with the groups' spend.",
+        ),
+    ] = None,
 ) -> None:
     """Fit growth, inflation, volatility, count dispersion and correlation to a history."""
     import warnings
@@ -90,7 +98,7 @@ def fit_command(
 
     if full and base is None:
         raise InputError("--full needs --base CONFIG (partners, contributions and agreement)")
-    inputs = [p for p in (history, base, costs) if p is not None]
+    inputs = [p for p in (history, base, costs, metrics) if p is not None]
     if out is not None:
         check_file(out, inputs=inputs)
     with warnings.catch_warnings(record=True) as caught:
@@ -102,6 +110,7 @@ def fit_command(
             base=base,
             commissioners=commissioner,
             client_costs=costs,
+            metrics=metrics,
         )
     for w in caught:
         typer.echo(f"Warning: {w.message}", err=True)
