@@ -229,9 +229,15 @@ def describe_agreement(model: Model, agreement: Agreement | None = None) -> list
         )
     if a.holdback is not None:
         hb = a.holdback
+        unreleased = (
+            f"; what is not released leaves the schemes it funds ({', '.join(hb.funds)}) "
+            f"uncommissioned, {percent(hb.fixed_share, 0)} of their cost being committed anyway"
+            if hb.unreleased == "uncommission"
+            else "; what is not released is an overspend shared by the rules"
+        )
         out.append(
             f"{labels.get(hb.partner, hb.partner)} holds back part of its contribution "
-            f"against performance metric {hb.metric} (target {hb.target:g})."
+            f"against performance metric {hb.metric} (target {hb.target:g}){unreleased}."
         )
     if a.trigger is not None:
         t = a.trigger
@@ -624,6 +630,7 @@ def _holdback_context(result: Result) -> dict[str, Any]:
     with what was held back and the chance, each year, that nothing is released."""
     from riskshare.config.names import partner_labels
     from riskshare.report.glossary import HOLDBACK_LABELS
+    from riskshare.report.headline import precision_of
 
     labels = partner_labels(result.model)
     frame = result.holdback()
@@ -641,7 +648,7 @@ def _holdback_context(result: Result) -> dict[str, Any]:
         ),
         "uncommission": any(hb.unreleased == "uncommission" for hb in held),
         "nothing": [
-            {"year": str(y), "text": chance(float(p), 1)}
+            {"year": str(y), "text": chance(float(p), precision_of(total).percent_digits)}
             for y, p in zip(released.index, nothing, strict=True)
         ],
     }

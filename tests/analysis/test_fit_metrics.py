@@ -143,3 +143,19 @@ def test_cli_fit_with_metrics(tmp_path, plain):
     data = fragment_data(out.read_text())
     assert data["performance"][0]["id"] == "nea_reduction"
     assert data["correlation"]["metrics"] == ["nea_reduction"]
+
+
+def test_cli_bad_metrics_file_is_exit_2_naming_file_row_and_column(tmp_path):
+    from typer.testing import CliRunner
+
+    from riskshare.cli.core import app, register_commands
+
+    register_commands()
+    path = tmp_path / "metrics.csv"
+    path.write_text(GOOD.replace("0.01", "lots"))
+    out = tmp_path / "fitted.yaml"
+    result = CliRunner().invoke(app, ["fit", str(HISTORY), "--metrics", str(path), "-o", str(out)])
+    assert result.exit_code == 2
+    assert str(path) in result.output and "row 3, column 'value'" in result.output
+    assert "Traceback" not in result.output
+    assert not out.exists()
