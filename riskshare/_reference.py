@@ -33,6 +33,10 @@ Readings of the specification taken here (see the notes of issue 3):
   below-key case, which would not share at exactly the minimum savings rate.
 * Exit: notice is given when the cumulative net position is strictly above
   the limit.
+* Contributions re-set each year (``rebased``, ``outturn``): next year's
+  contribution is written into ``c`` at the end of the year, so everything that
+  reads ``c[t]`` (keys, top-slice, caps, holdback) sees the simulation's own.
+  ``contributions=`` given explicitly are fixed: nothing re-sets them.
 """
 
 from __future__ import annotations
@@ -194,6 +198,10 @@ def reference_settle(
         raise ValueError(f"spend must be (years, groups) = (.., {n_g}), got {S_in.shape}")
     I_in = np.zeros_like(S_in) if income is None else np.asarray(income, dtype=float)
     c = model.contribution_schedule() if contributions is None else np.asarray(contributions, float)
+    c = np.array(c, dtype=float)  # re-set contributions overwrite next year's as the years go
+    specs = [model.contributions[p] for p in model.partner_ids] if contributions is None else []
+    reset = {p: spec for p, spec in enumerate(specs) if spec.kind in ("rebased", "outturn")}
+    floor = model.minimum_schedule()
     comm = model.commissioning_matrix()  # (groups, partners)
     expected = model.expected_spend()
     host = pids.index(model.host)
@@ -257,6 +265,7 @@ def reference_settle(
         if hb is not None:
             k = pidx[hb.partner]
             H = hb.amount[t] if isinstance(hb.amount, list) else hb.amount
+            H = min(H, float(c[t, k]))  # at most the contribution (binds only when re-set)
             m = (
                 float(np.asarray(metrics[hb.metric])[t])
                 if metrics and hb.metric in metrics
@@ -301,6 +310,8 @@ def reference_settle(
             if key == "proportional":
                 cc = c[t] if agr.weights == "current" else c[: t + 1].sum(axis=0)
                 total = float(cc.sum())
+                if total <= 0:  # re-set contributions all at 0: equal shares
+                    return [1.0 / n_p] * n_p
                 return [float(x) / total for x in cc]
             if key in ("commissioners", "own") and group is not None:
                 return [float(comm[group, p]) for p in range(n_p)]
@@ -641,6 +652,30 @@ def reference_settle(
                 p = pidx[pid]
                 if cum_net[p] > limit and p not in left:
                     leaves[p] = min(leaves[p], t + 1 + agr.exit.notice_years)
+
+        # --- 13. contributions re-set for next year from this year's outturn.
+        if t + 1 < years:
+            for p, spec in reset.items():
+                if spec.kind == "rebased":
+                    # Recurrent variance: the variances of the groups p commissions, by
+                    # its commissioning shares; an underspend spent on one-off items
+                    # (disposition nonrecurrent) does not recur.
+                    r = sum(comm[g, p] * Vg[g] for g in range(n_g))
+                    if agr.underspend_disposition == "nonrecurrent":
+                        r = max(r, 0.0)
+                    nxt = (c[t, p] + spec.recurrent_share * r) * (
+                        1.0 + spec.uplift - spec.efficiency
+                    ) - spec.efficiency_amount
+                else:  # outturn: a share of this year's spend net of income
+                    shares = (
+                        {g: comm[g, p] for g in range(n_g)}
+                        if spec.shares is None
+                        else {gidx[gid]: x for gid, x in spec.shares.items()}
+                    )
+                    nxt = (
+                        spec.factor * (1.0 + spec.uplift) * sum(x * N[g] for g, x in shares.items())
+                    )
+                c[t + 1, p] = max(nxt, 0.0, float(floor[t + 1, p]))
 
     out["net"] = np.array([[_net(out, t, p) for p in range(n_p)] for t in range(years)])
     return out

@@ -48,9 +48,12 @@ __all__ = [
     "Forecast",
     "HighCost",
     "Instalments",
+    "Minimum",
     "Model",
+    "OutturnContribution",
     "Partner",
     "PersistentShock",
+    "RebasedContribution",
     "RecoveryCost",
     "Reporting",
     "Reserve",
@@ -570,11 +573,30 @@ class Correlation(_Frozen):
 # --------------------------------------------------------------------------- contributions
 
 
+class Minimum(_Frozen):
+    """A floor a contribution never falls below: the Better Care Fund NHS minimum.
+
+    The floor is ``base · (1 + growth)^t`` in year ``t``. A contribution fixed
+    in advance that falls below it is refused by validation; a contribution
+    re-set each year (``rebased``, ``outturn``) is raised to it.
+    """
+
+    base: Money = Field(description="The minimum in year 0. [£]")
+    growth: float = Field(
+        0.0,
+        ge=-0.5,
+        le=1,
+        allow_inf_nan=False,
+        description="Annual growth of the minimum (BCF 2023-25: 0.0566).",
+    )
+
+
 class ScheduleContribution(_Frozen):
     """An explicit amount for each year."""
 
     kind: Literal["schedule"] = "schedule"
     amounts: list[Money] = Field(min_length=1, description="One amount per year. [£]")
+    minimum: Minimum | None = None
 
 
 class UpliftContribution(_Frozen):
@@ -583,6 +605,7 @@ class UpliftContribution(_Frozen):
     kind: Literal["uplift"] = "uplift"
     base: Money = Field(description="Contribution in year 0. [£]")
     uplift: float = Field(0.0, gt=-1, le=1, allow_inf_nan=False, description="Annual uplift.")
+    minimum: Minimum | None = None
 
 
 class ExpectedCostContribution(_Frozen):
@@ -603,12 +626,92 @@ class ExpectedCostContribution(_Frozen):
         1.0, gt=0, le=10, allow_inf_nan=False, description="Multiplier (0.98 = 2 % below cost)."
     )
     uplift: float | None = Field(None, gt=-1, le=1, allow_inf_nan=False)
+    minimum: Minimum | None = None
+
+
+class RebasedContribution(_Frozen):
+    """A contribution re-based each year on the partner's recurrent variance (R18).
+
+    Year 0 pays ``base``. Next year's contribution is this year's plus
+    ``recurrent_share`` of this year's recurrent variance ``r_p`` (the
+    variances of the groups it commissions, by its commissioning shares),
+    uplifted, less the efficiency requirement:
+    ``c_{t+1} = (c_t + a · r_t) · (1 + uplift − efficiency) − efficiency_amount``,
+    at least 0 and at least ``minimum`` (``docs/rules.md``, Contributions that
+    re-base).
+    """
+
+    kind: Literal["rebased"] = "rebased"
+    base: Money = Field(description="Contribution in year 0. [£]")
+    uplift: float = Field(
+        0.0, gt=-1, le=1, allow_inf_nan=False, description="Agreed annual uplift (rate)."
+    )
+    recurrent_share: Fraction = Field(
+        1.0,
+        description="Share of this year's recurrent over- (or under-) spend added to (taken "
+        "from) next year's contribution.",
+    )
+    efficiency: float = Field(
+        0.0,
+        ge=0,
+        lt=1,
+        allow_inf_nan=False,
+        description="Efficiency requirement as a rate of the re-based contribution.",
+    )
+    efficiency_amount: Money = Field(
+        0.0, description="Efficiency requirement as an amount taken off each year from year 1. [£]"
+    )
+    minimum: Minimum | None = None
+
+    @model_validator(mode="after")
+    def _one_efficiency(self) -> RebasedContribution:
+        if self.efficiency > 0 and self.efficiency_amount > 0:
+            raise ValueError(
+                "give the efficiency requirement as 'efficiency' (a rate) or "
+                "'efficiency_amount' (£), not both"
+            )
+        return self
+
+
+class OutturnContribution(_Frozen):
+    """A contribution re-set each year to a share of last year's outturn (need-based).
+
+    Year ``t ≥ 1`` pays ``factor · (1 + uplift) · Σ_g share_g · N_{g,t−1}``,
+    ``N`` the spend of each group net of charging income after management
+    action; year 0 the same share of the year's expected cost. To re-set on
+    the expected cost instead, use ``kind: expected_cost`` without ``uplift``.
+    """
+
+    kind: Literal["outturn"] = "outturn"
+    shares: dict[Identifier, Fraction] | None = Field(
+        None,
+        description="{group id: share of its outturn}; default: the partner's commissioning "
+        "shares.",
+    )
+    factor: float = Field(
+        1.0, gt=0, le=10, allow_inf_nan=False, description="Multiplier (0.98 = 2 % below outturn)."
+    )
+    uplift: float = Field(
+        0.0,
+        gt=-1,
+        le=1,
+        allow_inf_nan=False,
+        description="Uplift of last year's outturn to this year's prices and demand (rate).",
+    )
+    minimum: Minimum | None = None
 
 
 Contribution = Annotated[
-    ScheduleContribution | UpliftContribution | ExpectedCostContribution,
+    ScheduleContribution
+    | UpliftContribution
+    | ExpectedCostContribution
+    | RebasedContribution
+    | OutturnContribution,
     Field(discriminator="kind"),
 ]
+
+#: Contribution kinds re-set each year from the year's outturn (they differ per simulation).
+VARYING_KINDS = (RebasedContribution, OutturnContribution)
 
 
 # --------------------------------------------------------------------------- agreement
@@ -1488,6 +1591,8 @@ class Model(_Frozen):
                 out[:, p] = spec.amounts[:years]
             elif isinstance(spec, UpliftContribution):
                 out[:, p] = spec.base * (1.0 + spec.uplift) ** t
+            elif isinstance(spec, RebasedContribution):
+                out[:, p] = _rebased_path(spec, self.minimum_schedule()[:, p])
             else:
                 if expected is None:
                     expected = self.expected_spend()
@@ -1499,11 +1604,34 @@ class Model(_Frozen):
                     w = np.zeros(len(self.client_groups))
                     for gid, s in shares.items():
                         w[gidx[gid]] = s
-                if spec.uplift is None:
+                if isinstance(spec, OutturnContribution):
+                    net = expected * (1.0 - self.charging_rates())
+                    last = np.vstack([net[:1], net[:-1] * (1.0 + spec.uplift)])
+                    out[:, p] = np.maximum(spec.factor * last @ w, self.minimum_schedule()[:, p])
+                elif spec.uplift is None:
                     out[:, p] = spec.factor * expected @ w
                 else:
                     out[:, p] = spec.factor * (expected[0] @ w) * (1.0 + spec.uplift) ** t
         return out
+
+    def minimum_schedule(self) -> np.ndarray:
+        """``(years, partners)`` each contribution's ``minimum`` (0 without one). [£]"""
+        t = np.arange(self.simulation.years)
+        out = np.zeros((len(t), len(self.partners)))
+        for p, pid in enumerate(self.partner_ids):
+            m = self.contributions[pid].minimum
+            if m is not None:
+                out[:, p] = m.base * (1.0 + m.growth) ** t
+        return out
+
+    def charging_rates(self) -> np.ndarray:
+        """``(groups,)`` expected charging income as a fraction of gross spend. [fraction]"""
+        return np.array([g.charging.rate if g.charging else 0.0 for g in self.client_groups])
+
+    @property
+    def contributions_vary(self) -> bool:
+        """Whether some contribution is re-set each year from the outturn (per simulation)."""
+        return any(isinstance(spec, VARYING_KINDS) for spec in self.contributions.values())
 
     def schedules(self) -> list[Schedule]:
         """The agreement's schedules; without ``schedules``, one of every group with its rules."""
@@ -1881,6 +2009,32 @@ def _holdback_problems(model: Model, contributions: np.ndarray) -> list[str]:
     return out
 
 
+def _contribution_problems(model: Model, contributions: np.ndarray) -> list[str]:
+    """A fixed contribution below its ``minimum``; a re-set one where it is not supported."""
+    out = []
+    floor = model.minimum_schedule()
+    for pid, spec in model.contributions.items():
+        if isinstance(spec, VARYING_KINDS):
+            if model.agreement.schedules or model.agreement.arrangement == "lead":
+                what = "schedules" if model.agreement.schedules else "arrangement: lead"
+                out.append(
+                    f"contributions.{pid}.kind: '{spec.kind}' contributions are re-set in each "
+                    f"simulation, which agreement.{what} does not support (each schedule is "
+                    "funded by fixed contributions): use kind schedule, uplift or expected_cost"
+                )
+            continue
+        p = model.partner_ids.index(pid)
+        below = np.flatnonzero(contributions[:, p] < floor[:, p] * (1 - 1e-12) - 1e-6)
+        if spec.minimum is not None and below.size:
+            t = int(below[0])
+            out.append(
+                f"contributions.{pid}: £{contributions[t, p]:,.0f} in year {t} is below its "
+                f"minimum £{floor[t, p]:,.0f} (minimum.base × (1 + minimum.growth)^{t}): "
+                "raise the contribution or lower the minimum"
+            )
+    return out
+
+
 def value_problems(model: Model, contributions: np.ndarray | None = None) -> list[str]:
     """Problems between the values of a valid config that would otherwise fail only in settlement.
 
@@ -1918,6 +2072,7 @@ def value_problems(model: Model, contributions: np.ndarray | None = None) -> lis
     if not np.isfinite(contributions).all():
         out.append("contributions: grow past any finite amount: check their uplift")
     out += _holdback_problems(model, contributions)
+    out += _contribution_problems(model, contributions)
     key = _uses_proportional_key(model.agreement.model_dump(mode="python"))
     zero = np.flatnonzero(~(contributions.sum(axis=1) > 0))
     if key and zero.size:
@@ -2033,4 +2188,20 @@ def _expected_group_spend(grp: ClientGroup, t: np.ndarray) -> np.ndarray:
         out = out + hc.rate * hc.mean * (
             (1 + _rate_mean(hc.growth)) ** t * (1 + _rate_mean(hc.inflation)) ** t
         )
+    return out
+
+
+def _rebased_path(spec: RebasedContribution, minimum: np.ndarray) -> np.ndarray:
+    """A re-based contribution's path when every year's recurrent variance is 0. [£]
+
+    ``c_0 = base``, ``c_{t+1} = c_t · (1 + uplift − efficiency) − efficiency_amount``,
+    each year at least 0 and at least ``minimum[t]``.
+    """
+    out = np.empty(len(minimum))
+    c = max(spec.base, minimum[0])
+    for t in range(len(minimum)):
+        if t:
+            c = max(c * (1.0 + spec.uplift - spec.efficiency) - spec.efficiency_amount, 0.0)
+            c = max(c, minimum[t])
+        out[t] = c
     return out

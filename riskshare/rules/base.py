@@ -53,6 +53,7 @@ STEPS: tuple[str, ...] = (
     "caps",  # 10 caps
     "cash",  # 11 calls and refunds
     "exit_notice",  # 12 exit notices
+    "rebase",  # 13 next year's contributions re-set from this year's outturn
 )
 
 #: Every registered rule class by name, in the order they were defined.

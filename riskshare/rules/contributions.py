@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from riskshare.rules.base import Rule
+from riskshare.rules.keys import column
 from riskshare.rules.state import State
 from riskshare.rules.terms import Terms
 
@@ -21,7 +22,8 @@ class Contributions(Rule):
     are not commissioned: the spend of the groups in ``funds`` falls by
     ``(1 − fixed_share) · (H − released)`` (``holdback_uncommissioned``, a
     memo flow), split between them by their group budget shares, no group
-    below 0.
+    below 0. With contributions re-set each year (rule ``rebasing``) ``c_p``
+    differs per simulation and ``H`` is at most ``c_k``.
     """
 
     name = "contributions"
@@ -36,6 +38,8 @@ class Contributions(Rule):
         self.funds = None
         if hb is not None and hb.unreleased == "uncommission":
             self.funds = np.array([terms.group(g) for g in hb.funds])
+        # Re-set contributions (rule 'rebasing') differ per simulation: (partners, sims).
+        self.varies = terms.reset is not None
 
     @classmethod
     def from_terms(cls, terms: Terms) -> Contributions:
@@ -48,25 +52,30 @@ class Contributions(Rule):
 
     def contributions(self, s: State) -> None:
         t = s.t
-        c = self.terms.contributions[t]
+        c = s.c if self.varies else self.terms.contributions[t]
         s.c = c
         s.cumulative = s.cumulative + c
         # (partners, 1) while the budget is the same in every simulation.
-        budget_p = c[:, None].copy()
+        budget_p = column(c).copy()
         hb = self.holdback
         if hb is not None:
             h = np.broadcast_to(np.asarray(hb.amount, dtype=float), (s.years,))[t]
             k = self.terms.partner(hb.partner)
+            if self.varies:  # at most what the partner contributes this year
+                h = np.minimum(h, c[k])
             released = h * np.clip(np.asarray(s.metrics[hb.metric])[:, t] / hb.target, 0.0, 1.0)
-            budget_p = np.repeat(budget_p, s.n_sims, axis=1)
+            shape = (s.n_partners, s.n_sims)
+            budget_p = np.broadcast_to(budget_p, shape).copy()
             budget_p[k] += released - h
-            paid = np.repeat(c[:, None], s.n_sims, axis=1)
+            paid = np.broadcast_to(column(c), shape).copy()
             paid[k] -= h
             s.flows.add("contribution", t, paid)
             s.flows.add_column("holdback_released", t, k, released)
             s.flows.add_column("holdback_retained", t, k, h - released)
             if self.funds is not None:
                 self.uncommission(s, (1.0 - hb.fixed_share) * (h - released))
+        elif self.varies:
+            s.flows.add("contribution", t, c)
         s.budget_p = budget_p
 
     def uncommission(self, s: State, cut: np.ndarray) -> None:
@@ -84,7 +93,7 @@ class Contributions(Rule):
         s.flows.add("holdback_uncommissioned", s.t, cut_g.sum(axis=0))
 
     def finish(self, s: State) -> None:
-        if self.holdback is None:
+        if self.holdback is None and not self.varies:
             # The same contributions in every simulation: a read-only broadcast view.
             c = self.terms.contributions
             s.flows.constant("contribution", np.broadcast_to(c[:, :, None], s.flows.shape_partner))

@@ -67,7 +67,7 @@ class Exit(Rule):
         starting = s.exit_year == t
         if np.any(starting):
             s.extras["exit"][t] = starting.any(axis=0)
-            ctx = self.terms.context(t, s.cumulative, s.gross, ~s.left, s.cases_at(t))
+            ctx = self.terms.context(t, s.cumulative, s.gross, ~s.left, s.cases_at(t), s.c)
             share = np.where(starting, key_weights(self.exit.reserve_key, ctx) * s.balance, 0.0)
             out = share.sum(axis=0)
             s.flows.add("reserve_release", t, out)
@@ -91,7 +91,8 @@ class Exit(Rule):
             s.flows.add("exit_cost", t, amount)
             return
         key = "proportional" if cost.paid_by == "all" else cost.key
-        w = key_weights(key, self.terms.context(t, s.cumulative, s.gross, cases=s.cases_at(t)))
+        ctx = self.terms.context(t, s.cumulative, s.gross, cases=s.cases_at(t), contributions=s.c)
+        w = key_weights(key, ctx)
         s.flows.add("exit_cost", t, w * amount.sum(axis=0))
 
     def offset(self, s: State) -> None:

@@ -17,7 +17,7 @@ import numpy as np
 
 from riskshare._types import BoolArray, FloatArray
 
-__all__ = ["KeyContext", "key_weights", "over_present"]
+__all__ = ["KeyContext", "column", "key_weights", "over_present"]
 
 
 @dataclass(frozen=True)
@@ -31,9 +31,10 @@ class KeyContext:
     host : int
         Index of the host partner.
     contributions : ndarray
-        This year's contributions, ``(partners,)``. [£]
+        This year's contributions, ``(partners,)``, or ``(partners, sims)``
+        when they are re-set per simulation. [£]
     cumulative_contributions : ndarray
-        Contributions from year 0 to this year, ``(partners,)``. [£]
+        Contributions from year 0 to this year, the same shape. [£]
     spend : ndarray
         This year's spend of each group, ``(groups, sims)``. [£]
     commissioning : ndarray
@@ -122,7 +123,7 @@ def over_present(w: FloatArray, present: BoolArray, contributions: FloatArray) -
     original = w
     w = np.where(present, w, 0.0)
     total = w.sum(axis=0)
-    c = np.where(present, contributions[:, None], 0.0)
+    c = np.where(present, column(contributions), 0.0)
     c_total = c.sum(axis=0)
     n = present.sum(axis=0)
     fallback = np.where(
@@ -130,6 +131,11 @@ def over_present(w: FloatArray, present: BoolArray, contributions: FloatArray) -
     )
     out = np.where(total > 0, w / np.where(total > 0, total, 1.0), fallback)
     return np.where(n > 0, out, original)
+
+
+def column(c: FloatArray) -> FloatArray:
+    """Contributions as a partner column: ``(partners,)`` → ``(partners, 1)``, else as they are."""
+    return c[:, None] if c.ndim == 1 else c
 
 
 def _weights(key: str | Mapping[str, float], ctx: KeyContext) -> FloatArray:
@@ -140,6 +146,10 @@ def _weights(key: str | Mapping[str, float], ctx: KeyContext) -> FloatArray:
         return w[:, None]
     if key == "proportional":
         c = ctx.cumulative_contributions if ctx.weights == "cumulative" else ctx.contributions
+        if c.ndim == 2:  # re-set per simulation: where nobody contributes, equal shares
+            total = c.sum(axis=0)
+            safe = np.where(total > 0, total, 1.0)
+            return np.where(total > 0, c / safe, 1.0 / n_partners)
         total = c.sum()
         if total <= 0:
             raise ValueError("'proportional' key needs positive total contributions")

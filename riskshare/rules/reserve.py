@@ -9,7 +9,7 @@ import numpy as np
 
 from riskshare._types import FloatArray
 from riskshare.rules.base import Rule
-from riskshare.rules.keys import key_weights
+from riskshare.rules.keys import column, key_weights
 from riskshare.rules.state import State
 from riskshare.rules.terms import Terms
 
@@ -64,7 +64,7 @@ class Reserve(Rule):
         res = self.reserve
         if not (res.top_slice > 0 and (res.top_slice_years == "every" or s.t == 0)):
             return
-        ts = res.top_slice * s.c[:, None]
+        ts = res.top_slice * column(s.c)
         if s.any_left:  # a partner that has left tops up no more
             ts = ts * ~s.left
         ts_total = ts.sum(axis=0)
@@ -136,7 +136,7 @@ class Reserve(Rule):
         last = s.years - 1
         present = ~s.left if s.any_left else None
         # the last year's spend as settled (after an unreleased holdback's schemes and action)
-        ctx = self.terms.context(last, s.cumulative, s.gross, present, s.cases_at(last))
+        ctx = self.terms.context(last, s.cumulative, s.gross, present, s.cases_at(last), s.c)
         w = key_weights(self.reserve.final_key, ctx)
         s.flows.add("reserve_release", last, s.balance)
         s.flows.add("final_distribution", last, w * s.balance)

@@ -155,7 +155,8 @@ class State:
     balance
         The reserve balance ``(sims,)``. [£]
     cumulative
-        Contributions from year 0 to this year ``(partners,)``. [£]
+        Contributions from year 0 to this year ``(partners,)``, or
+        ``(partners, sims)`` when contributions are re-set per simulation. [£]
     exited, any_exited
         Simulations where the agreement has ended (every partner has left),
         and whether there is any.
@@ -167,7 +168,8 @@ class State:
     This year (``t``; reset by :meth:`begin_year`):
 
     c, budget_p, budget
-        Contributions ``(partners,)``, each partner's part of the budget
+        Contributions ``(partners,)`` (``(partners, sims)`` when re-set per
+        simulation: rule ``rebasing``), each partner's part of the budget
         ``(partners, 1 or sims)`` and the budget ``Σ_p budget_p``. [£]
     gross, inc, n_g
         Spend, income and spend net of income of each group ``(groups, sims)``. [£]

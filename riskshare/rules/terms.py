@@ -11,6 +11,7 @@ import numpy as np
 from riskshare._types import BoolArray, FloatArray, IntArray
 from riskshare.config.model import Agreement, Model
 from riskshare.rules.keys import KeyContext
+from riskshare.rules.rebasing import ResetTerms
 
 __all__ = ["Terms"]
 
@@ -53,6 +54,10 @@ class Terms:
         The groups with case splits (``client_groups[].cases``), settled on
         their own by their cases' shares; ``commissioning`` holds their
         expected split.
+    reset : ResetTerms, optional
+        How contributions re-set each year from the outturn (``rebased``,
+        ``outturn``); ``None`` when every contribution is fixed in advance
+        (then ``contributions`` is paid in every simulation).
     """
 
     agreement: Agreement
@@ -70,6 +75,7 @@ class Terms:
     offset_across: bool = False
     accrual: FloatArray | None = None
     case_groups: tuple[int, ...] = ()
+    reset: ResetTerms | None = None
 
     @classmethod
     def from_model(cls, model: Model, *, contributions: FloatArray | None = None) -> Terms:
@@ -81,7 +87,8 @@ class Terms:
             Its agreement is settled (to settle another, pass
             :func:`riskshare.config.with_agreement` of it).
         contributions : ndarray, optional
-            ``(years, partners)`` contributions replacing the model's. [£]
+            ``(years, partners)`` contributions replacing the model's, fixed
+            in advance (nothing re-sets them). [£]
         """
         years = model.simulation.years
         contrib = (
@@ -103,7 +110,7 @@ class Terms:
             raw = model.expected_spend()
         totals = raw.sum(axis=1, keepdims=True)
         shares = np.where(totals > 0, raw / np.where(totals > 0, totals, 1.0), 1.0 / raw.shape[1])
-        rate = np.array([g.charging.rate if g.charging else 0.0 for g in model.client_groups])
+        rate = model.charging_rates()
         pids = tuple(model.partner_ids)
         return cls(
             schedules=_schedule_terms(model, contrib),
@@ -120,6 +127,7 @@ class Terms:
             materiality=model.simulation.materiality,
             accrual=_accrual(model),
             case_groups=tuple(g for g, grp in enumerate(model.client_groups) if grp.cases),
+            reset=ResetTerms.from_model(model) if contributions is None else None,
         )
 
     @property
@@ -149,18 +157,21 @@ class Terms:
         spend_t: FloatArray,
         present: BoolArray | None = None,
         cases: Mapping[int, FloatArray] | None = None,
+        contributions: FloatArray | None = None,
     ) -> KeyContext:
         """What keys may depend on in year ``t``; ``spend_t`` is ``(groups, sims)``. [£]
 
         ``present`` (``(partners, sims)``, after an exit) recomputes every
         key over the partners still in the agreement; ``cases`` are the
         year's case shares of the groups with case splits
-        (:meth:`~riskshare.rules.state.State.cases_at`).
+        (:meth:`~riskshare.rules.state.State.cases_at`). ``contributions`` are
+        the year's as paid (``(partners, sims)`` when they are re-set per
+        simulation; default: the terms', ``(partners,)``). [£]
         """
         return KeyContext(
             self.partner_ids,
             self.host,
-            self.contributions[t],
+            self.contributions[t] if contributions is None else contributions,
             cumulative,
             spend_t,
             self.commissioning,

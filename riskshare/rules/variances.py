@@ -52,7 +52,7 @@ class Variances(Rule):
     def variances(self, s: State) -> None:
         t = s.t
         present = ~s.left if s.any_left else None  # keys over the partners still in
-        s.ctx = ctx = self.terms.context(t, s.cumulative, s.gross, present, s.cases_at(t))
+        s.ctx = ctx = self.terms.context(t, s.cumulative, s.gross, present, s.cases_at(t), s.c)
         s.position = np.zeros((s.n_partners, s.n_sims))
         if s.group_level:
             s.group_budget = self.terms.budget_shares[t][:, None] * (s.budget - s.uncommitted)

@@ -39,7 +39,8 @@ def fixed_model(
         id or ``{partner: share}``; spend in £ per year (its length sets the
         number of years).
     contributions : mapping
-        ``{partner id: amounts per year}``. [£]
+        ``{partner id: amounts per year}`` [£], or ``{partner id: spec}``
+        with a contribution's config (e.g. ``{"kind": "rebased", ...}``).
     agreement : mapping, optional
         The ``agreement`` section of a config.
     host : str, optional
@@ -68,7 +69,9 @@ def fixed_model(
             for gid, (comm, amounts) in groups.items()
         ],
         "contributions": {
-            p: {"kind": "schedule", "amounts": [float(x) for x in a]}
+            p: dict(a)
+            if isinstance(a, Mapping)
+            else {"kind": "schedule", "amounts": [float(x) for x in a]}
             for p, a in contributions.items()
         },
         "agreement": dict(agreement or {}),

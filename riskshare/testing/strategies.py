@@ -78,6 +78,7 @@ def agreements(
     savings: bool = False,
     schedule: bool = False,
     uncharged: Sequence[str] | None = None,
+    lead: bool = True,
 ) -> dict[str, Any]:
     """The ``agreement`` section of a config, as a dict, every clause possible.
 
@@ -95,13 +96,16 @@ def agreements(
         The groups without charging income, whose schemes a holdback with
         ``unreleased: uncommission`` may fund (default: every group). Each
         group's expected spend must be at least £1m (the largest holdback).
+    lead : bool
+        Whether ``arrangement: lead`` may be drawn (it is a schedule, funded
+        by fixed contributions).
     """
     pids = list(partner_ids)
     agr: dict[str, Any] = {}
     arrangement = draw(st.integers(0, 5))
     if arrangement == 0:
         agr["arrangement"] = "aligned"
-    elif arrangement == 1:
+    elif arrangement == 1 and lead:
         agr.update(arrangement="lead", lead=draw(st.sampled_from(pids)))
     aligned = agr.get("arrangement") == "aligned"
     offset = draw(st.booleans()) or aligned
@@ -251,12 +255,15 @@ def models(
     max_groups: int = 3,
     max_years: int = 4,
     schedules: bool = False,
+    resets: bool = False,
 ) -> Model:
     """A small valid model with ``fixed`` or ``aggregate`` groups and a random agreement.
 
     With ``schedules`` the agreement has one to three schedules (the groups
     split between them at random), each with random rules, funding and
-    offsets between them.
+    offsets between them. With ``resets`` (not with ``schedules``) each
+    partner's contribution may be re-set each year: re-based (R18) or a
+    share of last year's outturn, with or without a minimum.
     """
     n_p = draw(st.integers(min_partners, max_partners))
     n_g = draw(st.integers(1, max_groups))
@@ -291,7 +298,9 @@ def models(
             grp["cases"] = draw(_case_splits(comm))
         groups.append(grp)
     contributions = {
-        p: {
+        p: draw(_reset_contribution(gids))
+        if resets and draw(st.booleans())
+        else {
             "kind": "schedule",
             "amounts": [draw(st.integers(1, 20)) * _MONEY for _ in range(years)],
         }
@@ -313,6 +322,7 @@ def models(
                 years,
                 metrics=metrics,
                 uncharged=[g["id"] for g in groups if "charging" not in g],
+                lead=not resets,
             )
         ),
         "simulation": {"years": years, "n_sims": 1, "seed": 0},
@@ -366,6 +376,33 @@ def case_share_arrays(draw: Any, model: Model, sims: int) -> dict[str, np.ndarra
         raw[..., 0] += raw.sum(axis=-1) == 0  # some partner has a share
         out[grp.id] = raw / raw.sum(axis=-1, keepdims=True)
     return out
+
+
+@st.composite
+def _reset_contribution(draw: Any, gids: list[str]) -> dict[str, Any]:
+    """A contribution re-set each year: re-based or a share of last year's outturn."""
+    spec: dict[str, Any]
+    if draw(st.booleans()):
+        spec = {
+            "kind": "rebased",
+            "base": draw(st.integers(1, 20)) * _MONEY,
+            "uplift": draw(st.sampled_from([0.0, 0.035])),
+            "recurrent_share": draw(st.sampled_from([0.0, 0.5, 1.0])),
+        }
+        efficiency = draw(st.sampled_from([None, "efficiency", "efficiency_amount"]))
+        if efficiency == "efficiency":
+            spec["efficiency"] = 0.02
+        elif efficiency == "efficiency_amount":
+            spec["efficiency_amount"] = 0.3 * _MONEY
+    else:
+        spec = {"kind": "outturn", "uplift": draw(st.sampled_from([0.0, 0.04]))}
+        if draw(st.booleans()):
+            spec["factor"] = 0.9
+        if draw(st.booleans()):
+            spec["shares"] = {g: draw(st.sampled_from([0.0, 0.5, 1.0])) for g in gids}
+    if draw(st.booleans()):
+        spec["minimum"] = {"base": draw(st.integers(1, 10)) * _MONEY, "growth": 0.0566}
+    return spec
 
 
 @st.composite

@@ -32,6 +32,19 @@ def test_settle_matches_reference_with_three_to_six_partners(case) -> None:
     _check_against_reference(case)
 
 
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(settlement_cases(SIMS, resets=True))
+def test_resetting_contributions_match_reference(case) -> None:
+    """Contributions re-based or re-set to the outturn, per simulation, with every clause."""
+    _check_against_reference(case)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(settlement_cases(SIMS, resets=True, min_partners=3, max_partners=5, max_groups=4))
+def test_resetting_contributions_match_reference_with_three_to_five_partners(case) -> None:
+    _check_against_reference(case)
+
+
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(settlement_cases(SIMS, schedules=True, max_partners=5, max_groups=4))
 def test_schedules_match_reference(case) -> None:

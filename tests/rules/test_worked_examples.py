@@ -1152,6 +1152,99 @@ EXAMPLES = [
         },
         spend=[[13 * m, 7.6 * m]],
     ),
+    # ------------------------------------------------------------------ contributions re-set (R18)
+    # The council re-bases: base 10, uplift 3 %, efficiency 1 % (so x 1.02), half of its
+    # recurrent variance r = V_a (it commissions a). The icb pays 10, 10.5, 11 as planned.
+    # Group budgets by expected cost (10 and 10 every year): B_a = B_b = B / 2.
+    # Year 0: c = 10 : 10, B = 20; spend 11 + 10: V_a = +1, V_b = 0, V = +1 shared 10:10
+    #   -> calls 0.5, 0.5. Council's next: (10 + 0.5 x 1) x 1.02 = 10.71.
+    # Year 1: c = 10.71 : 10.5, B = 21.21, B_a = B_b = 10.605; spend 11.5 + 10.5:
+    #   V_a = +0.895, V_b = -0.105, V = +0.79 shared 10.71 : 10.5 (the simulation's own
+    #   contributions) -> council 0.79 x 10.71 / 21.21, icb 0.79 x 10.5 / 21.21.
+    #   Council's next: (10.71 + 0.5 x 0.895) x 1.02 = 11.1575 x 1.02 = 11.38065.
+    # Year 2: c = 11.38065 : 11, B = 22.38065, B_a = B_b = 11.190325; spend 10 + 11:
+    #   V = 21 - 22.38065 = -1.38065 refunded 11.38065 : 11 -> council
+    #   1.38065 x 11.38065 / 22.38065, icb 1.38065 x 11 / 22.38065.
+    Example(
+        "contributions_rebased",
+        {"a": (C, [10 * m, 10 * m, 10 * m]), "b": (I, [10 * m, 10 * m, 10 * m])},
+        {
+            C: {
+                "kind": "rebased",
+                "base": 10 * m,
+                "uplift": 0.03,
+                "efficiency": 0.01,
+                "recurrent_share": 0.5,
+            },
+            I: [10 * m, 10.5 * m, 11 * m],
+        },
+        {
+            "contribution": [[10 * m, 10 * m], [10.71 * m, 10.5 * m], [11.38065 * m, 11 * m]],
+            "overspend_call": [
+                [0.5 * m, 0.5 * m],
+                [0.79 * 10.71 / 21.21 * m, 0.79 * 10.5 / 21.21 * m],
+                [0, 0],
+            ],
+            "underspend_refund": [
+                [0, 0],
+                [0, 0],
+                [1.38065 * 11.38065 / 22.38065 * m, 1.38065 * 11 / 22.38065 * m],
+            ],
+            "spend": [21 * m, 22 * m, 21 * m],
+        },
+        spend=[[11 * m, 10 * m], [11.5 * m, 10.5 * m], [10 * m, 11 * m]],
+    ),
+    # The same re-basing with an efficiency amount of 0.2 a year and all of the
+    # recurrent variance; with underspend_disposition nonrecurrent an underspend is spent
+    # on one-off items, so it does not recur: r = max(V_a, 0).
+    # Year 0: V_a = 9 - 10 = -1 (spent on one-off items: nonrecurrent_spend 1), r = 0:
+    #   next = (10 + 0) x 1.03 - 0.2 = 10.1.
+    # Year 1: c = 10.1 : 10, B = 20.1, B_a = B_b = 10.05; spend 11 + 10.05: V_a = +0.95,
+    #   V = +0.95 shared 10.1 : 10 -> council 0.95 x 10.1 / 20.1, icb 0.95 x 10 / 20.1.
+    Example(
+        "contributions_rebased_nonrecurrent",
+        {"a": (C, [10 * m, 10 * m]), "b": (I, [10 * m, 10 * m])},
+        {
+            C: {"kind": "rebased", "base": 10 * m, "uplift": 0.03, "efficiency_amount": 0.2 * m},
+            I: [10 * m, 10 * m],
+        },
+        {
+            "contribution": [[10 * m, 10 * m], [10.1 * m, 10 * m]],
+            "nonrecurrent_spend": [1 * m, 0],
+            "overspend_call": [[0, 0], [0.95 * 10.1 / 20.1 * m, 0.95 * 10 / 20.1 * m]],
+        },
+        agreement={"underspend_disposition": "nonrecurrent"},
+        spend=[[9 * m, 10 * m], [11 * m, 10.05 * m]],
+    ),
+    # Need-based: the icb pays its share (all of b, which it commissions) of last year's
+    # outturn uplifted 5 %, never below a minimum of 9.5 growing 5 % a year (the BCF NHS
+    # minimum: 9.5, 9.975, 10.47375). Year 0 is the expected cost of b: 10. Expected
+    # spend of b 10, 10.5, 11.025 (budget shares), of a 10 a year; the council pays 10.
+    # Year 0: B = 20, B_a = B_b = 10; spend 10 + 12: V = +2 shared 10:10 -> 1, 1.
+    #   icb next: 1.05 x 12 = 12.6 (above the minimum 9.975).
+    # Year 1: c = 10 : 12.6, B = 22.6; spend 10 + 9: V = -3.6 refunded 10 : 12.6 ->
+    #   council 3.6 x 10 / 22.6, icb 3.6 x 12.6 / 22.6. icb next: 1.05 x 9 = 9.45, below
+    #   the minimum 10.47375, so 10.47375.
+    # Year 2: c = 10 : 10.47375, B = 20.47375; spend 10 + 11.025: V = +0.55125 shared
+    #   10 : 10.47375 -> council 0.55125 x 10 / 20.47375, icb 0.55125 x 10.47375 / 20.47375.
+    Example(
+        "contributions_outturn_with_minimum",
+        {"a": (C, [10 * m, 10 * m, 10 * m]), "b": (I, [10 * m, 10.5 * m, 11.025 * m])},
+        {
+            C: [10 * m, 10 * m, 10 * m],
+            I: {"kind": "outturn", "uplift": 0.05, "minimum": {"base": 9.5 * m, "growth": 0.05}},
+        },
+        {
+            "contribution": [[10 * m, 10 * m], [10 * m, 12.6 * m], [10 * m, 10.47375 * m]],
+            "overspend_call": [
+                [1 * m, 1 * m],
+                [0, 0],
+                [0.55125 * 10 / 20.47375 * m, 0.55125 * 10.47375 / 20.47375 * m],
+            ],
+            "underspend_refund": [[0, 0], [3.6 * 10 / 22.6 * m, 3.6 * 12.6 / 22.6 * m], [0, 0]],
+        },
+        spend=[[10 * m, 12 * m], [10 * m, 9 * m], [10 * m, 11.025 * m]],
+    ),
 ]
 
 IDS = [e.id for e in EXAMPLES]
