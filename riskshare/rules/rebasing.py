@@ -150,16 +150,28 @@ def next_contributions(
     """
     out = np.broadcast_to(planned[:, None], c.shape)
     if reset.rebased.any():
-        r = reset.commissioning.T @ v_g
+        r = _by_partner(reset.commissioning, v_g)
         if not reset.underspends_recur:
             r = np.maximum(r, 0.0)
         rate = (1.0 + reset.uplift - reset.efficiency)[:, None]
         rebased = (c + reset.recurrent_share[:, None] * r) * rate - reset.efficiency_amount[:, None]
         out = np.where(reset.rebased[:, None], rebased, out)
     if reset.outturn.any():
-        outturn = ((reset.factor * (1.0 + reset.uplift))[:, None]) * (reset.outturn_shares.T @ n_g)
+        outturn = ((reset.factor * (1.0 + reset.uplift))[:, None]) * _by_partner(reset.outturn_shares, n_g)
         out = np.where(reset.outturn[:, None], outturn, out)
     return np.maximum(np.maximum(out, 0.0), reset.minimum[t][:, None])
+
+
+def _by_partner(shares: FloatArray, x: FloatArray) -> FloatArray:
+    """``Σ_g shares[g, p] · x[g]``, ``(partners, sims)``, summed group by group.
+
+    Not a matrix product: BLAS may block the sum differently for different
+    numbers of simulations, and the numbers must not depend on the chunking.
+    """
+    out = np.zeros((shares.shape[1], x.shape[1]))
+    for g, row in enumerate(shares):
+        out += row[:, None] * x[g]
+    return out
 
 
 class Rebasing(Rule):

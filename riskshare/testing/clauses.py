@@ -144,6 +144,29 @@ CLAUSES = {
             ],
         },
     },
+    # Contributions re-set each year (R18): the council re-based (an efficiency amount), the
+    # icb need-based with the NHS minimum, through the top-slice, a cap of a fraction of
+    # the contribution, a holdback and cumulative proportional weights.
+    "contributions_reset": {
+        "contributions": {
+            "council": {
+                "kind": "rebased",
+                "base": 12000000,
+                "uplift": 0.03,
+                "recurrent_share": 0.5,
+                "efficiency_amount": 100000,
+            },
+            "icb": {
+                "kind": "outturn",
+                "uplift": 0.04,
+                "minimum": {"base": 12000000, "growth": 0.0566},
+            },
+        },
+        "weights": "cumulative",
+        "reserve": {"opening": 200000, "top_slice": 0.01, "cap": 900000},
+        "caps": [{"partner": "council", "fraction": 0.02, "overflow": "reserve"}],
+        "holdback": {"partner": "icb", "amount": 300000, "metric": "nea", "target": 0.01},
+    },
     "schedules_offset": {
         "schedules": [
             {
@@ -181,8 +204,15 @@ def base_data() -> dict[str, Any]:
 
 
 def clause_model(agreement: dict[str, Any]) -> Model:
-    """:func:`base_data` with ``agreement``, validated."""
+    """:func:`base_data` with ``agreement``, validated.
+
+    An entry of :data:`CLAUSES` may also give ``contributions`` (a clause of
+    the contributions, not of the agreement): they replace the preset's.
+    """
     data = base_data()
+    agreement = dict(agreement)
+    if "contributions" in agreement:
+        data["contributions"] = agreement.pop("contributions")
     data["agreement"] = agreement
     if agreement.get("schedules"):  # savings are drawn for a one-schedule agreement only
         del data["integration_savings"]
