@@ -157,7 +157,9 @@ def next_contributions(
         rebased = (c + reset.recurrent_share[:, None] * r) * rate - reset.efficiency_amount[:, None]
         out = np.where(reset.rebased[:, None], rebased, out)
     if reset.outturn.any():
-        outturn = ((reset.factor * (1.0 + reset.uplift))[:, None]) * _by_partner(reset.outturn_shares, n_g)
+        outturn = ((reset.factor * (1.0 + reset.uplift))[:, None]) * _by_partner(
+            reset.outturn_shares, n_g
+        )
         out = np.where(reset.outturn[:, None], outturn, out)
     return np.maximum(np.maximum(out, 0.0), reset.minimum[t][:, None])
 
