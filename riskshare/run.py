@@ -116,6 +116,10 @@ class Outcomes:
     #: agreement for every simulation; ``None`` in nominal pounds.
     basis_weights: FloatArray | None = None
     basis_total: FloatArray | SpilledArray | None = None
+    #: (keep, years, partners) each partner's contribution each year [£], the
+    #: holdback included, when contributions are re-set per simulation
+    #: (``rebased``, ``outturn``); ``None`` when they are fixed in advance.
+    contribution_paths: FloatArray | None = None
 
     def __post_init__(self) -> None:
         if self.net_total is None:
@@ -141,11 +145,13 @@ class Outcomes:
         holdback: int = 0,
         basis_weights: FloatArray | None = None,
         spill: bool = False,
+        contributions_vary: bool = False,
     ) -> Outcomes:
         """Uninitialised arrays for ``n_sims`` simulations, keeping ``keep`` paths.
 
         With ``spill``, the whole-agreement arrays (one value per simulation)
         are :class:`riskshare.spill.SpilledArray` files, not memory.
+        ``contributions_vary``: keep each kept simulation's contribution paths.
         """
 
         # Stored with simulations last (as the settlement computes them) and
@@ -177,6 +183,9 @@ class Outcomes:
             holdback_years=sims_first((keep, years, holdback)) if holdback else None,
             basis_weights=basis_weights,
             basis_total=None if basis_weights is None else every_sim((n_sims, n_partners)),
+            contribution_paths=sims_first((keep, years, n_partners))
+            if contributions_vary
+            else None,
         )
 
     @classmethod
@@ -193,6 +202,7 @@ class Outcomes:
             contributions=np.array(terms.contributions),
             appetite=appetite,
             n_schedules=len(terms.schedules) or 1,
+            contributions_vary=terms.reset is not None,
         )
 
     @classmethod
@@ -213,6 +223,7 @@ class Outcomes:
             else 1,
             exit_costs="exit_cost" in ledger.partner_flows,
             holdback=_holdback_amounts(ledger.partner_flows, ledger.pool_flows),
+            contributions_vary=model.contributions_vary,
         )
         out.store(ledger, 0)
         return out
@@ -250,6 +261,12 @@ class Outcomes:
         self.exhausted[sl] = ledger.extras["reserve_exhausted"][:k]
         for name in self.extras:
             self.extras[name][sl] = ledger.extras[name][:k]
+        if self.contribution_paths is not None:
+            paid = ledger.flow("contribution")[:k]
+            if "holdback_released" in ledger.partner_flows:  # the contribution agreed
+                paid = paid + ledger.flow("holdback_released")[:k]
+                paid = paid + ledger.flow("holdback_retained")[:k]
+            self.contribution_paths[sl] = paid
 
     def fill(self, sl: slice, terms: Terms, paths: SpendPaths, *, check: bool = True) -> None:
         """Settle ``terms`` on ``paths`` and store the result at simulations ``sl``."""
@@ -281,6 +298,9 @@ class Outcomes:
             partner_ids=self.partner_ids,
             contributions=self.contributions,
             appetite=self.appetite,
+            contribution_paths=None
+            if self.contribution_paths is None
+            else self.contribution_paths[idx],
         )
 
     # ------------------------------------------------------------------ views
@@ -482,7 +502,8 @@ class Result:
     def table(self, name: str, basis: str | None = None) -> Table:
         """One of the result tables as plain arrays: ``summary``, ``by_year``,
         ``pool_by_year``, ``by_schedule``, ``exit_costs``, ``holdback`` (with a
-        holdback), ``trigger`` (with a trigger) or ``cash_calls`` (with instalments).
+        holdback), ``trigger`` (with a trigger), ``cash_calls`` (with instalments)
+        or ``contribution_paths``.
 
         ``basis`` is the money basis (``nominal``, ``real``, ``present_value``;
         default the config's ``reporting.basis``). Computed once per result and
@@ -497,6 +518,7 @@ class Result:
             "trigger": self._trigger,
             "cash_calls": self._cash_calls,
             "holdback": self._holdback,
+            "contribution_paths": self._contribution_paths,
         }
         if name not in builders:
             raise ValueError(f"unknown table {name!r} (allowed: {', '.join(builders)})")
@@ -806,6 +828,49 @@ class Result:
             "year": [y for _ in amounts for y in [*years, "total"]],
         }
         return Table(index, columns)
+
+    def contribution_paths(self, basis: str | None = None) -> pd.DataFrame:
+        return self.table("contribution_paths", basis).to_frame()
+
+    def _contribution_paths(self, basis: str = "nominal") -> Table:
+        """The distribution of each partner's contribution in each year.
+
+        ``basis``: money basis, as :meth:`summary` (default the config's).
+        Contributions re-set each year (``rebased``, ``outturn``) differ per
+        simulation (the kept ones, as :meth:`by_year`); fixed ones are the
+        same in every simulation, so their distribution is one point.
+
+        Returns
+        -------
+        pandas.DataFrame
+            MultiIndex ``(partner, year)``, the partners' total (``pool``)
+            too; ``planned`` (the path with no recurrent variance, or with the
+            expected outturn: ``Model.contribution_schedule()``), ``mean``,
+            ``sd``, ``p5``, ``p50``, ``p95``, ``min`` and ``max``. [£]
+        """
+        paths = self.outcomes.contribution_paths
+        planned = self.model.contribution_schedule()  # (years, partners)
+        if paths is None:
+            paths = planned[None]
+        x = np.concatenate([paths, paths.sum(axis=2, keepdims=True)], axis=2)
+        planned = np.concatenate([planned, planned.sum(axis=1, keepdims=True)], axis=1)
+        q = quantiles(x, {"min": 0.0, "p5": 0.05, "p50": 0.5, "p95": 0.95, "max": 1.0})
+        xt = np.moveaxis(x, 0, -1)  # (years, partners + 1, sims)
+        stats = {
+            "planned": planned,
+            "mean": xt.mean(axis=-1),
+            "sd": xt.std(axis=-1, ddof=1) if x.shape[0] > 1 else np.zeros(planned.shape),
+            **{k: q[k] for k in ("p5", "p50", "p95", "min", "max")},
+        }
+        w = self._weights(basis)
+        if w is not None:  # positive year weights scale every amount and quantile
+            stats = {k: v * w[:, None] for k, v in stats.items()}
+        subjects = [*self.partner_ids, "pool"]
+        index = {
+            "partner": [p for p in subjects for _ in self.years],
+            "year": [y for _ in subjects for y in self.years],
+        }
+        return Table(index, {k: v.T.ravel() for k, v in stats.items()})
 
     def by_schedule(self) -> pd.DataFrame:
         return self.table("by_schedule", "nominal").to_frame()
@@ -1167,6 +1232,7 @@ def simulate(
         if model.reporting.basis == "nominal"
         else model.reporting.weights(years),
         spill=n_sims > spill_above,
+        contributions_vary=terms.reset is not None,
     )
     timings = settle_blocks(
         model,

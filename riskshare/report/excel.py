@@ -74,6 +74,9 @@ HEADINGS = {
     "reserve_p5": "Reserve P5",
     "reserve_p50": "Reserve median",
     "reserve_p95": "Reserve P95",
+    "planned": "Planned",
+    "min": "Smallest",
+    "max": "Largest",
 }
 
 #: Summary columns shown first, in this order (the report's key table).
@@ -173,11 +176,11 @@ def exceedance_table(result: Result, points: int = EXCEEDANCE_POINTS) -> pd.Data
 
 
 def _write_breakdowns(writer: Any, result: Result, formats: dict[str, Any]) -> None:
-    """The ``By schedule`` sheet (several schedules), ``Exit costs`` (an exit clause) and
-    ``Holdback`` (a holdback).
+    """The ``By schedule`` sheet (several schedules), ``Contribution paths`` (contributions
+    re-set each year), ``Exit costs`` (an exit clause) and ``Holdback`` (a holdback).
 
-    Each is :meth:`Result.by_schedule` / :meth:`Result.exit_costs` /
-    :meth:`Result.holdback` at full precision, schedules and partners by
+    Each is :meth:`Result.by_schedule` / :meth:`Result.contribution_paths` /
+    :meth:`Result.exit_costs` / :meth:`Result.holdback` at full precision, schedules and partners by
     their display names.
     """
     from riskshare.config.names import partner_labels
@@ -198,6 +201,17 @@ def _write_breakdowns(writer: Any, result: Result, formats: dict[str, Any]) -> N
             formats,
             title="Net position over the agreement in each schedule, per partner "
             "(+ pays beyond contributions)",
+        )
+    if result.outcomes.contribution_paths is not None:
+        frame = result.contribution_paths().reset_index()
+        frame["partner"] = frame["partner"].map(lambda p: labels.get(p, p))
+        _write_table(
+            writer,
+            frame.rename(columns={"partner": "Partner", "year": "Year"}),
+            "Contribution paths",
+            formats,
+            title="Contributions re-set each year: each partner's contribution per year "
+            "(planned, and its distribution over the simulations)",
         )
     if model.agreement.exit is not None:
         frame = result.exit_costs().reset_index()

@@ -420,7 +420,8 @@ def write_run(
     instalments ``cash_calls.csv`` (the in-year cash calls of each quarter
     beside the year end); with a holdback ``holdback.csv`` (the distribution
     of the amounts released, retained and not commissioned, each year and
-    in total). CSV files are UTF-8
+    in total); with contributions re-set each year
+    ``contribution_paths.csv`` (their distribution per partner and year). CSV files are UTF-8
     with a byte-order mark so Excel shows £ correctly.
 
     Returns
@@ -441,6 +442,8 @@ def write_run(
         names.append("cash_calls")
     if result.outcomes.holdback_total is not None:
         names.append("holdback")
+    if result.outcomes.contribution_paths is not None:
+        names.append("contribution_paths")
     if result.outcomes.spilled:
         # A very large run: a table over every simulation reduces rows as long
         # as the run, so the tables and the per-simulation file one after

@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from riskshare.report.formats import chance, money, money_k, money_short, percent
+from riskshare.report.formats import chance, money, money_k, money_short, percent, rounding_step
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -522,6 +522,55 @@ def _rows_of(
     return {"heads": [h for _, h, _ in measures], "rows": rows, "note": note}
 
 
+#: Columns of the contribution-path table: (column of :meth:`Result.contribution_paths`, heading).
+CONTRIBUTION_MEASURES: tuple[tuple[str, str], ...] = (
+    ("planned", "Planned"),
+    ("mean", "Expected (mean)"),
+    ("p5", "P5"),
+    ("p50", "Median (P50)"),
+    ("p95", "P95"),
+)
+
+
+def contribution_context(result: Result) -> dict[str, Any]:
+    """The section on contributions re-set each year; ``None`` when every contribution is fixed.
+
+    ``contribution_paths``: for each partner and the partners together, each
+    year's planned contribution and the distribution of the contribution
+    paid, from :meth:`Result.contribution_paths`, in £ thousands rounded to
+    the Monte Carlo error of the means (at least £1k).
+    """
+    from riskshare.config.names import partner_labels
+
+    if result.outcomes.contribution_paths is None:
+        return {"contribution_paths": None}
+    frame = result.contribution_paths()
+    n = result.outcomes.contribution_paths.shape[0]
+    step = max(rounding_step(float(frame["sd"].max()) / max(n, 1) ** 0.5), 1000.0)
+    labels = partner_labels(result.model)
+    groups = []
+    for pid in [*result.partner_ids, "pool"]:
+        rows = [
+            {
+                "year": year,
+                "cells": [
+                    _cell(row[m], "money", pid, m, year, step=step)
+                    for m, _ in CONTRIBUTION_MEASURES
+                ],
+            }
+            for year, row in frame.loc[pid].iterrows()
+        ]
+        groups.append({"id": pid, "label": labels.get(pid, pid), "rows": rows})
+    return {
+        "contribution_paths": {
+            "heads": [h for _, h in CONTRIBUTION_MEASURES],
+            "groups": groups,
+            "note": f"Amounts in £ thousands, rounded to {money_k(step, step)} (at least the "
+            f"Monte Carlo error of the means), over {n:,} simulations.",
+        }
+    }
+
+
 def breakdown_context(result: Result) -> dict[str, Any]:
     """The by-schedule and exit-cost sections, each ``None`` where the agreement has no use for it.
 
@@ -743,6 +792,7 @@ def report_context(
         **_sensitivity_context(result, sensitivity, stress, head["key_step"]),
         **breakdown_context(result),
         **in_year_context(result),
+        **contribution_context(result),
         "title": title or model.name,
         "model": model,
         "description": model.description,
