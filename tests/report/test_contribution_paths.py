@@ -150,3 +150,29 @@ def test_the_shipped_example_runs_end_to_end(tmp_path) -> None:
     for name in ("contribution_paths.csv", "report.html", "results.xlsx", "summary.csv"):
         assert (out / name).is_file(), name
     assert 'id="contribution-paths"' in (out / "report.html").read_text(encoding="utf-8")
+
+
+def test_section_fits_1280px_between_the_pool_and_the_assumptions(outputs) -> None:
+    chromium = Path("/usr/bin/chromium")
+    if not chromium.exists():
+        pytest.skip("/usr/bin/chromium is absent (apt-get install -y chromium)")
+    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
+    args = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+    with sync_api.sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(chromium), args=args)
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 800})
+            page.goto(outputs["rebased"][0].resolve().as_uri())
+            page.wait_for_load_state("load")
+            overflow = page.evaluate(
+                "() => [...document.querySelectorAll('#contribution-paths, "
+                "#contribution-paths table')].map(e => e.scrollWidth - e.clientWidth)"
+            )
+            order = page.evaluate(
+                "() => ['#pool-years', '#contribution-paths', '#assumptions']"
+                ".map(s => document.querySelector(s).getBoundingClientRect().top)"
+            )
+            assert max(overflow) <= 0, overflow
+            assert order == sorted(order), order
+        finally:
+            browser.close()
