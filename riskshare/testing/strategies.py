@@ -334,6 +334,10 @@ def models(
     for grp in groups:
         if grp["id"] in keyed:
             grp.pop("cases", None)
+    hb = data["agreement"].get("holdback")
+    if hb and contributions[hb["partner"]]["kind"] != "schedule":
+        # a holdback is at most the planned contribution: keep a re-set one above it
+        contributions[hb["partner"]]["minimum"] = {"base": hb["amount"], "growth": 0.0}
     if with_metric:
         data["performance"] = [{"id": "nea", "mean": 0.02, "sd": 0.03}]
     if with_savings:
