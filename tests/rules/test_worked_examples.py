@@ -1216,6 +1216,29 @@ EXAMPLES = [
         agreement={"underspend_disposition": "nonrecurrent"},
         spend=[[9 * m, 10 * m], [11 * m, 10.05 * m]],
     ),
+    # A holdback larger than a re-based contribution is limited to it. The icb re-bases all
+    # of its recurrent variance (base 2, no uplift) and holds back H = 1.5, all released
+    # (the metric meets its target). Group budgets by expected cost 10 : 2.
+    # Year 0: c = 10 : 2 (the icb pays 0.5 in, 1.5 released), B = 12; spend 10 + 1.2:
+    #   V_b = 1.2 - 2 = -0.8 = V, refunded 10 : 2 -> council 0.8 x 10/12, icb 0.8 x 2/12.
+    #   icb next: 2 - 0.8 = 1.2, below H: the holdback is 1.2 (pays 0 in, 1.2 released).
+    # Year 1: c = 10 : 1.2, B = 11.2; spend 10 + 2: V = +0.8 shared 10 : 1.2 ->
+    #   council 0.8 x 10 / 11.2, icb 0.8 x 1.2 / 11.2.
+    Example(
+        "contributions_rebased_below_holdback",
+        {"a": (C, [10 * m, 10 * m]), "b": (I, [2 * m, 2 * m])},
+        {C: [10 * m, 10 * m], I: {"kind": "rebased", "base": 2 * m}},
+        {
+            "contribution": [[10 * m, 0.5 * m], [10 * m, 0]],
+            "holdback_released": [1.5 * m, 1.2 * m],
+            "holdback_retained": [0, 0],
+            "underspend_refund": [[0.8 * 10 / 12 * m, 0.8 * 2 / 12 * m], [0, 0]],
+            "overspend_call": [[0, 0], [0.8 * 10 / 11.2 * m, 0.8 * 1.2 / 11.2 * m]],
+        },
+        agreement={"holdback": {"partner": I, "amount": 1.5 * m, "metric": "nea", "target": 0.04}},
+        extra={"performance": [{"id": "nea", "mean": 0.04, "sd": 0.0}]},
+        spend=[[10 * m, 1.2 * m], [10 * m, 2 * m]],
+    ),
     # Need-based: the icb pays its share (all of b, which it commissions) of last year's
     # outturn uplifted 5 %, never below a minimum of 9.5 growing 5 % a year (the BCF NHS
     # minimum: 9.5, 9.975, 10.47375). Year 0 is the expected cost of b: 10. Expected
