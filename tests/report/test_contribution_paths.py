@@ -176,3 +176,12 @@ def test_section_fits_1280px_between_the_pool_and_the_assumptions(outputs) -> No
             assert order == sorted(order), order
         finally:
             browser.close()
+
+
+def test_every_column_is_in_the_glossary(results) -> None:
+    docs = (ROOT / "docs" / "glossary.md").read_text(encoding="utf-8")
+    section = docs[docs.index("### Columns of the result") :]
+    listed = set(re.findall(r"`([A-Za-z0-9_]+)`", section))
+    assert "contribution_paths.csv" in section
+    for col in results["rebased"].contribution_paths().reset_index().columns:
+        assert col in listed or col in ("partner", "year"), col
