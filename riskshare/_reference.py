@@ -75,6 +75,7 @@ POOL_FLOWS = (
     "charging_income",
     "integration_cost",
     "integration_savings",
+    "irrecoverable_vat",
     "uncommitted_spend",
     "nonrecurrent_spend",
     "reserve_draw",
@@ -104,6 +105,7 @@ _OUTFLOWS = (
     "spend",
     "recovery_cost",
     "integration_cost",
+    "irrecoverable_vat",
     "uncommitted_spend",
     "nonrecurrent_spend",
     "underspend_refund",
@@ -443,6 +445,11 @@ def reference_settle(
                     X += cost
         out["spend"][t] = sum(S)
         out["charging_income"][t] = sum(I)
+        # --- 6. irrecoverable VAT on the spend after action, a pool-level cost in X.
+        if agr.vat is not None:
+            lost = agr.vat.rate * agr.vat.vatable * (1.0 - agr.vat.recovered) * sum(S)
+            out["irrecoverable_vat"][t] = lost
+            X += lost
         if net_pooling:
             bearer = pidx[agr.charging.bearer] if agr.charging.bearer else host
             out["income_shortfall"][t, bearer] = sum(rate[g] * S[g] - I[g] for g in range(n_g))

@@ -107,6 +107,13 @@ FLOWS: Mapping[str, Flow] = MappingProxyType(
             Flow("integration_cost", "pool", -1, 0, "Integration set-up cost met by the pool."),
             Flow("integration_savings", "pool", +1, 0, "Integration savings credited to the pool."),
             Flow(
+                "irrecoverable_vat",
+                "pool",
+                -1,
+                0,
+                "VAT on the host's commissioning for the pool that it cannot recover.",
+            ),
+            Flow(
                 "uncommitted_spend",
                 "pool",
                 -1,

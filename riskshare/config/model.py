@@ -1097,6 +1097,26 @@ class Fault(_Frozen):
     share: Fraction = Field(description="Fraction of the overspend tagged to the partner.")
 
 
+class Vat(_Frozen):
+    """VAT on the spend the host commissions for the pool, and how much of it it recovers.
+
+    The pool's spend is drawn net of VAT. A fraction ``vatable`` of it is on
+    standard-rated supplies (care itself is mostly exempt) and bears VAT at
+    ``rate``. The host buys for the pool under its own VAT regime and recovers
+    ``recovered`` of that VAT: all of it for a council (s33 VATA 1994), the
+    contracted-out share for an NHS body (s41(3)). The rest is a cost to the pool.
+    """
+
+    rate: Fraction = Field(0.2, description="VAT rate on standard-rated supplies (UK: 0.2).")
+    vatable: Fraction = Field(
+        description="Fraction of the pool's spend (net of VAT) on standard-rated supplies."
+    )
+    recovered: Fraction = Field(
+        description="Fraction of that VAT the host recovers: 1 for a council (s33 VATA "
+        "1994); for an NHS body, the share of contracted-out services (s41(3))."
+    )
+
+
 class Charging(_Frozen):
     """How client charging income is pooled.
 
@@ -1212,6 +1232,7 @@ class ScheduleRules(_Frozen):
         "year (twelve monthly shares summing to 1); default flat.",
     )
     fault: Fault | None = None
+    vat: Vat | None = None
     charging: Charging = Field(default_factory=Charging)
     integration: IntegrationTerms = Field(default_factory=IntegrationTerms)
 
@@ -1248,6 +1269,10 @@ class ScheduleRules(_Frozen):
                 problems.append(f"caps[{i}].overflow: 'reserve' needs a 'reserve'")
         if len(set(self.waterfall)) != len(self.waterfall):
             problems.append("waterfall: a step is listed twice")
+        if self.vat is not None and self.arrangement == "aligned":
+            problems.append(
+                "vat: aligned budgets have no host commissioning for the pool; remove 'vat'"
+            )
         if self.fault is not None and self.overspend.key == "own":
             problems.append(
                 "fault: key 'own' already gives each partner its own overspend; "

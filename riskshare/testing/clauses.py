@@ -118,6 +118,7 @@ CLAUSES = {
         "accrual": [0.07, 0.07, 0.08, 0.08, 0.08, 0.08, 0.08, 0.09, 0.1, 0.1, 0.09, 0.08],
     },
     "fault": {"fault": {"partner": "icb", "share": 0.25}},
+    "vat": {"vat": {"vatable": 0.3, "recovered": 0.25}},
     "exit": {
         "reserve": {"opening": 300000},
         "exit": {"limits": {"council": 500000, "icb": 500000}, "notice_years": 1},

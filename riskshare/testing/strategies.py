@@ -187,6 +187,11 @@ def agreements(
             )
     if agr["overspend"].get("key") != "own" and draw(st.integers(0, 3)) == 0:
         agr["fault"] = {"partner": draw(st.sampled_from(pids)), "share": 0.3}
+    if not aligned and draw(st.integers(0, 3)) == 0:
+        agr["vat"] = {
+            "vatable": draw(st.sampled_from([0.1, 0.5])),
+            "recovered": draw(st.sampled_from([0.0, 0.4, 1.0])),
+        }
     if draw(st.booleans()):
         month = draw(st.integers(0, 11))
         agr["trigger"] = trigger = {

@@ -109,6 +109,12 @@ def test_schedule_problems_one_message_each_exit_2(tmp_path: Path) -> None:
         ),
         ("agreement: {arrangement: lead}", "agreement.lead: a 'lead' arrangement names its lead"),
         (
+            "agreement: {arrangement: aligned, vat: {vatable: 0.2, recovered: 0}}",
+            "agreement.vat: aligned budgets have no host commissioning for the pool",
+        ),
+        ("agreement: {vat: {vatable: 1.5, recovered: 0}}", "agreement.vat.vatable"),
+        ("agreement: {vat: {vatable: 0.5}}", "agreement.vat.recovered"),
+        (
             "performance: [{id: nea, mean: 0.01, sd: 0.02}]\n"
             "agreement: {holdback: {partner: trust, amount: 7.0e5, metric: nea, target: 0.04}}",
             "agreement.holdback.amount: £700,000 is more than trust's contribution in year 0",

@@ -933,6 +933,35 @@ EXAMPLES = [
         {"overspend_call": [[0.3 * m, 0.7 * m]]},
         agreement={"fault": {"partner": I, "share": 0.4}},
     ),
+    # ------------------------------------------------------------------ VAT
+    # The icb (an NHS body) hosts: B = 20 (10 : 10), spend 9 + 9 = 18 net of VAT. A quarter
+    # of it is standard-rated (VAT 0.2 · 0.25 · 18 = 0.9); the icb recovers 40 % (its
+    # contracted-out services), so the pool pays 0.9 · 0.6 = 0.54 of VAT. V = 18 + 0.54 -
+    # 20 = -1.46, refunded 10 : 10: 0.73 each.
+    Example(
+        "vat_nhs_host",
+        {"a": (C, [10 * m]), "b": (I, [10 * m])},
+        {C: [10 * m], I: [10 * m]},
+        {
+            "spend": [18 * m],
+            "irrecoverable_vat": [0.54 * m],
+            "underspend_refund": [[0.73 * m, 0.73 * m]],
+            "net": [[-0.73 * m, -0.73 * m]],
+        },
+        agreement={"vat": {"vatable": 0.25, "recovered": 0.4}},
+        spend=[[9 * m, 9 * m]],
+        host=I,
+    ),
+    # The same pool hosted by the council, which recovers all the VAT (s33 VATA 1994): no
+    # VAT cost, V = 18 - 20 = -2, refunded 1 each: hosting saves each partner 0.27.
+    Example(
+        "vat_council_host",
+        {"a": (C, [10 * m]), "b": (I, [10 * m])},
+        {C: [10 * m], I: [10 * m]},
+        {"irrecoverable_vat": [0], "underspend_refund": [[1 * m, 1 * m]]},
+        agreement={"vat": {"vatable": 0.25, "recovered": 1.0}},
+        spend=[[9 * m, 9 * m]],
+    ),
     # ------------------------------------------------------------------ IJB underspend
     # R9 f: budget 20; integration savings of 0.5 a year credited to the pool (management
     # action). Year 0 spend 19.7: V = 19.7 - 20 - 0.5 = -0.8; the 0.5 from management
