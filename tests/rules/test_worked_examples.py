@@ -962,6 +962,41 @@ EXAMPLES = [
         agreement={"vat": {"vatable": 0.25, "recovered": 1.0}},
         spend=[[9 * m, 9 * m]],
     ),
+    # VAT without offsets between groups, in a schedule taking part in offsets across
+    # schedules. Each partner puts 20, half into each schedule. "nhs" (the icb hosts,
+    # offset_groups false): budgets 10 and 10, spend 9 and 9, VAT 0.2 · 0.25 · 18 · 0.6 =
+    # 0.54 is an overspend of its own (X > 0), so O = 0.54 and Q = 1 + 1 = 2. "other": budget
+    # 20, spend 20.5, O = 0.5. Across: O = 1.04, Q = 2, m = 1.04: nhs receives 0.54 (its
+    # VAT) and gives 1.04, other receives 0.5. nhs returns 2 - 1.04 = 0.96, 0.48 each.
+    # Spend 18 + 20.5 + VAT 0.54 = 39.04 = contributions 40 - 0.96.
+    Example(
+        "vat_offset_groups_false_across",
+        {"a": (C, [10 * m]), "b": (I, [10 * m]), "c": (C, [20 * m])},
+        {C: [20 * m], I: [20 * m]},
+        {
+            "irrecoverable_vat": [0.54 * m],
+            "schedule_offset_in": [1.04 * m],
+            "schedule_offset_out": [1.04 * m],
+            "underspend_refund": [[0.48 * m, 0.48 * m]],
+            "overspend_call": [[0, 0]],
+            "schedule_net": [[[-0.48 * m, -0.48 * m], [0, 0]]],
+        },
+        agreement={
+            "schedules": [
+                {
+                    "id": "nhs",
+                    "groups": ["a", "b"],
+                    "funding": {C: 0.5, I: 0.5},
+                    "offset_groups": False,
+                    "vat": {"vatable": 0.25, "recovered": 0.4},
+                },
+                {"id": "other", "groups": ["c"], "funding": {C: 0.5, I: 0.5}},
+            ],
+            "across": {"offset": True},
+        },
+        spend=[[9 * m, 9 * m, 20.5 * m]],
+        host=I,
+    ),
     # ------------------------------------------------------------------ IJB underspend
     # R9 f: budget 20; integration savings of 0.5 a year credited to the pool (management
     # action). Year 0 spend 19.7: V = 19.7 - 20 - 0.5 = -0.8; the 0.5 from management
