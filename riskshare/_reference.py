@@ -172,7 +172,9 @@ def reference_settle(
         (``exit``: the year a partner's exit takes effect); with a trigger on a
         forecast, ``trigger_needed`` ``(years,)`` bool and ``forecast_error``
         ``(years,)`` [£]; with instalments, ``cash_q1`` .. ``cash_q4``
-        ``(years,)``, each quarter's in-year cash call [£].
+        ``(years,)``, each quarter's in-year cash call [£]; ``exit_year``
+        ``(partners,)``, the year each partner's exit takes effect (``years + 1``
+        or later: it does not leave within the agreement).
     """
     if agreement is not None and agreement is not model.agreement:
         data = model.model_dump(mode="python")
@@ -685,6 +687,7 @@ def reference_settle(
                 c[t + 1, p] = max(nxt, 0.0, float(floor[t + 1, p]))
 
     out["net"] = np.array([[_net(out, t, p) for p in range(n_p)] for t in range(years)])
+    out["exit_year"] = np.array(leaves)
     return out
 
 
@@ -757,6 +760,7 @@ def reference_schedules(
         out[name] = np.logical_or.reduce([o[name] for o in outs])
     for name in ("forecast_error", "cash_q1", "cash_q2", "cash_q3", "cash_q4"):
         out[name] = sum(o[name] for o in outs)
+    out["exit_year"] = np.minimum.reduce([o["exit_year"] for o in outs])
     return out
 
 

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from riskshare import __version__
-from riskshare._types import BoolArray, FloatArray
+from riskshare._types import BoolArray, FloatArray, IntArray
 from riskshare.config.load import with_agreement, with_contributions
 from riskshare.config.model import Agreement, Model
 from riskshare.errors import InputError
@@ -111,6 +111,9 @@ class Outcomes:
     #: ``None`` without a holdback.
     holdback_total: FloatArray | SpilledArray | None = None
     holdback_years: FloatArray | None = None
+    #: (sims, partners) the agreement year at whose start each partner's exit took effect
+    #: (``years`` or more: it did not leave); ``None`` without an exit clause.
+    exit_year: IntArray | SpilledArray | None = None
     #: (years,) weights turning each year's nominal pounds into the reporting basis
     #: (real or present value), and the (sims, partners) weighted net over the
     #: agreement for every simulation; ``None`` in nominal pounds.
@@ -143,6 +146,7 @@ class Outcomes:
         n_schedules: int = 1,
         exit_costs: bool = False,
         holdback: int = 0,
+        exits: bool = False,
         basis_weights: FloatArray | None = None,
         spill: bool = False,
         contributions_vary: bool = False,
@@ -181,6 +185,7 @@ class Outcomes:
             exit_cost_total=every_sim((n_sims, n_partners)) if exit_costs else None,
             holdback_total=every_sim((n_sims, holdback)) if holdback else None,
             holdback_years=sims_first((keep, years, holdback)) if holdback else None,
+            exit_year=every_sim((n_sims, n_partners), np.int16) if exits else None,
             basis_weights=basis_weights,
             basis_total=None if basis_weights is None else every_sim((n_sims, n_partners)),
             contribution_paths=sims_first((keep, years, n_partners))
@@ -224,6 +229,7 @@ class Outcomes:
             exit_costs="exit_cost" in ledger.partner_flows,
             holdback=_holdback_amounts(ledger.partner_flows, ledger.pool_flows),
             contributions_vary=model.contributions_vary,
+            exits="exit_year" in ledger.extras,
         )
         out.store(ledger, 0)
         return out
@@ -239,6 +245,8 @@ class Outcomes:
             self.schedule_total[start:stop] = ledger.extras["schedule_net"].sum(axis=1)
         if self.exit_cost_total is not None:
             self.exit_cost_total[start:stop] = ledger.flow("exit_cost").sum(axis=1)
+        if self.exit_year is not None:
+            self.exit_year[start:stop] = ledger.extras["exit_year"]
         if self.basis_total is not None:
             self.basis_total[start:stop] = weighted_total(net, self.basis_weights)
         holdback = None
@@ -379,6 +387,20 @@ def _call_rates(called_any: BoolArray | SpilledArray) -> FloatArray:
     return counts / n
 
 
+def _planned_exit_years(model: Model, years: int) -> IntArray:
+    """Each partner's exit year by its voluntary exit or the end date, ``(partners,)``.
+
+    ``years + 1`` where neither applies; an exit earlier than this follows
+    the partner's loss limit.
+    """
+    out = np.full(len(model.partner_ids), years + 1)
+    exit_ = model.agreement.exit
+    if exit_ is not None:
+        for p, pid in enumerate(model.partner_ids):
+            out[p] = min(exit_.voluntary.get(pid, years + 1), exit_.end_year or years + 1)
+    return out
+
+
 def _agreements(terms: Terms) -> list[Agreement]:
     """The agreement of each schedule of ``terms`` (the agreement itself for one)."""
     return [part.agreement for part, _ in terms.schedules] or [terms.agreement]
@@ -418,7 +440,7 @@ def _records(terms: Terms) -> tuple[str, ...]:
 
 def _extra_names(ledger: Ledger) -> tuple[str, ...]:
     """Per-year extras worth keeping: the clause indicators the rules record (trigger, exit)."""
-    core = ("variance", "reserve_exhausted", "reserve_closing")
+    core = ("variance", "reserve_exhausted", "reserve_closing", "exit_year")
     return tuple(k for k, v in ledger.extras.items() if k not in core and v.ndim == 2)
 
 
@@ -501,9 +523,9 @@ class Result:
 
     def table(self, name: str, basis: str | None = None) -> Table:
         """One of the result tables as plain arrays: ``summary``, ``by_year``,
-        ``pool_by_year``, ``by_schedule``, ``exit_costs``, ``holdback`` (with a
-        holdback), ``trigger`` (with a trigger), ``cash_calls`` (with instalments)
-        or ``contribution_paths``.
+        ``pool_by_year``, ``by_schedule``, ``exit_costs``, ``exits`` (with an
+        exit clause), ``holdback`` (with a holdback), ``trigger`` (with a
+        trigger), ``cash_calls`` (with instalments) or ``contribution_paths``.
 
         ``basis`` is the money basis (``nominal``, ``real``, ``present_value``;
         default the config's ``reporting.basis``). Computed once per result and
@@ -515,6 +537,7 @@ class Result:
             "pool_by_year": self._pool_by_year,
             "by_schedule": self._by_schedule,
             "exit_costs": self._exit_costs,
+            "exits": self._exits,
             "trigger": self._trigger,
             "cash_calls": self._cash_calls,
             "holdback": self._holdback,
@@ -872,6 +895,55 @@ class Result:
         }
         return Table(index, {k: v.T.ravel() for k, v in stats.items()})
 
+    def exits(self) -> pd.DataFrame:
+        return self.table("exits", "nominal").to_frame()
+
+    def _exits(self, basis: str = "nominal") -> Table:
+        """The chance of each partner's exit (``exit``) taking effect by each year.
+
+        An exit takes effect at the start of a year (``docs/rules.md``, 12).
+        Chances over every simulation; no money, so ``basis`` does not apply.
+
+        Returns
+        -------
+        pandas.DataFrame
+            MultiIndex ``(partner, year)``; ``prob_exit``: its exit takes
+            effect at the start of that year (over the years, the distribution
+            of its exit year), ``prob_exited``: it has left by that year (that
+            year or before), each with its standard error (``_se``);
+            ``prob_loss_limit_exit`` and ``prob_loss_limit_exited``: the same
+            for an exit that follows its loss limit (``exit.limits``, notice
+            given), earlier than any voluntary exit or end date. All zero
+            without an exit clause.
+        """
+        n_years, n = len(self.years), self.n_sims
+        ids = self.partner_ids
+        exit_year = self.outcomes.exit_year
+        planned = _planned_exit_years(self.model, n_years)
+        # Exits per partner and year, of any kind and by the loss limit; the last bin
+        # collects "not within the agreement". A range of simulations at a time (the
+        # exit years may be spilled to a file).
+        counts = np.zeros((2, len(ids), n_years + 1), dtype=np.int64)
+        for start, stop in chunks(n) if exit_year is not None else ():
+            years = np.minimum(exit_year[start:stop], n_years)
+            for p in range(len(ids)):
+                year = years[:, p]
+                counts[0, p] += np.bincount(year, minlength=n_years + 1)
+                counts[1, p] += np.bincount(year[year < planned[p]], minlength=n_years + 1)
+        prob, limit = counts[:, :, :n_years] / n  # (partners, years) each
+        by = np.cumsum(prob, axis=1)
+        return Table(
+            {"partner": [p for p in ids for _ in self.years], "year": list(self.years) * len(ids)},
+            {
+                "prob_exit": prob.ravel(),
+                "prob_exit_se": np.sqrt(prob * (1 - prob) / n).ravel(),
+                "prob_exited": by.ravel(),
+                "prob_exited_se": np.sqrt(by * (1 - by) / n).ravel(),
+                "prob_loss_limit_exit": limit.ravel(),
+                "prob_loss_limit_exited": np.cumsum(limit, axis=1).ravel(),
+            },
+        )
+
     def by_schedule(self) -> pd.DataFrame:
         return self.table("by_schedule", "nominal").to_frame()
 
@@ -1100,6 +1172,7 @@ for _public, _private in (
     ("pool_by_year", "_pool_by_year"),
     ("by_schedule", "_by_schedule"),
     ("exit_costs", "_exit_costs"),
+    ("exits", "_exits"),
     ("trigger", "_trigger"),
     ("cash_calls", "_cash_calls"),
     ("holdback", "_holdback"),
@@ -1228,6 +1301,7 @@ def simulate(
         n_schedules=len(terms.schedules) or 1,
         exit_costs=any(a.exit is not None and a.exit.costs for a in _agreements(terms)),
         holdback=_holdback_terms(terms),
+        exits=any(a.exit is not None for a in _agreements(terms)),
         basis_weights=None
         if model.reporting.basis == "nominal"
         else model.reporting.weights(years),

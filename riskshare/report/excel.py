@@ -5,9 +5,10 @@ contributions, mean, P95, TVaR95, the chances of a cash call and of passing
 the appetite — then the rest; with a native exceedance chart), ``By year``,
 ``Pool by year``, ``By schedule`` (with several schedules: each
 schedule's net position per partner), ``Exit costs`` (with an exit
-clause: each partner's exit costs over the agreement), ``Holdback`` (with
-a holdback: the amounts released, retained and not commissioned, each year
-and in total), ``Percentiles``
+clause: each partner's exit costs over the agreement), ``Exits`` (with an
+exit clause: each partner's chance of leaving in and by each year),
+``Holdback`` (with a holdback: the amounts released, retained and not
+commissioned, each year and in total), ``Percentiles``
 (each partner's net position at many levels), ``Exceedance`` (the chart's
 data), ``Assumptions`` (contributions per year, client groups with their
 rates, the agreement in words),
@@ -77,6 +78,12 @@ HEADINGS = {
     "planned": "Planned",
     "min": "Smallest",
     "max": "Largest",
+    "prob_exit": "P(exit this year)",
+    "prob_exit_se": "Std error of P(exit)",
+    "prob_exited": "P(left by this year)",
+    "prob_exited_se": "Std error of P(left by)",
+    "prob_loss_limit_exit": "P(loss-limit exit this year)",
+    "prob_loss_limit_exited": "P(left by its loss limit by this year)",
 }
 
 #: Summary columns shown first, in this order (the report's key table).
@@ -177,11 +184,12 @@ def exceedance_table(result: Result, points: int = EXCEEDANCE_POINTS) -> pd.Data
 
 def _write_breakdowns(writer: Any, result: Result, formats: dict[str, Any]) -> None:
     """The ``By schedule`` sheet (several schedules), ``Contribution paths`` (contributions
-    re-set each year), ``Exit costs`` (an exit clause) and ``Holdback`` (a holdback).
+    re-set each year), ``Exit costs`` and ``Exits`` (an exit clause) and ``Holdback`` (a
+    holdback).
 
     Each is :meth:`Result.by_schedule` / :meth:`Result.contribution_paths` /
-    :meth:`Result.exit_costs` / :meth:`Result.holdback` at full precision, schedules and partners by
-    their display names.
+    :meth:`Result.exit_costs` / :meth:`Result.exits` / :meth:`Result.holdback` at full
+    precision, schedules and partners by their display names.
     """
     from riskshare.config.names import partner_labels
     from riskshare.report.glossary import HOLDBACK_LABELS
@@ -224,6 +232,16 @@ def _write_breakdowns(writer: Any, result: Result, formats: dict[str, Any]) -> N
             formats,
             title="Exit costs over the agreement, per partner (paid outside the pool)"
             + (": the exit clause names none" if none else ""),
+        )
+        frame = result.exits().reset_index()
+        frame["partner"] = frame["partner"].map(labels)
+        _write_table(
+            writer,
+            frame.rename(columns={"partner": "Partner", "year": "Year"}),
+            "Exits",
+            formats,
+            title="Chance of each partner's exit taking effect (at the start of) each year, "
+            "and of having left by then",
         )
     if result.outcomes.holdback_total is not None:
         frame = result.holdback().reset_index()

@@ -420,8 +420,10 @@ def write_run(
     instalments ``cash_calls.csv`` (the in-year cash calls of each quarter
     beside the year end); with a holdback ``holdback.csv`` (the distribution
     of the amounts released, retained and not commissioned, each year and
-    in total); with contributions re-set each year
-    ``contribution_paths.csv`` (their distribution per partner and year). CSV files are UTF-8
+    in total); with contributions re-set each year ``contribution_paths.csv``
+    (their distribution per partner and year); with an exit clause ``exits.csv``
+    (each partner's chance of having left by each year, and of its exit year).
+    CSV files are UTF-8
     with a byte-order mark so Excel shows £ correctly.
 
     Returns
@@ -444,6 +446,8 @@ def write_run(
         names.append("holdback")
     if result.outcomes.contribution_paths is not None:
         names.append("contribution_paths")
+    if result.outcomes.exit_year is not None:
+        names.append("exits")
     if result.outcomes.spilled:
         # A very large run: a table over every simulation reduces rows as long
         # as the run, so the tables and the per-simulation file one after

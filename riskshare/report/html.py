@@ -571,22 +571,58 @@ def contribution_context(result: Result) -> dict[str, Any]:
     }
 
 
+def _exit_chances(result: Result, labels: dict[str, str]) -> dict[str, Any]:
+    """Each partner's chance of having left by each year, and of leaving by its loss limit.
+
+    From :meth:`Result.exits`: a row per partner, a cell per year
+    (``prob_exited``) and the chance its loss limit takes it out within the
+    agreement (``prob_loss_limit_exited`` of the last year; "no limit" for a
+    partner without one). Chances to 0.1
+    point when their standard errors are that small, else to 1 point.
+    """
+    frame = result.exits()
+    limits = result.model.agreement.exit.limits
+    digits = 1 if float(frame["prob_exited_se"].max()) < 0.0005 else 0
+    last = result.years[-1]
+    rows = []
+    for pid in result.partner_ids:
+        part = frame.loc[pid]
+        cells = [
+            _cell(part.loc[y, "prob_exited"], "percent", pid, "prob_exited", y, digits=digits)
+            for y in result.years
+        ]
+        limit = part.loc[last, "prob_loss_limit_exited"]
+        cells.append(_cell(limit, "percent", pid, "prob_loss_limit_exited", last, digits=digits))
+        if pid not in limits:
+            cells[-1]["text"] = "no limit"
+        rows.append({"partner": pid, "label": labels.get(pid, pid), "cells": cells})
+    chances = "0.1 point" if digits else "the nearest 1%"
+    return {"years": list(result.years), "rows": rows, "note": f"Chances to {chances}."}
+
+
 def breakdown_context(result: Result) -> dict[str, Any]:
-    """The by-schedule and exit-cost sections, each ``None`` where the agreement has no use for it.
+    """The by-schedule and exit sections, each ``None`` where the agreement has no use for it.
 
     ``schedules`` (more than one schedule): each schedule's net position by
     partner and for its pool, from :meth:`Result.by_schedule`.
     ``exit_costs`` (an exit clause): each partner's exit costs over the
     agreement, from :meth:`Result.exit_costs`; ``rows`` is empty when the
-    clause names no costs. ``holdback`` (a holdback): the amounts released,
-    retained and not commissioned over the agreement, from
-    :meth:`Result.holdback`, and the chance each year that nothing is released.
+    clause names no costs. ``exits`` (an exit clause): each partner's chance
+    of having left by each year, from :meth:`Result.exits`. ``holdback`` (a
+    holdback): the amounts released, retained and not commissioned over the
+    agreement, from :meth:`Result.holdback`, and the chance each year that
+    nothing is released.
     """
     from riskshare.config.names import partner_labels
 
     model = result.model
     labels = partner_labels(model)
-    out: dict[str, Any] = {"schedules": None, "exit_costs": None, "holdback": None}
+    out: dict[str, Any] = {
+        "schedules": None,
+        "exit_costs": None,
+        "exits": None,
+        "holdback": None,
+    }
     schedules = model.schedules()
     if len(schedules) > 1:
         names = {s.id: s.label for s in schedules}
@@ -601,6 +637,7 @@ def breakdown_context(result: Result) -> dict[str, Any]:
             out["exit_costs"] = {"heads": [], "rows": [], "note": ""}
         else:
             out["exit_costs"] = _rows_of(result.exit_costs(), EXIT_MEASURES, labels)
+        out["exits"] = _exit_chances(result, labels)
     if result.outcomes.holdback_total is not None:
         out["holdback"] = _holdback_context(result)
     return out

@@ -113,6 +113,14 @@ class Exit(Rule):
         if s.any_left:
             s.position = np.where(s.left, s.aligned_position, s.position)
 
+    def finish(self, s: State) -> None:
+        """The ledger keeps each partner's exit year, ``extras["exit_year"]`` ``(sims, partners)``.
+
+        The agreement year (0-based) at whose start the partner's exit took
+        effect; ``years`` or more when it did not leave within the agreement.
+        """
+        s.extras["exit_year"] = s.exit_year
+
     def exit_notice(self, s: State) -> None:
         """Notice is given when a cumulative net position passes its limit."""
         t = s.t

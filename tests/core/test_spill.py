@@ -21,7 +21,7 @@ from riskshare.spill import CHUNK, SpilledArray
 
 ROOT = Path(__file__).resolve().parents[2]
 CONFIGS = ROOT / "configs"
-TABLES = ("summary", "by_year", "pool_by_year", "by_schedule", "exit_costs")
+TABLES = ("summary", "by_year", "pool_by_year", "by_schedule", "exit_costs", "exits")
 
 
 @pytest.fixture

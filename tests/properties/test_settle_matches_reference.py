@@ -100,4 +100,6 @@ def _check_against_reference(case):
                     atol=1e-6,
                     err_msg=f"simulation {i}: {name!r}",
                 )
+        if "exit_year" in ledger.extras:  # the year each partner's exit takes effect
+            np.testing.assert_array_equal(ledger.extras["exit_year"][i], ref["exit_year"])
     return ledger

@@ -1,5 +1,6 @@
-"""By-schedule, exit-cost and holdback sections: in the report and the workbook only when
-relevant, equal to ``Result.by_schedule()``, ``Result.exit_costs()`` and ``Result.holdback()``."""
+"""By-schedule, exit-cost, exit and holdback sections: in the report and the workbook only when
+relevant, equal to ``Result.by_schedule()``, ``Result.exit_costs()``, ``Result.exits()`` and
+``Result.holdback()``."""
 
 from __future__ import annotations
 
@@ -117,6 +118,22 @@ def test_sections_only_when_relevant(outputs, name, by_schedule, exit_costs, hol
     assert ("By schedule" in sheets) is by_schedule
     assert ("Exit costs" in sheets) is exit_costs
     assert ("Holdback" in sheets) is holdback
+    assert ('class="exits"' in text) is exit_costs  # the chance of leaving: any exit clause
+    assert ("Exits" in sheets) is exit_costs
+
+
+@pytest.mark.parametrize(
+    ("name", "files"), [("plain", False), ("exit", True), ("exit_no_costs", True)]
+)
+def test_exits_csv_with_an_exit_clause(results, tmp_path, name, files):
+    from riskshare.report import write_run
+
+    written = write_run(results[name], tmp_path)
+    assert ("exits.csv" in written) is files
+    if files:
+        with open(tmp_path / "exits.csv", encoding="utf-8-sig") as f:
+            head = f.readline().strip().split(",")
+        assert head == ["partner", "year", *results[name].exits().columns]
 
 
 def test_report_by_schedule_equals_by_schedule(results, outputs):
@@ -204,6 +221,44 @@ def test_workbook_holdback_equals_holdback(results, outputs):
     head, rows = _sheet(outputs["holdback"][1], "Holdback")
     assert head == ["Holdback", "Year", *(HEADINGS.get(c, c) for c in frame.columns)]
     assert [tuple(r[:2]) for r in rows] == [(HOLDBACK_LABELS[a], y) for a, y in frame.index]
+    for r, (_, want) in zip(rows, frame.iterrows(), strict=True):
+        assert all(_same(g, float(w)) for g, w in zip(r[2:], want, strict=True)), r
+
+
+def test_report_exits_equal_exits(results, outputs):
+    result = results["exit"]
+    frame = result.exits()
+    cells = _cells(outputs["exit"][0], "exits")
+    years = result.years
+    # A cell per partner and year (the chance it has left by then), and one more per partner:
+    # the chance its loss limit takes it out within the agreement.
+    assert len(cells) == len(result.partner_ids) * (len(years) + 1)
+    for c in cells:
+        want = float(frame.loc[(c["data-partner"], c["data-year"]), c["data-measure"]])
+        assert float(c["data-value"]) == want
+        assert c["data-measure"] == "prob_exited" or c["data-year"] == years[-1]
+        digits = 1 if frame["prob_exited_se"].max() < 0.0005 else 0
+        limited = c["data-partner"] in result.model.agreement.exit.limits
+        if c["data-measure"] == "prob_loss_limit_exited" and not limited:
+            assert c["text"] == "no limit"
+        else:
+            assert c["text"] == chance(want, digits)
+    district = {
+        c["data-year"]: c["data-value"]
+        for c in cells
+        if c["data-partner"] == "district" and c["data-measure"] == "prob_exited"
+    }
+    # The district's voluntary exit takes effect at the start of year 3 (2029/30).
+    assert [float(district[y]) for y in years] == [0, 0, 0, 1, 1]
+
+
+def test_workbook_exits_equal_exits(results, outputs):
+    result = results["exit"]
+    frame = result.exits()
+    head, rows = _sheet(outputs["exit"][1], "Exits")
+    assert head == ["Partner", "Year", *(HEADINGS.get(c, c) for c in frame.columns)]
+    labels = partner_labels(result.model)
+    assert [tuple(r[:2]) for r in rows] == [(labels[p], y) for p, y in frame.index]
     for r, (_, want) in zip(rows, frame.iterrows(), strict=True):
         assert all(_same(g, float(w)) for g, w in zip(r[2:], want, strict=True)), r
 

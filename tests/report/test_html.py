@@ -398,6 +398,7 @@ def test_every_result_column_is_in_the_glossary(result):
         *result.summary().columns,
         *result.by_year().columns,
         *result.pool_by_year().columns,
+        *result.exits().columns,
         *COMPARE_METRICS,
     ]
     for col in columns:
