@@ -138,10 +138,14 @@ def run_variant(
     source: str = "<changes>",
     **simulate_kwargs: Any,
 ) -> Result:
-    """Simulate ``base`` with ``changes`` on the base's random numbers (and contributions)."""
+    """Simulate ``base`` with ``changes`` on the base's random numbers (and contributions).
+
+    Contributions re-set each year (``rebased``, ``outturn``) are not held:
+    they respond to the changed spend by design, and holding them would fix them.
+    """
     model = apply_changes(base, changes, source=source) if changes else base
     contributions = None
-    if hold_contributions and _holds_contributions(changes):
+    if hold_contributions and _holds_contributions(changes) and not base.contributions_vary:
         contributions = base.contribution_schedule()
     return simulate(model, n_sims, seed, contributions=contributions, **simulate_kwargs)
 

@@ -191,6 +191,11 @@ def vary_point(model: Model, vary: str, x: float) -> tuple[Model, np.ndarray | N
             )
         if not 0 <= x <= 1:
             raise InputError(f"vary {vary}: a split must lie in [0, 1] (got {x})")
+        if model.contributions_vary:
+            raise InputError(
+                f"vary {vary}: some contributions are re-set each year (rebased, outturn), "
+                "so there is no fixed total to split; vary a field of a contribution instead"
+            )
         c = model.contribution_schedule()
         i = model.partner_ids.index(pid)
         total = c.sum(axis=1)

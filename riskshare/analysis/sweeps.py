@@ -151,6 +151,13 @@ def apply_point(model: Model, changes: Mapping[str, Any]) -> tuple[Model, np.nda
                     f"{key}: unknown partner '{parts[1]}' "
                     f"(partners: {', '.join(model.partner_ids)})"
                 )
+            kind = model.contributions[parts[1]].kind
+            if kind in ("rebased", "outturn"):
+                raise InputError(
+                    f"{key}: a '{kind}' contribution is re-set each year and cannot be scaled "
+                    f"as a fixed path; sweep one of its fields instead (e.g. {key}."
+                    f"{'base' if kind == 'rebased' else 'factor'})"
+                )
             if not 0 <= value <= MAX_CONTRIBUTION_SCALE:
                 raise InputError(
                     f"{key}: a contribution scale must be a number from 0 to "

@@ -110,6 +110,16 @@ def test_bad_point_names_the_field(model):
         sweep(model, [{"contributions.nhs": 1.1}], n_sims=100, seed=1)
 
 
+def test_a_re_set_contribution_is_not_scaled_as_a_fixed_path() -> None:
+    rebased = rs.load_config(Path(__file__).parents[2] / "configs" / "rebased_example.yaml")
+    with pytest.raises(InputError, match=r"re-set each year .*contributions\.council\.base"):
+        sweep(rebased, [{"contributions.council": 1.1}], n_sims=100, seed=1)
+    # a field of the re-set contribution sweeps as any other (re-basing stays on)
+    changed, contrib = apply_point(rebased, {"contributions.council.recurrent_share": 0.5})
+    assert contrib is None
+    assert changed.contributions["council"].recurrent_share == 0.5
+
+
 @pytest.fixture(scope="module")
 def cli():
     from riskshare.cli.core import app, register_commands

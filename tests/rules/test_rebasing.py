@@ -133,3 +133,14 @@ def test_outturn_contribution_is_last_years_outturn_uplifted(share: float) -> No
     want = share * 1.04 * spend[:, :-1] @ comm
     np.testing.assert_allclose(icb[:, 1:], want, rtol=1e-12)
     np.testing.assert_allclose(icb[:, 0], model.contribution_schedule()[0, 1])
+
+
+def test_a_sensitivity_variant_keeps_re_setting_contributions() -> None:
+    """Changing spend does not hold re-set contributions fixed: they respond by design."""
+    from riskshare.analysis.scenarios import run_variant
+
+    model = rs.load_config(EXAMPLE)
+    change = {"client_groups.mental_health.spend.growth": 0.08}
+    result = run_variant(model, change, n_sims=200, seed=1)
+    assert result.outcomes.contribution_paths is not None
+    assert result.model.contributions_vary
