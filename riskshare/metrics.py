@@ -136,9 +136,9 @@ def _row_statistics(
         if moments:
             mean = np.add.reduce(row) / n  # as ndarray.mean: the same sum in the same order
             result["mean"][i] = mean
-            result["positive"][i] = np.count_nonzero(row > materiality) / n
+            result["positive"][i] = _count_above(row, materiality) / n
         if thresholds is not None:
-            result["exceeds"][i] = np.count_nonzero(row > th[i]) / n
+            result["exceeds"][i] = _count_above(row, th[i]) / n
         if kth:
             if row is not buf:
                 np.copyto(buf, row)
@@ -165,6 +165,14 @@ def _row_statistics(
         for i in range(len(rows)):
             one(i)
     return {key: value.reshape(lead)[()] for key, value in result.items()}
+
+
+def _count_above(row: FloatArray, threshold: float, chunk: int = 1 << 16) -> int:
+    """How many of ``row`` exceed ``threshold``, a chunk at a time (no row-long temporary)."""
+    return sum(
+        int(np.count_nonzero(row[start : start + chunk] > threshold))
+        for start in range(0, len(row), chunk)
+    )
 
 
 def _row_of(row: FloatArray) -> Callable[..., FloatArray]:

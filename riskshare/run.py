@@ -781,9 +781,9 @@ class Result:
         described = describe(net, total=True, materiality=self.outcomes.materiality)
         # Rows partner by partner (then the pool), each with its years in order.
         stats = {key: value.T.ravel() for key, value in described.items()}
-        called = np.moveaxis(self.outcomes.called, 0, -1)
-        any_called = np.concatenate([called, called.any(axis=1, keepdims=True)], axis=1)
-        stats["prob_call"] = (np.count_nonzero(any_called, axis=-1) / n).T.ravel()
+        called = np.moveaxis(self.outcomes.called, 0, -1)  # (years, partners, sims)
+        calls = [np.count_nonzero(called, axis=-1), np.count_nonzero(called.any(axis=1), axis=-1)]
+        stats["prob_call"] = (np.column_stack(calls) / n).T.ravel()
         subjects = [*self.partner_ids, "pool"]
         index = {
             "partner": [p for p in subjects for _ in self.years],
@@ -1110,8 +1110,9 @@ class Result:
         """
         o = self.outcomes
         n = o.variance.shape[0]
-        p_over = (o.variance > 0).mean(axis=0)
-        p_ex = o.exhausted.mean(axis=0)
+        # Counts over n: the bits of the booleans' means, without a float copy.
+        p_over = np.count_nonzero(o.variance > 0, axis=0) / n
+        p_ex = np.count_nonzero(o.exhausted, axis=0) / n
         # Exhausted in that year or before: the years' rows or-ed in turn, whole
         # rows at a time (logical_or.accumulate walks each simulation alone).
         exhausted_by = np.zeros(n, dtype=bool)

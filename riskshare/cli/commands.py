@@ -115,7 +115,7 @@ def run(
     t0 = time.perf_counter()
     from riskshare.cli.limits import check_sims
     from riskshare.config import load_config
-    from riskshare.report.files import atomic_folder, check_folder, write_run
+    from riskshare.report.files import atomic_folder, check_folder, preload_writer, write_run
     from riskshare.run import simulate
 
     if (report or excel or pdf) and out is None:
@@ -126,6 +126,7 @@ def run(
     if out is not None:  # before spending time simulating
         extras = [n for n, on in (("report.html", report), ("results.xlsx", excel)) if on]
         check_folder(out, new=extras, **folder)
+        preload_writer()  # imported while the simulation runs
     callback, close = progress_reporter(quiet)
     try:
         result = simulate(
