@@ -6,7 +6,8 @@ arrays go to a :class:`SpilledArray`: an anonymous temporary file (no name in
 any folder, removed by the operating system when it is closed, when the run
 is interrupted or when the process is killed), one column after another, each
 written chunk by chunk with ``pwrite`` and read back a column (or a range of
-simulations) at a time with ``preadv`` into the caller's buffer. Nothing is
+simulations) at a time with ``preadv`` into the caller's buffer (where the
+system has neither, as on Windows, by seeking under a lock). Nothing is
 mapped into memory on the way, so the file's pages are never part of the
 process's resident memory; only the column being reduced is.
 """
@@ -16,6 +17,7 @@ from __future__ import annotations
 import math
 import os
 import tempfile
+import threading
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -33,22 +35,6 @@ def chunks(n: int, size: int = CHUNK) -> Iterator[tuple[int, int]]:
     """``(start, stop)`` of consecutive ranges of ``size`` simulations covering ``n``."""
     for start in range(0, n, size):
         yield start, min(start + size, n)
-
-
-def _pwrite(fd: int, data: np.ndarray, offset: int) -> None:
-    view = memoryview(np.ascontiguousarray(data)).cast("B")
-    while view:
-        done = os.pwrite(fd, view, offset)
-        view, offset = view[done:], offset + done
-
-
-def _pread(fd: int, out: np.ndarray, offset: int) -> None:
-    view = memoryview(out).cast("B")
-    while view:
-        done = os.preadv(fd, [view], offset)
-        if done == 0:
-            raise OSError(f"temporary outcome file ended early at byte {offset}")
-        view, offset = view[done:], offset + done
 
 
 class SpilledArray:
@@ -99,6 +85,32 @@ class SpilledArray:
                 f"({exc.strerror or exc}); free space there or set TMPDIR to a folder with room"
             ) from None
         self._mapped: np.ndarray | None = None
+        self._lock = threading.Lock()  # for seek-then-read/write without pwrite and preadv
+
+    def _write_at(self, data: np.ndarray, offset: int) -> None:
+        view = memoryview(np.ascontiguousarray(data)).cast("B")
+        if not hasattr(os, "pwrite"):  # Windows
+            with self._lock:
+                self._file.seek(offset)
+                self._file.write(view)
+                self._file.flush()
+            return
+        while view:
+            done = os.pwrite(self._fd, view, offset)
+            view, offset = view[done:], offset + done
+
+    def _read_at(self, out: np.ndarray, offset: int) -> None:
+        view = memoryview(out).cast("B")
+        while view:
+            if hasattr(os, "preadv"):
+                done = os.preadv(self._fd, [view], offset)
+            else:  # Windows, older macOS
+                with self._lock:
+                    self._file.seek(offset)
+                    done = self._file.readinto(view) or 0
+            if done == 0:
+                raise OSError(f"temporary outcome file ended early at byte {offset}")
+            view, offset = view[done:], offset + done
 
     @property
     def ndim(self) -> int:
@@ -119,7 +131,7 @@ class SpilledArray:
         shape = (stop - start, *self.shape[1:])
         values = np.broadcast_to(np.asarray(values, dtype=self.dtype), shape)
         for column in self.columns:
-            _pwrite(self._fd, values[(slice(None), *column)], self._offset(column, start))
+            self._write_at(values[(slice(None), *column)], self._offset(column, start))
 
     def __getitem__(self, sims: slice) -> np.ndarray:
         """Simulations ``start:stop`` as an ordinary array ``(stop - start, ...)`` (read now)."""
@@ -145,7 +157,7 @@ class SpilledArray:
         stop = self.shape[0] if stop is None else stop
         if out is None:
             out = np.empty(stop - start, dtype=self.dtype)
-        _pread(self._fd, out, self._offset(column, start))
+        self._read_at(out, self._offset(column, start))
         return out
 
     def column_sum(self, columns: list[tuple[int, ...]], out: np.ndarray) -> np.ndarray:
