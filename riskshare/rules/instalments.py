@@ -13,6 +13,7 @@ import numpy as np
 
 from riskshare._types import FloatArray
 from riskshare.rules.base import Rule
+from riskshare.rules.keys import sum_by_group
 from riskshare.rules.state import State
 from riskshare.rules.terms import Terms
 from riskshare.rules.timing import MONTHS, group_accrued, pool_accrued
@@ -67,7 +68,7 @@ class Instalments(Rule):
 
     def __init__(self, terms: Terms) -> None:
         self.paid = paid_share(terms.agreement.instalments.number)
-        self.group_accrued = np.ascontiguousarray(group_accrued(terms).T)  # (13, groups)
+        self.group_accrued = group_accrued(terms)  # (groups, 13)
         self.pool_accrued = pool_accrued(terms)
         tr = terms.agreement.trigger
         self.after = after_action(self.pool_accrued, MONTHS if tr is None else tr.month + tr.lag)
@@ -88,7 +89,7 @@ class Instalments(Rule):
     def cash(self, s: State) -> None:
         t = s.t
         n_g, x = s.unmitigated
-        before = self.group_accrued @ n_g  # (13, sims)
+        before = sum_by_group(self.group_accrued, n_g)  # (13, sims)
         before += np.multiply.outer(
             self.pool_accrued[t], np.broadcast_to(x + s.uncommitted, before.shape[1:])
         )

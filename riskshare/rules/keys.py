@@ -17,7 +17,7 @@ import numpy as np
 
 from riskshare._types import BoolArray, FloatArray
 
-__all__ = ["KeyContext", "column", "key_weights", "over_present"]
+__all__ = ["KeyContext", "column", "key_weights", "over_present", "sum_by_group"]
 
 
 @dataclass(frozen=True)
@@ -76,6 +76,20 @@ class KeyContext:
                 if share:
                     out[p] += share * self.spend[g]
         return out
+
+
+def sum_by_group(shares: FloatArray, x: FloatArray) -> FloatArray:
+    """``Σ_g shares[g, j] · x[g]``: ``(columns, sims)`` from ``(groups, columns)`` shares.
+
+    Summed group by group, not as a matrix product: BLAS sums a product of
+    one simulation (a matrix-vector product) differently from one of many,
+    so a matrix product would make the figures depend on how the
+    simulations are chunked.
+    """
+    out = np.zeros((shares.shape[1], x.shape[1]))
+    for g, row in enumerate(shares):
+        out += row[:, None] * x[g]
+    return out
 
 
 def key_weights(key: str | Mapping[str, float], ctx: KeyContext) -> FloatArray:

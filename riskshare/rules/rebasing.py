@@ -17,6 +17,7 @@ import numpy as np
 from riskshare._types import BoolArray, FloatArray
 from riskshare.config.model import Model, OutturnContribution, RebasedContribution
 from riskshare.rules.base import Rule
+from riskshare.rules.keys import sum_by_group
 
 if TYPE_CHECKING:  # the terms hold the re-setting terms: imported here for types only
     from riskshare.rules.state import State
@@ -150,30 +151,18 @@ def next_contributions(
     """
     out = np.broadcast_to(planned[:, None], c.shape)
     if reset.rebased.any():
-        r = _by_partner(reset.commissioning, v_g)
+        r = sum_by_group(reset.commissioning, v_g)
         if not reset.underspends_recur:
             r = np.maximum(r, 0.0)
         rate = (1.0 + reset.uplift - reset.efficiency)[:, None]
         rebased = (c + reset.recurrent_share[:, None] * r) * rate - reset.efficiency_amount[:, None]
         out = np.where(reset.rebased[:, None], rebased, out)
     if reset.outturn.any():
-        outturn = ((reset.factor * (1.0 + reset.uplift))[:, None]) * _by_partner(
+        outturn = ((reset.factor * (1.0 + reset.uplift))[:, None]) * sum_by_group(
             reset.outturn_shares, n_g
         )
         out = np.where(reset.outturn[:, None], outturn, out)
     return np.maximum(np.maximum(out, 0.0), reset.minimum[t][:, None])
-
-
-def _by_partner(shares: FloatArray, x: FloatArray) -> FloatArray:
-    """``Σ_g shares[g, p] · x[g]``, ``(partners, sims)``, summed group by group.
-
-    Not a matrix product: BLAS may block the sum differently for different
-    numbers of simulations, and the numbers must not depend on the chunking.
-    """
-    out = np.zeros((shares.shape[1], x.shape[1]))
-    for g, row in enumerate(shares):
-        out += row[:, None] * x[g]
-    return out
 
 
 class Rebasing(Rule):

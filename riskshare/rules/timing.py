@@ -16,6 +16,8 @@ __all__ = ["MONTHS", "group_accrued", "months_left", "pool_accrued"]
 
 #: Months of a financial year.
 MONTHS = 12
+#: Flat accrual: ``k / 12`` of the year's spend by the end of month k. [fraction]
+FLAT = np.arange(MONTHS + 1) / MONTHS
 
 
 def group_accrued(terms: Terms) -> FloatArray:
@@ -25,8 +27,7 @@ def group_accrued(terms: Terms) -> FloatArray:
     """
     if terms.accrual is not None:
         return terms.accrual
-    flat = np.arange(MONTHS + 1) / MONTHS
-    return np.broadcast_to(flat, (len(terms.group_ids), MONTHS + 1))
+    return np.broadcast_to(FLAT, (len(terms.group_ids), MONTHS + 1))
 
 
 def pool_accrued(terms: Terms) -> FloatArray:
@@ -37,7 +38,7 @@ def pool_accrued(terms: Terms) -> FloatArray:
     accrues flat.
     """
     if terms.accrual is None:
-        return np.broadcast_to(np.arange(MONTHS + 1) / MONTHS, (terms.years, MONTHS + 1))
+        return np.broadcast_to(FLAT, (terms.years, MONTHS + 1))
     out = np.minimum(terms.budget_shares @ terms.accrual, 1.0)  # no rounding past 1
     out[:, 0], out[:, MONTHS] = 0.0, 1.0
     return out

@@ -158,3 +158,18 @@ def test_instalments_change_no_year_end_money() -> None:
     timed = Model.model_validate(data)
     a, b = rs.settle(base, sample(base, 1, seed=0)), rs.settle(timed, sample(timed, 1, seed=0))
     np.testing.assert_array_equal(a.net(), b.net())
+
+
+def test_cash_calls_do_not_depend_on_chunking_even_one_simulation_a_chunk(monkeypatch) -> None:
+    # Accrued spend sums the groups one by one: a matrix product would sum a chunk of one
+    # simulation (a matrix-vector product) differently, and the calls would change in the
+    # last bit with the chunking.
+    import riskshare.settle as settle_module
+
+    model = rs.load_config("configs/in_year_example.yaml")
+    paths = sample(model, 9, seed=4)
+    whole = rs.settle(model, paths)
+    monkeypatch.setattr(settle_module, "SETTLE_CHUNK", 1)
+    chunked = rs.settle(model, paths)
+    for name in QUARTERS:
+        np.testing.assert_array_equal(chunked.extras[name], whole.extras[name], err_msg=name)
