@@ -195,63 +195,54 @@ def _write_breakdowns(writer: Any, result: Result, formats: dict[str, Any]) -> N
     from riskshare.report.glossary import HOLDBACK_LABELS
 
     model = result.model
-    labels = partner_labels(model)
-    schedules = model.schedules()
-    if len(schedules) > 1:
-        names = {s.id: s.label for s in schedules}
-        frame = result.by_schedule().reset_index()
-        frame["schedule"] = frame["schedule"].map(names)
-        frame["partner"] = frame["partner"].map(labels)
-        _write_table(
-            writer,
-            frame.rename(columns={"schedule": "Schedule", "partner": "Partner"}),
+    names = {
+        "partner": partner_labels(model),
+        "schedule": {s.id: s.label for s in model.schedules()},
+        "amount": HOLDBACK_LABELS,
+    }
+    headers = {"partner": "Partner", "schedule": "Schedule", "year": "Year", "amount": "Holdback"}
+
+    def sheet(frame: pd.DataFrame, name: str, title: str) -> None:
+        """``frame`` with its index as named columns, ids shown by their display names."""
+        frame = frame.reset_index()
+        for col, labels in names.items():
+            if col in frame.columns:
+                frame[col] = frame[col].map(lambda v, labels=labels: labels.get(v, v))
+        _write_table(writer, frame.rename(columns=headers), name, formats, title=title)
+
+    if len(names["schedule"]) > 1:
+        sheet(
+            result.by_schedule(),
             "By schedule",
-            formats,
-            title="Net position over the agreement in each schedule, per partner "
+            "Net position over the agreement in each schedule, per partner "
             "(+ pays beyond contributions)",
         )
     if result.outcomes.contribution_paths is not None:
-        frame = result.contribution_paths().reset_index()
-        frame["partner"] = frame["partner"].map(lambda p: labels.get(p, p))
-        _write_table(
-            writer,
-            frame.rename(columns={"partner": "Partner", "year": "Year"}),
+        sheet(
+            result.contribution_paths(),
             "Contribution paths",
-            formats,
-            title="Contributions re-set each year: each partner's contribution per year "
+            "Contributions re-set each year: each partner's contribution per year "
             "(planned, and its distribution over the simulations)",
         )
     if model.agreement.exit is not None:
-        frame = result.exit_costs().reset_index()
-        frame["partner"] = frame["partner"].map(labels)
         none = result.outcomes.exit_cost_total is None
-        _write_table(
-            writer,
-            frame.rename(columns={"partner": "Partner"}),
+        sheet(
+            result.exit_costs(),
             "Exit costs",
-            formats,
-            title="Exit costs over the agreement, per partner (paid outside the pool)"
+            "Exit costs over the agreement, per partner (paid outside the pool)"
             + (": the exit clause names none" if none else ""),
         )
-        frame = result.exits().reset_index()
-        frame["partner"] = frame["partner"].map(labels)
-        _write_table(
-            writer,
-            frame.rename(columns={"partner": "Partner", "year": "Year"}),
+        sheet(
+            result.exits(),
             "Exits",
-            formats,
-            title="Chance of each partner's exit taking effect (at the start of) each year, "
+            "Chance of each partner's exit taking effect (at the start of) each year, "
             "and of having left by then",
         )
     if result.outcomes.holdback_total is not None:
-        frame = result.holdback().reset_index()
-        frame["amount"] = frame["amount"].map(HOLDBACK_LABELS)
-        _write_table(
-            writer,
-            frame.rename(columns={"amount": "Holdback", "year": "Year"}),
+        sheet(
+            result.holdback(),
             "Holdback",
-            formats,
-            title="The holdback each year and over the agreement: released to the pool, "
+            "The holdback each year and over the agreement: released to the pool, "
             "retained (paid to the acute provider) and schemes not commissioned",
         )
 
