@@ -174,6 +174,31 @@ def _parse_number(text: str) -> float | None:
     return value if math.isfinite(value) else None
 
 
+#: An id in a history (group, metric) or a commissioner: as the config's ``Identifier``.
+_ID = re.compile(r"^[A-Za-z_][A-Za-z0-9_\-]*$")
+
+
+def _year_and_id(
+    rec: Mapping[str, Any], column: str, where: str, problems: list[str]
+) -> tuple[int | None, str]:
+    """A history row's year and its ``column`` id; what is wrong with them goes to ``problems``.
+
+    ``where`` names the file and row (``"history.csv: row 3"``).
+    """
+    year = _parse_year(str(rec["year"]))
+    if year is None:
+        problems.append(
+            f"{where}, column 'year': '{rec['year']}' is not a year (e.g. 2019 or 2019/20)"
+        )
+    ident = str(rec[column]).strip()
+    if not _ID.match(ident):
+        problems.append(
+            f"{where}, column '{column}': '{ident}' is not a {column} id "
+            "(letters, digits, '_' or '-', starting with a letter)"
+        )
+    return year, ident
+
+
 def _cell(v: Any) -> str:
     """A cell as text; blank for None, NaN and pandas.NA."""
     try:
@@ -194,7 +219,7 @@ def _check_partner_id(pid: Any) -> Any:
         for k in pid:
             _check_partner_id(k)
         return pid
-    if not isinstance(pid, str) or not re.match(r"^[A-Za-z_][A-Za-z0-9_\-]*$", pid):
+    if not isinstance(pid, str) or not _ID.match(pid):
         raise InputError(
             f"commissioner {pid!r}: not a partner id (letters, digits, '_' or '-', "
             "starting with a letter or '_')"
@@ -303,18 +328,7 @@ def read_history(
         row = int(rec.pop("row")) if "row" in rec else i + 2
         if all(str(v).strip() == "" for v in rec.values()):
             continue  # blank line
-        year = _parse_year(str(rec["year"]))
-        if year is None:
-            problems.append(
-                f"{name}: row {row}, column 'year': '{rec['year']}' is not a year "
-                "(e.g. 2019 or 2019/20)"
-            )
-        group = str(rec["group"]).strip()
-        if not re.match(r"^[A-Za-z_][A-Za-z0-9_\-]*$", group):
-            problems.append(
-                f"{name}: row {row}, column 'group': '{group}' is not a group id "
-                "(letters, digits, '_' or '-', starting with a letter)"
-            )
+        year, group = _year_and_id(rec, "group", f"{name}: row {row}", problems)
         out: dict[str, Any] = {"row": row, "year": year, "group": group}
         for col in ("spend", *OPTIONAL_COLUMNS):
             text = str(rec.get(col, "")).strip()
@@ -416,18 +430,7 @@ def read_metrics(
         row = i + 2
         if all(str(v).strip() == "" for v in rec.values()):
             continue
-        year = _parse_year(str(rec["year"]))
-        if year is None:
-            problems.append(
-                f"{name}: row {row}, column 'year': '{rec['year']}' is not a year "
-                "(e.g. 2019 or 2019/20)"
-            )
-        metric = str(rec["metric"]).strip()
-        if not re.match(r"^[A-Za-z_][A-Za-z0-9_\-]*$", metric):
-            problems.append(
-                f"{name}: row {row}, column 'metric': '{metric}' is not a metric id "
-                "(letters, digits, '_' or '-', starting with a letter)"
-            )
+        year, metric = _year_and_id(rec, "metric", f"{name}: row {row}", problems)
         text = str(rec["value"]).strip()
         value = _parse_number(text)
         if value is None or math.isnan(value) or abs(value) > MAX_METRIC_VALUE:
