@@ -37,6 +37,11 @@ Readings of the specification taken here (see the notes of issue 3):
   contribution is written into ``c`` at the end of the year, so everything that
   reads ``c[t]`` (keys, top-slice, caps, holdback) sees the simulation's own.
   ``contributions=`` given explicitly are fixed: nothing re-sets them.
+  With several schedules (or ``arrangement: lead``) they are re-set once for
+  the agreement, a year at a time like the offsets between schedules: each
+  schedule is settled with the contributions re-set so far (its funding
+  fraction of them), and its year-t group variances and outturn give year
+  t + 1's contributions.
 """
 
 from __future__ import annotations
@@ -203,9 +208,7 @@ def reference_settle(
     I_in = np.zeros_like(S_in) if income is None else np.asarray(income, dtype=float)
     c = model.contribution_schedule() if contributions is None else np.asarray(contributions, float)
     c = np.array(c, dtype=float)  # re-set contributions overwrite next year's as the years go
-    specs = [model.contributions[p] for p in model.partner_ids] if contributions is None else []
-    reset = {p: spec for p, spec in enumerate(specs) if spec.kind in ("rebased", "outturn")}
-    floor = model.minimum_schedule()
+    reset = contributions is None and model.contributions_vary  # re-set at step 13
     comm = model.commissioning_matrix()  # (groups, partners)
     expected = model.expected_spend()
     host = pids.index(model.host)
@@ -235,6 +238,8 @@ def reference_settle(
     accrued = [[min(sum(p[:k]) / sum(p), 1.0) for k in range(13)] for p in profiles]
     out["exit"] = np.zeros(years, dtype=bool)
     out["to_meet"] = np.zeros((years, 2))  # step 8's O and Q before any offset or waterfall
+    out["group_variance"] = np.zeros((years, n_g))  # step 7's V_g, for re-setting across schedules
+    out["net_spend"] = np.zeros((years, n_g))  # N_g after management action
     got, gave = (np.zeros(years), np.zeros(years)) if offsets is None else offsets
 
     R = reserve.opening if reserve is not None else 0.0  # reserve balance
@@ -459,6 +464,7 @@ def reference_settle(
         # --- 7. group budgets (split as e, above), variances, profiles.
         Bg = [(B - U) * e[g] / sum(e) for g in range(n_g)]
         Vg = [N[g] - Bg[g] for g in range(n_g)]
+        out["group_variance"][t], out["net_spend"][t] = Vg, N
         position = [0.0] * n_p
         for g, key in keyed.items():
             w = weights(key, group=g)
@@ -663,28 +669,10 @@ def reference_settle(
                     leaves[p] = min(leaves[p], t + 1 + agr.exit.notice_years)
 
         # --- 13. contributions re-set for next year from this year's outturn.
-        if t + 1 < years:
-            for p, spec in reset.items():
-                if spec.kind == "rebased":
-                    # Recurrent variance: the variances of the groups p commissions, by
-                    # its commissioning shares; an underspend spent on one-off items
-                    # (disposition nonrecurrent) does not recur.
-                    r = sum(comm[g, p] * Vg[g] for g in range(n_g))
-                    if agr.underspend_disposition == "nonrecurrent":
-                        r = max(r, 0.0)
-                    nxt = (c[t, p] + spec.recurrent_share * r) * (
-                        1.0 + spec.uplift - spec.efficiency
-                    ) - spec.efficiency_amount
-                else:  # outturn: a share of this year's spend net of income
-                    shares = (
-                        {g: comm[g, p] for g in range(n_g)}
-                        if spec.shares is None
-                        else {gidx[gid]: x for gid, x in spec.shares.items()}
-                    )
-                    nxt = (
-                        spec.factor * (1.0 + spec.uplift) * sum(x * N[g] for g, x in shares.items())
-                    )
-                c[t + 1, p] = max(nxt, 0.0, float(floor[t + 1, p]))
+        if t + 1 < years and reset:
+            nonrecurrent = agr.underspend_disposition == "nonrecurrent"
+            r = _recurrent(comm, Vg, nonrecurrent)
+            c[t + 1] = _reset_contributions(model, c, t, r, N, list(range(n_g)))
 
     out["net"] = np.array([[_net(out, t, p) for p in range(n_p)] for t in range(years)])
     out["exit_year"] = np.array(leaves)
@@ -717,13 +705,16 @@ def reference_schedules(
     S = np.asarray(spend, dtype=float)
     I_in = np.zeros_like(S) if income is None else np.asarray(income, dtype=float)
     c = model.contribution_schedule() if contributions is None else np.asarray(contributions, float)
+    c = np.array(c, dtype=float)  # re-set contributions overwrite next year's as the years go
+    reset = contributions is None and model.contributions_vary
     scheds = model.schedules()
     gidx = {g: i for i, g in enumerate(model.group_ids)}
     cols = [[gidx[g] for g in sc.groups] for sc in scheds]
-    subs = model.schedule_models(c)
+    comm = model.commissioning_matrix()
 
     def one(k: int, offsets: tuple[Any, Any] | None = None) -> dict[str, np.ndarray]:
-        sub = subs[k]
+        # Each schedule is paid its funding fraction of the contributions so far.
+        sub = model.schedule_models(c)[k]
         return reference_settle(
             sub,
             S[:, cols[k]],
@@ -744,14 +735,28 @@ def reference_schedules(
     got = {k: np.zeros(years) for k in part}  # schedule_offset_in of each schedule taking part
     gave = {k: np.zeros(years) for k in part}  # schedule_offset_out
     for t in range(years):
-        # Year t's O_s and Q_s (before any offset) given the offsets of the years before.
-        meet = {k: one(k, (got[k], gave[k]))["to_meet"][t] for k in part}
+        # Year t of each schedule given the offsets and contributions of the years before.
+        runs = {
+            k: one(k, (got[k], gave[k]) if k in part else None)
+            for k in (range(len(scheds)) if reset else part)
+        }
+        meet = {k: runs[k]["to_meet"][t] for k in part}
         O = sum(meet[k][0] for k in part)
         Q = sum(meet[k][1] for k in part)
         m = min(O, Q)
         for k in part:
             got[k][t] = m * meet[k][0] / O if O > 0 else 0.0
             gave[k][t] = m * meet[k][1] / Q if Q > 0 else 0.0
+        if reset and t + 1 < years:
+            # Re-set once for the agreement: the schedules' recurrent variances summed
+            # (each with its own disposition), the outturn of every group.
+            r = [0.0] * len(model.partners)
+            for k, sc in enumerate(scheds):
+                Vg = runs[k]["group_variance"][t]
+                part_r = _recurrent(comm[cols[k]], Vg, sc.underspend_disposition == "nonrecurrent")
+                r = [a + b for a, b in zip(r, part_r, strict=True)]
+            N = np.concatenate([runs[k]["net_spend"][t] for k in range(len(scheds))])
+            c[t + 1] = _reset_contributions(model, c, t, r, N, [g for col in cols for g in col])
     outs = [one(k, (got[k], gave[k])) if k in part else one(k) for k in range(len(scheds))]
     out = {name: sum(o[name] for o in outs) for name in (*PARTNER_FLOWS, *POOL_FLOWS, "reserve")}
     out["net"] = sum(o["net"] for o in outs)
@@ -762,6 +767,52 @@ def reference_schedules(
         out[name] = sum(o[name] for o in outs)
     out["exit_year"] = np.minimum.reduce([o["exit_year"] for o in outs])
     return out
+
+
+def _recurrent(comm: Any, Vg: Any, nonrecurrent: bool) -> list[float]:
+    """Each partner's recurrent variance ``r_p = Σ_g s_gp V_g`` over the groups given
+    (``comm`` their rows); an underspend spent on one-off items (disposition
+    ``nonrecurrent``) does not recur: then its positive part. [£]"""
+    n_p = np.shape(comm)[1]
+    r = [sum(float(comm[g][p]) * float(Vg[g]) for g in range(len(Vg))) for p in range(n_p)]
+    return [max(x, 0.0) for x in r] if nonrecurrent else r
+
+
+def _reset_contributions(
+    model: Model, c: Any, t: int, r: list[float], N: Any, groups: list[int]
+) -> np.ndarray:
+    """Year ``t + 1``'s contribution of every partner (step 13).
+
+    ``c`` the contributions so far ``(years, partners)``, ``r`` year t's
+    recurrent variance of the whole agreement, ``N`` year t's spend net of
+    income of the groups ``groups`` (indices in the model, in the order of
+    ``N``). A partner not re-set keeps ``c[t + 1]``. [£]
+    """
+    comm = model.commissioning_matrix()
+    gidx = {g: i for i, g in enumerate(model.group_ids)}
+    floor = model.minimum_schedule()
+    nxt = np.array(c[t + 1], dtype=float)
+    for p, pid in enumerate(model.partner_ids):
+        spec = model.contributions[pid]
+        if spec.kind == "rebased":
+            x = (c[t, p] + spec.recurrent_share * r[p]) * (
+                1.0 + spec.uplift - spec.efficiency
+            ) - spec.efficiency_amount
+        elif spec.kind == "outturn":  # a share of this year's spend net of income
+            shares = (
+                {g: comm[g, p] for g in range(len(model.group_ids))}
+                if spec.shares is None
+                else {gidx[gid]: x for gid, x in spec.shares.items()}
+            )
+            x = (
+                spec.factor
+                * (1.0 + spec.uplift)
+                * sum(shares.get(g, 0.0) * float(n) for g, n in zip(groups, N, strict=True))
+            )
+        else:
+            continue
+        nxt[p] = max(x, 0.0, float(floor[t + 1, p]))
+    return nxt
 
 
 def _net(out: dict[str, np.ndarray], t: int, p: int) -> float:

@@ -32,6 +32,7 @@ from riskshare.ledger import Ledger
 from riskshare.rules import STEPS, Rule, State, Terms, rules_for
 from riskshare.rules.across import share_offsets
 from riskshare.rules.base import schedule
+from riskshare.rules.rebasing import share_experience
 
 if TYPE_CHECKING:
     from riskshare.paths import SpendPaths
@@ -167,7 +168,8 @@ def _settle_chunk(
 
     The schedules of an agreement run in step: each step of a year runs for
     every schedule before the next step starts, so that offsets between
-    schedules (``across``) see every schedule's overspend and underspend.
+    schedules (``across``) see every schedule's overspend and underspend, and
+    contributions re-set each year (``rebase``) the whole agreement's experience.
 
     Parameters
     ----------
@@ -195,6 +197,8 @@ def _settle_chunk(
         for k, step in enumerate(STEPS):
             if step == "across":
                 share_offsets(states)
+            elif step == "rebase":
+                share_experience(states)
             for state, steps in zip(states, by_step, strict=True):
                 for rule, _ in steps[k]:
                     state.flows.writer = rule  # flows it writes are checked against its declaration

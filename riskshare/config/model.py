@@ -2035,18 +2035,11 @@ def _holdback_problems(model: Model, contributions: np.ndarray) -> list[str]:
 
 
 def _contribution_problems(model: Model, contributions: np.ndarray) -> list[str]:
-    """A fixed contribution below its ``minimum``; a re-set one where it is not supported."""
+    """A contribution fixed in advance below its ``minimum`` (a re-set one is raised to it)."""
     out = []
     floor = model.minimum_schedule()
     for pid, spec in model.contributions.items():
         if isinstance(spec, VARYING_KINDS):
-            if model.agreement.schedules or model.agreement.arrangement == "lead":
-                what = "schedules" if model.agreement.schedules else "arrangement: lead"
-                out.append(
-                    f"contributions.{pid}.kind: '{spec.kind}' contributions are re-set in each "
-                    f"simulation, which agreement.{what} does not support (each schedule is "
-                    "funded by fixed contributions): use kind schedule, uplift or expected_cost"
-                )
             continue
         p = model.partner_ids.index(pid)
         below = np.flatnonzero(contributions[:, p] < floor[:, p] * (1 - 1e-12) - 1e-6)

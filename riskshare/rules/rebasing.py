@@ -5,16 +5,24 @@ simulation: next year's are computed at the end of each year
 (:func:`next_contributions`, step ``rebase``) and paid at the next year's step
 ``contributions``. Contributions fixed in advance never come here: their path
 is the same in every simulation (``Terms.contributions``).
+
+Contributions are re-set once for the whole agreement: with several schedules
+(or ``arrangement: lead``) each schedule's state holds this rule with the
+agreement's terms and the schedule's funding fractions. Before the ``rebase``
+step the settlement sums the schedules' recurrent variances and outturns
+(:func:`share_experience`), each schedule re-sets the partners' whole
+contributions from the sums (the same in every schedule) and pays in its
+funding fraction of them.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 import numpy as np
 
-from riskshare._types import BoolArray, FloatArray
+from riskshare._types import BoolArray, FloatArray, IntArray
 from riskshare.config.model import Model, OutturnContribution, RebasedContribution
 from riskshare.rules.base import Rule
 from riskshare.rules.keys import sum_by_group
@@ -23,7 +31,7 @@ if TYPE_CHECKING:  # the terms hold the re-setting terms: imported here for type
     from riskshare.rules.state import State
     from riskshare.rules.terms import Terms
 
-__all__ = ["Rebasing", "ResetTerms", "next_contributions"]
+__all__ = ["Rebasing", "ResetTerms", "experience", "next_contributions", "share_experience"]
 
 
 @dataclass(frozen=True)
@@ -55,8 +63,15 @@ class ResetTerms:
         ``(years, partners)`` the floor of each contribution (0 without one). [£]
     underspends_recur : bool
         False with ``underspend_disposition: nonrecurrent``: the agreement
-        spends underspends on one-off items, so they never re-base a
-        contribution down.
+        (or this schedule) spends underspends on one-off items, so they never
+        re-base a contribution down.
+    planned : ndarray
+        ``(years, partners)`` the agreement's planned contributions: year 0
+        of every partner, and every year of a partner not re-set. [£]
+    funding : ndarray, optional
+        ``(years, partners)`` the fraction of each partner's contribution paid
+        into this schedule (``Model.schedule_funding``); ``None``: the whole
+        contribution (one schedule). [fraction]
     """
 
     rebased: BoolArray
@@ -70,10 +85,15 @@ class ResetTerms:
     commissioning: FloatArray
     minimum: FloatArray
     underspends_recur: bool
+    planned: FloatArray
+    funding: FloatArray | None = None
 
     @classmethod
-    def from_model(cls, model: Model) -> ResetTerms | None:
-        """The re-setting terms of ``model``, or ``None`` when every contribution is fixed."""
+    def from_model(cls, model: Model, planned: FloatArray) -> ResetTerms | None:
+        """The re-setting terms of ``model``, or ``None`` when every contribution is fixed.
+
+        ``planned`` is ``model.contribution_schedule()``, ``(years, partners)``. [£]
+        """
         if not model.contributions_vary:
             return None
         specs = [model.contributions[pid] for pid in model.partner_ids]
@@ -110,15 +130,80 @@ class ResetTerms:
             commissioning=comm,
             minimum=model.minimum_schedule(),
             underspends_recur=model.agreement.underspend_disposition != "nonrecurrent",
+            planned=planned,
         )
+
+    def for_schedule(
+        self, groups: IntArray, disposition: str, funding: FloatArray | None
+    ) -> ResetTerms:
+        """These terms for one schedule: its groups (indices), its ``underspend_disposition``
+        and its ``(years, partners)`` funding fractions (``None``: the whole contribution)."""
+        return replace(
+            self,
+            commissioning=self.commissioning[groups],
+            outturn_shares=self.outturn_shares[groups],
+            underspends_recur=disposition != "nonrecurrent",
+            funding=funding,
+        )
+
+
+def experience(
+    reset: ResetTerms, v_g: FloatArray | None, n_g: FloatArray
+) -> tuple[FloatArray | None, FloatArray | None]:
+    """This year's experience that re-sets the contributions, of one schedule's groups.
+
+    Parameters
+    ----------
+    reset : ResetTerms
+        Of this schedule (its groups' rows).
+    v_g : ndarray or None
+        Group variances ``V_g = N_g − B_g``, ``(groups, sims)`` (``None``
+        when no partner re-bases). [£]
+    n_g : ndarray
+        Each group's spend net of charging income after management action,
+        ``(groups, sims)``. [£]
+
+    Returns
+    -------
+    recurrent : ndarray or None
+        ``(partners, sims)`` recurrent variance ``r_p = Σ_g s_gp V_g`` (its
+        negative part dropped when underspends do not recur); ``None`` when
+        no partner re-bases. [£]
+    outturn : ndarray or None
+        ``(partners, sims)`` each partner's share of the outturn
+        ``Σ_g share_gp N_g``; ``None`` when no partner re-sets to it. [£]
+    """
+    recurrent = outturn = None
+    if reset.rebased.any():
+        recurrent = sum_by_group(reset.commissioning, v_g)
+        if not reset.underspends_recur:
+            recurrent = np.maximum(recurrent, 0.0)
+    if reset.outturn.any():
+        outturn = sum_by_group(reset.outturn_shares, n_g)
+    return recurrent, outturn
+
+
+def share_experience(states: list[State]) -> None:
+    """Give each schedule the agreement's experience: each schedule's summed (``recurrent``,
+    ``outturn``; nothing when contributions are fixed)."""
+    if states[0].terms.reset is None:
+        return
+    parts = [experience(s.terms.reset, s.v_g, s.n_g) for s in states]
+    totals = []
+    for k in range(2):
+        total = parts[0][k]
+        for part in parts[1:]:
+            total = None if total is None else total + part[k]
+        totals.append(total)
+    for s in states:
+        s.recurrent, s.outturn = totals
 
 
 def next_contributions(
     reset: ResetTerms,
     c: FloatArray,
-    v_g: FloatArray | None,
-    n_g: FloatArray,
-    planned: FloatArray,
+    recurrent: FloatArray | None,
+    outturn: FloatArray | None,
     t: int,
 ) -> FloatArray:
     """Next year's contributions from this year's, per simulation.
@@ -127,66 +212,67 @@ def next_contributions(
     ----------
     reset : ResetTerms
     c : ndarray
-        This year's contributions ``(partners, sims)``. [£]
-    v_g : ndarray or None
-        This year's group variances ``V_g = N_g − B_g``, ``(groups, sims)``
-        (``None`` when no partner re-bases). [£]
-    n_g : ndarray
-        This year's spend of each group net of charging income, after
-        management action, ``(groups, sims)``. [£]
-    planned : ndarray
-        Next year's contributions fixed in advance ``(partners,)``, kept by
-        the partners that are not re-set. [£]
+        This year's contributions (each partner's whole contribution to the
+        agreement) ``(partners, sims)``. [£]
+    recurrent, outturn : ndarray or None
+        This year's recurrent variance and outturn shares of the whole
+        agreement, ``(partners, sims)`` (:func:`experience`). [£]
     t : int
-        Next year (its minimum applies).
+        Next year (its planned contributions and minimum apply).
 
     Returns
     -------
     ndarray
         ``(partners, sims)``: re-based ``(c + a·r)·(1 + uplift − efficiency) −
-        efficiency_amount`` with ``r_p = Σ_g s_gp V_g`` (its negative part
-        dropped when underspends do not recur); outturn ``factor · (1 +
-        uplift) · Σ_g share_gp N_g``; otherwise ``planned``; each at least
-        0 and at least the minimum. [£]
+        efficiency_amount``; outturn ``factor · (1 + uplift) · outturn``;
+        otherwise the planned contribution; each at least 0 and at least the
+        minimum. [£]
     """
-    out = np.broadcast_to(planned[:, None], c.shape)
-    if reset.rebased.any():
-        r = sum_by_group(reset.commissioning, v_g)
-        if not reset.underspends_recur:
-            r = np.maximum(r, 0.0)
+    out = np.broadcast_to(reset.planned[t][:, None], c.shape)
+    if recurrent is not None:
         rate = (1.0 + reset.uplift - reset.efficiency)[:, None]
-        rebased = (c + reset.recurrent_share[:, None] * r) * rate - reset.efficiency_amount[:, None]
+        rebased = (c + reset.recurrent_share[:, None] * recurrent) * rate - reset.efficiency_amount[
+            :, None
+        ]
         out = np.where(reset.rebased[:, None], rebased, out)
-    if reset.outturn.any():
-        outturn = ((reset.factor * (1.0 + reset.uplift))[:, None]) * sum_by_group(
-            reset.outturn_shares, n_g
+    if outturn is not None:
+        out = np.where(
+            reset.outturn[:, None], (reset.factor * (1.0 + reset.uplift))[:, None] * outturn, out
         )
-        out = np.where(reset.outturn[:, None], outturn, out)
     return np.maximum(np.maximum(out, 0.0), reset.minimum[t][:, None])
 
 
 class Rebasing(Rule):
-    """Sets each year's contributions per simulation; re-sets next year's at the year end."""
+    """Sets each year's contributions per simulation; re-sets next year's at the year end.
+
+    ``agreed`` is each partner's whole contribution, ``(partners, sims)``;
+    the schedule is paid its funding fraction of it (``next_c``).
+    """
 
     name = "rebasing"
     steps = ("contributions", "rebase")
-    carries = ("next_c",)
+    carries = ("next_c", "agreed")
     order = -1  # before the contributions are paid from them
 
-    def __init__(self, terms: Terms, reset: ResetTerms) -> None:
-        self.terms = terms
+    def __init__(self, reset: ResetTerms) -> None:
         self.reset = reset
         if reset.rebased.any():
             self.needs = frozenset({"group_variances"})
 
     @classmethod
     def from_terms(cls, terms: Terms) -> Rebasing | None:
-        return None if terms.reset is None else cls(terms, terms.reset)
+        return None if terms.reset is None else cls(terms.reset)
 
     def start(self, s: State) -> None:
         # Year 0 is the same in every simulation: the first year of the planned path.
-        s.next_c = np.repeat(self.terms.contributions[0][:, None], s.n_sims, axis=1)
+        s.agreed = np.repeat(self.reset.planned[0][:, None], s.n_sims, axis=1)
+        s.next_c = self.paid(s.agreed, 0)
         s.cumulative = np.zeros((s.n_partners, s.n_sims))
+
+    def paid(self, agreed: FloatArray, t: int) -> FloatArray:
+        """What the partners pay into this schedule in year ``t`` of ``agreed``. [£]"""
+        f = self.reset.funding
+        return agreed if f is None else f[t][:, None] * agreed
 
     def contributions(self, s: State) -> None:
         s.c = s.next_c
@@ -194,7 +280,5 @@ class Rebasing(Rule):
     def rebase(self, s: State) -> None:
         t = s.t + 1
         if t < s.years:
-            v_g = s.v_g if self.reset.rebased.any() else None
-            s.next_c = next_contributions(
-                self.reset, s.c, v_g, s.n_g, self.terms.contributions[t], t
-            )
+            s.agreed = next_contributions(self.reset, s.agreed, s.recurrent, s.outturn, t)
+            s.next_c = self.paid(s.agreed, t)

@@ -34,6 +34,7 @@ YEAR = frozenset(
         "over", "under", "live", "draw", "release", "added", "retained", "nonrecurrent",
         "calls", "refunds", "balance", "cumulative", "exited", "any_exited", "closing",
         "left", "any_left", "gone", "across_over", "across_under", "offset_net",
+        "recurrent", "outturn",
     }
 )  # fmt: skip
 
@@ -187,6 +188,10 @@ class State:
         With offsets between schedules: the overspend and underspend of every
         schedule taking part, set by the settlement after the ``offset`` step,
         and what this schedule received less what it gave. [£]
+    recurrent, outturn
+        With contributions re-set each year: the whole agreement's recurrent
+        variance and outturn shares, ``(partners, sims)`` (or ``None``), set by
+        the settlement before the ``rebase`` step (summed over the schedules). [£]
     draw, release, added, retained, nonrecurrent
         What the reserve, the uncommitted allocation, carry-forward, retention
         and non-recurrent use absorbed. [£]

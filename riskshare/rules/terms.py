@@ -112,8 +112,9 @@ class Terms:
         shares = np.where(totals > 0, raw / np.where(totals > 0, totals, 1.0), 1.0 / raw.shape[1])
         rate = model.charging_rates()
         pids = tuple(model.partner_ids)
+        reset = ResetTerms.from_model(model, contrib) if contributions is None else None
         return cls(
-            schedules=_schedule_terms(model, contrib),
+            schedules=_schedule_terms(model, contrib, reset),
             agreement=agr,
             contributions=contrib,
             commissioning=model.commissioning_matrix(),
@@ -127,7 +128,7 @@ class Terms:
             materiality=model.simulation.materiality,
             accrual=_accrual(model),
             case_groups=tuple(g for g, grp in enumerate(model.client_groups) if grp.cases),
-            reset=ResetTerms.from_model(model) if contributions is None else None,
+            reset=reset,
         )
 
     @property
@@ -205,8 +206,15 @@ def _accrual(model: Model) -> FloatArray | None:
     return out
 
 
-def _schedule_terms(model: Model, contributions: FloatArray) -> tuple[tuple[Terms, IntArray], ...]:
-    """Each schedule's terms and group indices (empty for a one-schedule agreement)."""
+def _schedule_terms(
+    model: Model, contributions: FloatArray, reset: ResetTerms | None
+) -> tuple[tuple[Terms, IntArray], ...]:
+    """Each schedule's terms and group indices (empty for a one-schedule agreement).
+
+    With contributions re-set each year (``reset``), every schedule re-sets
+    the agreement's contributions (:mod:`riskshare.rules.rebasing`) and is
+    paid its funding fraction of them (all of them under ``arrangement: lead``).
+    """
     agr = model.agreement
     subs = model.schedule_models(contributions)
     if subs == [model]:
@@ -218,10 +226,15 @@ def _schedule_terms(model: Model, contributions: FloatArray) -> tuple[tuple[Term
             across.schedules or [s.id for s in agr.schedules if s.arrangement != "aligned"]
         )
     gidx = {g: i for i, g in enumerate(model.group_ids)}
+    funding = model.schedule_funding()
     out = []
-    for sched, sub in zip(model.schedules(), subs, strict=True):
+    for s, (sched, sub) in enumerate(zip(model.schedules(), subs, strict=True)):
         terms = Terms.from_model(sub)
+        groups = np.array([gidx[g] for g in sched.groups], dtype=np.intp)
         if sched.id in taking_part:
             terms = replace(terms, offset_across=True)
-        out.append((terms, np.array([gidx[g] for g in sched.groups], dtype=np.intp)))
+        if reset is not None:
+            part = reset.for_schedule(groups, sched.underspend_disposition, funding[s])
+            terms = replace(terms, reset=part)
+        out.append((terms, groups))
     return tuple(out)

@@ -78,7 +78,6 @@ def agreements(
     savings: bool = False,
     schedule: bool = False,
     uncharged: Sequence[str] | None = None,
-    lead: bool = True,
 ) -> dict[str, Any]:
     """The ``agreement`` section of a config, as a dict, every clause possible.
 
@@ -96,16 +95,13 @@ def agreements(
         The groups without charging income, whose schemes a holdback with
         ``unreleased: uncommission`` may fund (default: every group). Each
         group's expected spend must be at least £1m (the largest holdback).
-    lead : bool
-        Whether ``arrangement: lead`` may be drawn (it is a schedule, funded
-        by fixed contributions).
     """
     pids = list(partner_ids)
     agr: dict[str, Any] = {}
     arrangement = draw(st.integers(0, 5))
     if arrangement == 0:
         agr["arrangement"] = "aligned"
-    elif arrangement == 1 and lead:
+    elif arrangement == 1:
         agr.update(arrangement="lead", lead=draw(st.sampled_from(pids)))
     aligned = agr.get("arrangement") == "aligned"
     offset = draw(st.booleans()) or aligned
@@ -266,9 +262,9 @@ def models(
 
     With ``schedules`` the agreement has one to three schedules (the groups
     split between them at random), each with random rules, funding and
-    offsets between them. With ``resets`` (not with ``schedules``) each
-    partner's contribution may be re-set each year: re-based (R18) or a
-    share of last year's outturn, with or without a minimum.
+    offsets between them. With ``resets`` each partner's contribution may be
+    re-set each year: re-based (R18) or a share of last year's outturn, with
+    or without a minimum (with several schedules or a lead arrangement too).
     """
     n_p = draw(st.integers(min_partners, max_partners))
     n_g = draw(st.integers(1, max_groups))
@@ -327,7 +323,6 @@ def models(
                 years,
                 metrics=metrics,
                 uncharged=[g["id"] for g in groups if "charging" not in g],
-                lead=not resets,
             )
         ),
         "simulation": {"years": years, "n_sims": 1, "seed": 0},

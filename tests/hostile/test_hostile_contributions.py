@@ -101,27 +101,6 @@ CASES = [
         ),
         ("contributions.icb: £900,000 in year 1 is below its minimum £950,940",),
     ),
-    (
-        "rebased-with-schedules",
-        config(
-            "{kind: rebased, base: 5.0e5}",
-            extra="",
-        ).replace(
-            "agreement:\n  arrangement: pooled\n  overspend: {key: proportional}\n"
-            "  underspend: {key: proportional}\n"
-            "  reserve: {opening: 0, carry_forward: true, final_key: proportional}\n",
-            "agreement:\n  schedules:\n    - {id: home, groups: [homecare]}\n"
-            "    - {id: care, groups: [therapy]}\n",
-        ),
-        ("contributions.council.kind", "agreement.schedules does not support", "kind schedule"),
-    ),
-    (
-        "outturn-with-lead",
-        config("{kind: outturn}").replace(
-            "  arrangement: pooled\n", "  arrangement: lead\n  lead: icb\n"
-        ),
-        ("contributions.council.kind", "arrangement: lead does not support"),
-    ),
 ]
 
 

@@ -46,6 +46,13 @@ def test_resetting_contributions_match_reference_with_three_to_five_partners(cas
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(settlement_cases(SIMS, schedules=True, resets=True, max_partners=4, max_groups=4))
+def test_resetting_contributions_with_schedules_match_reference(case) -> None:
+    """Contributions re-set once for the agreement and split between its schedules."""
+    _check_against_reference(case)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(settlement_cases(SIMS, schedules=True, max_partners=5, max_groups=4))
 def test_schedules_match_reference(case) -> None:
     ledger = _check_against_reference(case)

@@ -1332,6 +1332,92 @@ EXAMPLES = [
         },
         spend=[[10 * m, 12 * m], [10 * m, 9 * m], [10 * m, 11.025 * m]],
     ),
+    # Re-basing across two schedules, re-set once for the agreement and split by funding.
+    # Schedule "social" holds a (the council's), funded council 0.8, icb 0.2; schedule
+    # "health" holds b (the icb's), funded council 0.2, icb 0.8, and spends its underspends
+    # on one-off items (nonrecurrent). Both share by contributions (proportional), one group
+    # each, so a schedule's group budget is its whole budget. The council re-bases all of its
+    # recurrent variance with a 2 % uplift; the icb all of its, no uplift, never below its
+    # minimum 10 growing 5 % (10, 10.5, 11.025).
+    # Year 0: c = 10 : 10 -> social 8 : 2 (B 10), health 2 : 8 (B 10). Spend a 11, b 9.5:
+    #   social V = +1 shared 8 : 2 -> calls 0.8, 0.2; health V = -0.5 spent on one-off items
+    #   (nonrecurrent_spend 0.5). Recurrent variance summed over the schedules, each by its
+    #   commissioners: council r = 1 x (+1) = 1; icb r = max(1 x (-0.5), 0) = 0 (health's
+    #   underspend does not recur). Council next (10 + 1) x 1.02 = 11.22; icb next 10 + 0 =
+    #   10, below the minimum of its whole contribution, 10.5: so 10.5.
+    # Year 1: c = 11.22 : 10.5 -> social 8.976 : 2.1 (B 11.076), health 2.244 : 8.4
+    #   (B 10.644). Spend a 11.576, b 11.644: social V = +0.5 shared 8.976 : 2.1; health
+    #   V = +1 shared 2.244 : 8.4. Council r = 0.5, icb r = max(1, 0) = 1. Council next
+    #   (11.22 + 0.5) x 1.02 = 11.9544; icb next 10.5 + 1 = 11.5 (above 11.025).
+    # Year 2: c = 11.9544 : 11.5 -> social 9.56352 : 2.3 (B 11.86352), health
+    #   2.39088 : 9.2 (B 11.59088). Spend a 11.26352, b 11.59088: social V = -0.6 refunded
+    #   9.56352 : 2.3; health V = 0.
+    Example(
+        "contributions_rebased_across_schedules",
+        {"a": (C, [10 * m, 10 * m, 10 * m]), "b": (I, [10 * m, 10 * m, 10 * m])},
+        {
+            C: {"kind": "rebased", "base": 10 * m, "uplift": 0.02},
+            I: {"kind": "rebased", "base": 10 * m, "minimum": {"base": 10 * m, "growth": 0.05}},
+        },
+        {
+            "contribution": [[10 * m, 10 * m], [11.22 * m, 10.5 * m], [11.9544 * m, 11.5 * m]],
+            "nonrecurrent_spend": [0.5 * m, 0, 0],
+            "overspend_call": [
+                [0.8 * m, 0.2 * m],
+                [
+                    (0.5 * 8.976 / 11.076 + 2.244 / 10.644) * m,
+                    (0.5 * 2.1 / 11.076 + 8.4 / 10.644) * m,
+                ],
+                [0, 0],
+            ],
+            "underspend_refund": [
+                [0, 0],
+                [0, 0],
+                [0.6 * 9.56352 / 11.86352 * m, 0.6 * 2.3 / 11.86352 * m],
+            ],
+            "schedule_net": [
+                [[0.8 * m, 0.2 * m], [0, 0]],
+                [
+                    [0.5 * 8.976 / 11.076 * m, 0.5 * 2.1 / 11.076 * m],
+                    [2.244 / 10.644 * m, 8.4 / 10.644 * m],
+                ],
+                [[-0.6 * 9.56352 / 11.86352 * m, -0.6 * 2.3 / 11.86352 * m], [0, 0]],
+            ],
+        },
+        agreement={
+            "schedules": [
+                {"id": "social", "groups": ["a"], "funding": {C: 0.8, I: 0.2}},
+                {
+                    "id": "health",
+                    "groups": ["b"],
+                    "funding": {C: 0.2, I: 0.8},
+                    "underspend_disposition": "nonrecurrent",
+                },
+            ]
+        },
+        spend=[[11 * m, 9.5 * m], [11.576 * m, 11.644 * m], [11.26352 * m, 11.59088 * m]],
+    ),
+    # A lead arrangement (the icb leads, so its keys default to the lead: it bears the
+    # variance) with the council's contribution re-set each year to 103 % of last year's
+    # outturn of a, which it commissions; year 0 is a's expected cost, 10. The icb pays 10
+    # a year. The lead's schedule is funded by the whole contribution (fraction 1).
+    # Year 0: c = 10 : 10, B = 20; spend a 12, b 9: V = +1, the icb's call 1.
+    #   Council next: 1.03 x 12 = 12.36.
+    # Year 1: c = 12.36 : 10, B = 22.36; spend a 11, b 10: V = 21 - 22.36 = -1.36, refunded
+    #   to the icb. Council next: 1.03 x 11 = 11.33.
+    # Year 2: c = 11.33 : 10, B = 21.33; spend a 11.5, b 10.5: V = +0.67, the icb's call.
+    Example(
+        "contributions_outturn_lead",
+        {"a": (C, [10 * m, 10 * m, 10 * m]), "b": (I, [10 * m, 10 * m, 10 * m])},
+        {C: {"kind": "outturn", "uplift": 0.03}, I: [10 * m, 10 * m, 10 * m]},
+        {
+            "contribution": [[10 * m, 10 * m], [12.36 * m, 10 * m], [11.33 * m, 10 * m]],
+            "overspend_call": [[0, 1 * m], [0, 0], [0, 0.67 * m]],
+            "underspend_refund": [[0, 0], [0, 1.36 * m], [0, 0]],
+        },
+        agreement={"arrangement": "lead", "lead": I},
+        spend=[[12 * m, 9 * m], [11 * m, 10 * m], [11.5 * m, 10.5 * m]],
+    ),
 ]
 
 IDS = [e.id for e in EXAMPLES]
