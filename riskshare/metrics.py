@@ -3,8 +3,18 @@
 Pure functions on any array whose first axis is the simulation; usable alone
 in a notebook. Quantiles use numpy's default linear interpolation
 (Hyndman–Fan type 7); TVaR at level ``q`` is the mean of the largest
-``ceil((1 - q) n)`` values. Every mean and probability comes with its Monte
-Carlo standard error.
+``k = ceil((1 - q) n)`` values, computed in one canonical order: the values
+strictly above the ``k``-th largest (its threshold) summed in simulation
+order, plus the threshold once for each of the ``k`` places they leave, over
+``k`` — so its last bits never depend on how a selection algorithm arranges
+the elements. Every mean and probability comes with its Monte Carlo standard
+error.
+
+Order statistics are found exactly without partitioning a whole row: every
+``SAMPLE_STRIDE``-th simulation brackets each one between two values, one
+pass over the row counts the simulations below each bracket and gathers the
+few inside it, and those few are partitioned (a bracket that misses falls
+back to partitioning the row, so the figures never depend on the bracket).
 """
 
 from __future__ import annotations
@@ -36,12 +46,31 @@ __all__ = [
 #: threads on very long rows (one above 8.4 million simulations).
 BUFFER_BYTES = 128 << 20
 
+#: Every ``SAMPLE_STRIDE``-th simulation of a row brackets its order statistics.
+SAMPLE_STRIDE = 32
+
+#: Half-width of a bracket, in standard deviations of a sample rank, plus 2: a
+#: bracket misses with chance about 1e-9 for independent simulations (and a miss
+#: costs one partition of the row, not a wrong figure).
+BRACKET_SD = 6.0
+
+#: Rows shorter than this are partitioned whole: bracketing would not pay.
+BRACKET_MIN = 1 << 15
+
+#: Simulations compared at a time when gathering brackets (temporaries stay in cache).
+PASS_CHUNK = 1 << 16
+
 #: Quantile levels reported for every outcome.
 QUANTILES: Mapping[str, float] = {"p5": 0.05, "p50": 0.50, "p95": 0.95, "p99": 0.99}
 
 
 def tvar(x: FloatArray, level: float) -> FloatArray:
-    """Tail value at risk: the mean of the worst ``ceil((1 - level) n)`` outcomes.
+    """Tail value at risk: the mean of the worst ``k = ceil((1 - level) n)`` outcomes.
+
+    Canonical: the outcomes strictly above the ``k``-th largest (the
+    threshold), summed in simulation order, plus the threshold times the
+    places left, over ``k`` — the same bits whatever order a selection
+    algorithm leaves the tail in.
 
     Parameters
     ----------
@@ -62,9 +91,12 @@ def tvar(x: FloatArray, level: float) -> FloatArray:
     """
     x = np.asarray(x, dtype=float)
     n = x.shape[0]
-    k = tail_count(n, level)
-    top = np.partition(x, n - k, axis=0)[n - k :]
-    return top.mean(axis=0)
+    xt = np.moveaxis(x, 0, -1)
+    first = n - tail_count(n, level)
+    stats = _row_statistics(
+        _array_rows(xt, False), n, xt.shape[:-1], [first], [first], moments=False
+    )
+    return stats[("tail", first)]
 
 
 def _array_rows(xt: FloatArray, total: bool) -> list[Callable[..., FloatArray]]:
@@ -101,15 +133,16 @@ def _row_statistics(
 
     ``rows[i](out=buf)`` gives row ``i``: a contiguous array, or ``buf``
     filled (:func:`_array_rows`; a file's column, :mod:`riskshare.spill`).
-    For each row: the order statistics ``kth`` and the means of the tails from
-    each index in ``tails`` up (one partition), and with ``moments`` its mean,
+    For each row: the order statistics ``kth`` and the canonical means of the
+    tails from each index in ``tails`` up (:func:`_order_statistics`; every
+    index in ``tails`` must be in ``kth``), and with ``moments`` its mean,
     standard deviation (``ddof=1``) and ``P(x > 0)``, and ``P(x > threshold)``
-    for the row's threshold. Each is computed as numpy computes it for that
-    row alone (``np.partition``, ``mean``, ``std``), so the figures equal
-    numpy's to the last bit. Each thread works in one reused row buffer, so no
-    temporary is as large as all the rows; numpy releases the GIL, so large
-    arrays are done on threads, and the result does not depend on their
-    number.
+    for the row's threshold. Order statistics, means and standard deviations
+    are computed as numpy computes them for that row alone (``mean``,
+    ``std``), so they equal numpy's to the last bit. Each thread works in one
+    reused row buffer, so no temporary is as large as all the rows; numpy
+    releases the GIL, so large arrays are done on threads, and the result does
+    not depend on their number.
 
     Returns
     -------
@@ -133,23 +166,20 @@ def _row_statistics(
         if buf is None:
             buf = buffers.row = np.empty(n)
         row = rows[i](out=buf)
+        total = np.add.reduce(row)
+        mean = total / n  # as ndarray.mean: the same sum in the same order
         if moments:
-            mean = np.add.reduce(row) / n  # as ndarray.mean: the same sum in the same order
             result["mean"][i] = mean
             result["positive"][i] = _count_above(row, materiality) / n
         if thresholds is not None:
             result["exceeds"][i] = _count_above(row, th[i]) / n
         if kth:
-            if row is not buf:
-                np.copyto(buf, row)
-            buf.partition(kth)  # as np.partition(row, kth), without a fresh copy
+            values, means = _order_statistics(row, kth, tails, total)
             for k in kth:
-                result[k][i] = buf[k]
+                result[k][i] = values[k]
             for k in tails:
-                result[("tail", k)][i] = buf[k:].mean()
-        if moments and n > 1:  # as ndarray.std(ddof=1)
-            if row is buf and kth:
-                row = rows[i](out=buf)  # in order again after the partition
+                result[("tail", k)][i] = means[k]
+        if moments and n > 1:  # as ndarray.std(ddof=1); the row's last use, so buf may be it
             np.subtract(row, mean, out=buf)
             np.multiply(buf, buf, out=buf)
             result["sd"][i] = np.sqrt(np.add.reduce(buf) / (n - 1))
@@ -165,6 +195,191 @@ def _row_statistics(
         for i in range(len(rows)):
             one(i)
     return {key: value.reshape(lead)[()] for key, value in result.items()}
+
+
+def _order_statistics(
+    row: FloatArray, kth: Sequence[int], tails: Sequence[int], total: float
+) -> tuple[dict[int, float], dict[int, float]]:
+    """The order statistics ``kth`` of ``row`` and the canonical tail means from ``tails``.
+
+    ``row``: one row of ``n`` simulations, left unchanged; ``kth``: sorted
+    0-based indices into the sorted row; ``tails``: indices ``n - k`` (each
+    in ``kth``) whose tail of the ``k`` largest is averaged; ``total``: the
+    row's sum (not finite when the row holds NaN or infinities, which are
+    then partitioned whole). Order statistics are exact (one value whatever
+    the algorithm); a tail mean is ``(sum of the values above the threshold,
+    in simulation order, + (k - their count) * threshold) / k``, the
+    threshold being the value at ``n - k``. [£]
+
+    Returns
+    -------
+    (dict, dict)
+        ``{k: value}`` for each of ``kth``; ``{index: mean}`` for each of ``tails``.
+    """
+    n = row.size
+    found = _bracketed(row, kth, tails) if n >= BRACKET_MIN and math.isfinite(total) else None
+    if found is None:
+        part = np.partition(row, kth)
+        values, top = {k: float(part[k]) for k in kth}, None
+    else:
+        values, top = found
+    means = {}
+    for first in tails:
+        threshold = values[first]
+        # Every value above the threshold is among the gathered top ones when
+        # the threshold lies in their range; else one pass over the row.
+        pool = top[1] if top is not None and top[0] <= threshold else row
+        above = pool[pool > threshold]
+        k = n - first
+        means[first] = float((np.add.reduce(above) + (k - above.size) * threshold) / k)
+    return values, means
+
+
+def _clusters(kth: Sequence[int], n: int) -> list[tuple[int, int]]:
+    """Sorted ``kth`` in runs whose neighbours are within ``n / 64``: ``(first, last)`` of each."""
+    runs = [[kth[0], kth[0]]]
+    for k in kth[1:]:
+        if k - runs[-1][1] <= n // 64:
+            runs[-1][1] = k
+        else:
+            runs.append([k, k])
+    return [(first, last) for first, last in runs]
+
+
+#: A bracket: its lowest and highest value, and a value many simulations share there (or None).
+Bracket = tuple[float, float, float | None]
+
+
+def _brackets(row: FloatArray, clusters: Sequence[tuple[int, int]]) -> list[Bracket]:
+    """Values ``(a, b, tie)`` that bracket each cluster of order statistics, from a subsample.
+
+    The subsample is every ``SAMPLE_STRIDE``-th simulation (deterministic);
+    the order statistic at rank ``r`` of ``n`` is expected at rank ``r s / n``
+    of its ``s``, give or take ``sqrt(s p (1 - p))``, ``p = r / n``, so ``a``
+    and ``b`` are taken ``BRACKET_SD`` of those (plus 2) below the cluster's
+    first and above its last; ``-inf`` / ``inf`` past the subsample's ends.
+    ``tie``: the value the subsample repeats most between them, if any value
+    repeats (a mass, e.g. at 0: counted, not gathered).
+    """
+    n = row.size
+    sample = row[::SAMPLE_STRIDE]
+    s = sample.size
+
+    def spread(r: int) -> float:
+        p = r / n
+        return BRACKET_SD * math.sqrt(s * p * (1.0 - p)) + 2.0
+
+    ranks = [
+        (math.floor(first * s / n - spread(first)), math.ceil(last * s / n + spread(last)))
+        for first, last in clusters
+    ]
+    within = sorted({r for pair in ranks for r in pair if 0 <= r < s})
+    part = np.partition(sample, within) if within else sample
+    brackets: list[Bracket] = []
+    for lo, hi in ranks:
+        # After the partition, the subsample's values ranked lo..hi lie between them.
+        values, counts = np.unique(part[max(lo, 0) : min(hi, s - 1) + 1], return_counts=True)
+        tie = float(values[np.argmax(counts)]) if counts.max() > 1 else None
+        brackets.append(
+            (-np.inf if lo < 0 else float(part[lo]), np.inf if hi >= s else float(part[hi]), tie)
+        )
+    return brackets
+
+
+def _gather(row: FloatArray, brackets: Sequence[Bracket]) -> list[tuple[int, FloatArray, int]]:
+    """For each bracket ``(lo, hi, tie)``: how many of ``row`` lie below ``lo``, the values
+    in ``[lo, hi]`` other than ``tie`` (in simulation order), and how many equal ``tie``.
+
+    One pass over ``row``, ``PASS_CHUNK`` simulations at a time, every bracket
+    in each chunk. No NaN in ``row``.
+    """
+    below = [0] * len(brackets)
+    ties = [0] * len(brackets)
+    parts: list[list[FloatArray]] = [[] for _ in brackets]
+    for start in range(0, row.size, PASS_CHUNK):
+        chunk = row[start : start + PASS_CHUNK]
+        for j, (lo, hi, tie) in enumerate(brackets):
+            upto = chunk <= hi
+            same = 0 if tie is None else int(np.count_nonzero(chunk == tie))
+            ties[j] += same
+            if lo == hi == tie:  # nothing but the tie
+                below[j] += int(np.count_nonzero(upto)) - same
+                continue
+            below[j] += int(np.count_nonzero(upto))
+            mask = chunk >= lo
+            mask &= upto
+            if tie is not None:
+                mask &= chunk != tie
+            inside = chunk[mask]
+            below[j] -= inside.size + same
+            parts[j].append(inside)
+    return [
+        (count, np.concatenate(part) if part else np.empty(0), tie)
+        for count, part, tie in zip(below, parts, ties, strict=True)
+    ]
+
+
+def _pick(values: FloatArray, tie: float | None, ties: int, ranks: Sequence[int]) -> list[float]:
+    """The values at ``ranks`` of ``values`` (unsorted, none equal to ``tie``) and ``ties`` copies
+    of ``tie``, sorted together."""
+    if tie is None:
+        return [float(v) for v in np.partition(values, ranks)[ranks]]
+    lower, upper = values[values < tie], values[values > tie]
+    out = dict.fromkeys((r for r in ranks if lower.size <= r < lower.size + ties), tie)
+    below = [r for r in ranks if r < lower.size]
+    above = [r - lower.size - ties for r in ranks if r >= lower.size + ties]
+    if below:
+        out.update(zip(below, np.partition(lower, below)[below].tolist(), strict=True))
+    if above:
+        chosen = np.partition(upper, above)[above].tolist()
+        out.update(zip([r + lower.size + ties for r in above], chosen, strict=True))
+    return [float(out[r]) for r in ranks]
+
+
+def _bracketed(
+    row: FloatArray, kth: Sequence[int], tails: Sequence[int]
+) -> tuple[dict[int, float], tuple[float, FloatArray] | None] | None:
+    """The order statistics ``kth`` of a finite ``row`` by bracketing, or None if a bracket misses.
+
+    From the lowest cluster of ``kth`` holding a tail's first index up, the
+    clusters share one bracket: everything at or above that cluster's bottom
+    (what the tail means need anyway); every other cluster has its own. One
+    pass gathers every bracket (:func:`_gather`), and each cluster is found
+    among its bracket's values: counted below, selected inside.
+
+    Returns
+    -------
+    (dict, tuple or None) or None
+        ``{k: value}``, and the shared top bracket as ``(its bottom, its
+        values in simulation order)`` (every value at or above its bottom), if
+        any.
+    """
+    n = row.size
+    clusters = _clusters(kth, n)
+    brackets = _brackets(row, clusters)
+    with_tail = [
+        j for j, (first, last) in enumerate(clusters) if any(first <= t <= last for t in tails)
+    ]
+    split = with_tail[0] if with_tail else len(clusters)
+    spans = brackets[:split]
+    if with_tail:
+        spans.append((brackets[split][0], np.inf, None))
+    gathered = _gather(row, spans)
+    values: dict[int, float] = {}
+    for j, (first, last) in enumerate(clusters):
+        a, b, tie = brackets[j]
+        below, within, ties = gathered[min(j, split)]
+        if j >= split:  # in the shared top bracket: within the cluster's own
+            below += int(np.count_nonzero(within < a))
+            within = within[(within >= a) & (within <= b)]
+            if tie is not None:
+                ties = int(np.count_nonzero(within == tie))
+                within = within[within != tie]
+        if not below <= first <= last < below + within.size + ties:
+            return None  # the bracket missed: the caller partitions the whole row
+        ks = [k for k in kth if first <= k <= last]
+        values.update(zip(ks, _pick(within, tie, ties, [k - below for k in ks]), strict=True))
+    return values, ((brackets[split][0], gathered[split][1]) if with_tail else None)
 
 
 def _count_above(row: FloatArray, threshold: float, chunk: int = 1 << 16) -> int:
