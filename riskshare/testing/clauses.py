@@ -168,6 +168,40 @@ CLAUSES = {
         "caps": [{"partner": "council", "fraction": 0.02, "overflow": "reserve"}],
         "holdback": {"partner": "icb", "amount": 300000, "metric": "nea", "target": 0.01},
     },
+    # The same re-set contributions in an agreement of three schedules: re-set once for the
+    # agreement, split by the schedules' funding (by expected spend); one schedule spends
+    # its underspends on one-off items, another is led by the icb.
+    "contributions_reset_schedules": {
+        "contributions": {
+            "council": {"kind": "rebased", "base": 12000000, "uplift": 0.03, "efficiency": 0.01},
+            "icb": {
+                "kind": "outturn",
+                "uplift": 0.04,
+                "minimum": {"base": 12000000, "growth": 0.0566},
+            },
+        },
+        "schedules": [
+            {
+                "id": "ld",
+                "groups": ["learning_disability"],
+                "weights": "cumulative",
+                "reserve": {"opening": 200000, "top_slice": 0.01, "cap": 900000},
+                "caps": [{"partner": "council", "fraction": 0.02, "overflow": "reserve"}],
+            },
+            {
+                "id": "mh",
+                "groups": ["mental_health"],
+                "underspend_disposition": "nonrecurrent",
+            },
+            {
+                "id": "community",
+                "groups": ["community_equipment", "intermediate_care"],
+                "arrangement": "lead",
+                "lead": "icb",
+            },
+        ],
+        "across": {"offset": True},
+    },
     "schedules_offset": {
         "schedules": [
             {

@@ -125,15 +125,17 @@ def test_report_and_workbook_equal_the_table(results, outputs) -> None:
     np.testing.assert_allclose([r[3] for r in body], frame["mean"].to_numpy(), rtol=1e-12)
 
 
-def test_the_shipped_example_runs_end_to_end(tmp_path) -> None:
-    """configs/rebased_example.yaml from the command line: tables, report and workbook."""
+@pytest.mark.parametrize("example", ["rebased_example", "schedules_rebased_example"])
+def test_the_shipped_example_runs_end_to_end(tmp_path, example: str) -> None:
+    """The shipped examples from the command line: tables, report and workbook (with several
+    schedules, each partner's contribution summed over them, and the by-schedule table)."""
     from typer.testing import CliRunner
 
     from riskshare.cli.core import app, register_commands
 
     register_commands()
     out = tmp_path / "run"
-    config = CONFIGS / "rebased_example.yaml"
+    config = CONFIGS / f"{example}.yaml"
     args = [
         "run",
         str(config),
@@ -150,6 +152,7 @@ def test_the_shipped_example_runs_end_to_end(tmp_path) -> None:
     for name in ("contribution_paths.csv", "report.html", "results.xlsx", "summary.csv"):
         assert (out / name).is_file(), name
     assert 'id="contribution-paths"' in (out / "report.html").read_text(encoding="utf-8")
+    assert (out / "by_schedule.csv").is_file() is (example == "schedules_rebased_example")
 
 
 def test_section_fits_1280px_between_the_pool_and_the_assumptions(outputs) -> None:

@@ -10,10 +10,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 import riskshare as rs
 import riskshare.settle as settle_module
+from riskshare.analysis.sweeps import apply_point, sweep
 from riskshare.config.load import validate_data
+from riskshare.errors import InputError
 from riskshare.ledger import check_balance
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -96,3 +99,12 @@ def test_contribution_paths_with_schedules_are_each_partners_total() -> None:
     # a fixed contribution is its planned path in every simulation (summed over schedules)
     np.testing.assert_allclose(paths.loc["trust"]["max"].to_numpy(), planned[:, 2], rtol=1e-12)
     np.testing.assert_allclose(paths.loc["trust"]["min"].to_numpy(), planned[:, 2], rtol=1e-12)
+
+
+def test_a_sweep_still_refuses_to_scale_a_re_set_contribution_with_schedules() -> None:
+    model = rs.load_config(EXAMPLE)
+    with pytest.raises(InputError, match=r"re-set each year .*contributions\.county\.base"):
+        sweep(model, [{"contributions.county": 1.1}], n_sims=100, seed=1)
+    changed, contrib = apply_point(model, {"contributions.county.recurrent_share": 0.5})
+    assert contrib is None
+    assert changed.contributions["county"].recurrent_share == 0.5
