@@ -32,7 +32,7 @@ Readings of the specification taken here (see the notes of issue 3):
   (the MSSP rule "G/B >= MSR"); ``docs/rules.md`` writes ``A <= τ`` for the
   below-key case, which would not share at exactly the minimum savings rate.
 * Exit: notice is given when the cumulative net position is strictly above
-  the limit.
+  the limit, at the end of a year before the last.
 * Contributions re-set each year (``rebased``, ``outturn``): next year's
   contribution is written into ``c`` at the end of the year, so everything that
   reads ``c[t]`` (keys, top-slice, caps, holdback) sees the simulation's own.
@@ -132,6 +132,8 @@ def reference_settle(
     offsets: tuple[Any, Any] | None = None,
     forecast: Any | None = None,
     case_shares: dict[str, Any] | None = None,
+    leaves: list[int] | None = None,
+    exit_costs: Any | None = None,
 ) -> dict[str, np.ndarray]:
     """Settle one simulation, year by year, exactly as ``docs/rules.md`` says.
 
@@ -164,6 +166,11 @@ def reference_settle(
         For a group with case splits (by id), each partner's share of its
         spend each year (default: its ``commissioners``, the expected split).
         [fraction]
+    leaves : list of int, optional
+        For one schedule of several: each partner's exit year, found over the
+        whole agreement (no notice is tested here; see :func:`reference_schedules`).
+    exit_costs : array_like, shape (years, partners), optional
+        For one schedule of several: the exit costs it books. [£]
 
     Returns
     -------
@@ -179,7 +186,9 @@ def reference_settle(
         ``(years,)`` [£]; with instalments, ``cash_q1`` .. ``cash_q4``
         ``(years,)``, each quarter's in-year cash call [£]; ``exit_year``
         ``(partners,)``, the year each partner's exit takes effect (``years + 1``
-        or later: it does not leave within the agreement).
+        or later: it does not leave within the agreement); ``start_spend``
+        ``(years, groups)``, each group's spend when exits take effect (after a
+        holdback's uncommissioned schemes) [£].
     """
     if agreement is not None and agreement is not model.agreement:
         data = model.model_dump(mode="python")
@@ -244,13 +253,9 @@ def reference_settle(
 
     R = reserve.opening if reserve is not None else 0.0  # reserve balance
     cum_net = [0.0] * n_p  # each partner's cumulative net position (for exit)
-    never = years + 1
-    leaves = [never] * n_p  # the year each partner's exit takes effect (never: years + 1)
-    if agr.exit is not None:
-        for pid, year in agr.exit.voluntary.items():
-            leaves[pidx[pid]] = year
-        if agr.exit.end_year is not None:
-            leaves = [min(y, agr.exit.end_year) for y in leaves]
+    given = leaves is not None  # exit years found over several schedules
+    leaves = list(leaves) if leaves is not None else _planned_exits(model, years)
+    out["start_spend"] = np.zeros((years, n_g))
     left: set[int] = set()  # partners that have left
     cap_used = [0.0] * len(agr.caps)  # running totals of 'per: agreement' caps
     cap_base = [0.0] * len(agr.caps)  # running totals of a fraction cap's base
@@ -331,6 +336,7 @@ def reference_settle(
                 return [sum(share_of[g][p] * S[g] for g in range(n_g)) / total for p in range(n_p)]
             raise NotImplementedError(f"key {key!r} gives no weights here")
 
+        out["start_spend"][t] = S
         # --- 12. exit: partners leaving this year take their share of the reserve
         # (by reserve_key over the partners still in); exit costs are paid.
         starting = [p for p in range(n_p) if leaves[p] == t]
@@ -345,7 +351,9 @@ def reference_settle(
         ended = len(left) == n_p  # every partner has left: nothing is pooled any more
         aligned = agr.arrangement == "aligned" or ended
         has_reserve = reserve is not None and not ended
-        for cost in agr.exit.costs if agr.exit is not None else ():
+        if exit_costs is not None:
+            out["exit_cost"][t] = np.asarray(exit_costs, dtype=float)[t]
+        for cost in agr.exit.costs if agr.exit is not None and exit_costs is None else ():
             due = [p for p in range(n_p) if leaves[p] <= t < leaves[p] + cost.years]
             for q in due:
                 if cost.paid_by == "leaver":
@@ -662,7 +670,7 @@ def reference_settle(
         # --- 12. exit: notice once a cumulative net position passes its limit.
         for p in range(n_p):
             cum_net[p] += _net(out, t, p)
-        if agr.exit is not None:
+        if agr.exit is not None and not given and t < years - 1:
             for pid, limit in agr.exit.limits.items():
                 p = pidx[pid]
                 if cum_net[p] > limit and p not in left:
@@ -691,16 +699,22 @@ def reference_schedules(
 ) -> dict[str, np.ndarray]:
     """Settle an agreement of several schedules for one simulation (``docs/rules.md``, Schedules).
 
-    Each schedule is settled as an agreement of its own over its groups. An
-    offset between schedules changes no schedule's variance in its year, but
-    it changes what is left in the schedule's reserve (a cap overflowing into
-    it), hence later top-slices, budgets and exits: ``O_s`` and ``Q_s`` of
-    year t depend on the offsets of the years before. So the offsets are found
-    a year at a time: each schedule is settled with the offsets found so far,
-    its year-t ``O_s`` and ``Q_s`` give year t's offsets, and finally each
-    schedule is settled with all of them. Flows are summed over the schedules;
-    ``schedule_net`` is each partner's net position in each schedule,
-    ``(years, schedules, partners)``.
+    Each schedule is settled as an agreement of its own over its groups,
+    receiving its share of the integration savings. An offset between
+    schedules changes no schedule's variance in its year, but it changes what
+    is left in the schedule's reserve (a cap overflowing into it), hence later
+    top-slices, budgets and exits: ``O_s`` and ``Q_s`` of year t depend on the
+    offsets of the years before. An exit is agreement-wide: one exit year per
+    partner, notice given on its net position over all the schedules, and its
+    exit costs paid once, booked to the schedules by the leaver's funding.
+    Contributions re-set each year are re-set once for the agreement. So the
+    offsets, the exits and the contributions are found a year at a time: each
+    schedule is settled with the offsets, exit years and contributions found
+    so far; year t's exit costs, then its ``O_s`` and ``Q_s`` give year t's
+    offsets, then its net positions the notices and its outturn next year's
+    contributions; finally each schedule is settled with all of them. Flows
+    are summed over the schedules; ``schedule_net`` is each partner's net
+    position in each schedule, ``(years, schedules, partners)``.
     """
     S = np.asarray(spend, dtype=float)
     I_in = np.zeros_like(S) if income is None else np.asarray(income, dtype=float)
@@ -711,35 +725,65 @@ def reference_schedules(
     gidx = {g: i for i, g in enumerate(model.group_ids)}
     cols = [[gidx[g] for g in sc.groups] for sc in scheds]
     comm = model.commissioning_matrix()
-
-    def one(k: int, offsets: tuple[Any, Any] | None = None) -> dict[str, np.ndarray]:
-        # Each schedule is paid its funding fraction of the contributions so far.
-        sub = model.schedule_models(c)[k]
-        return reference_settle(
-            sub,
-            S[:, cols[k]],
-            I_in[:, cols[k]],
-            metrics=metrics,
-            savings=savings,
-            offsets=offsets,
-            forecast=forecast,
-            case_shares=case_shares,
+    years, n_p = len(S), len(model.partner_ids)
+    iz = model.integration_savings
+    Z = None
+    if iz is not None:  # drawn once for the agreement, shared between the schedules
+        Z = (
+            np.asarray(savings, float)
+            if savings is not None
+            else np.array(iz.amount * np.array(iz.ramp[:years]))
         )
+    received = model.savings_shares()  # (schedules, years)
+    funding = model.schedule_funding()  # (schedules, years, partners)
+    # Agreement-wide with several schedules; one schedule (lead) settles its own exit.
+    exit_ = model.agreement.exit if model.agreement.schedules else None
+    leaves = _planned_exits(model, years) if exit_ is not None else None
+    costs = [np.zeros((years, n_p)) for _ in scheds] if exit_ is not None else None
 
     across = model.agreement.across
     part = []
     if across is not None and across.offset:
         names = across.schedules or [sc.id for sc in scheds if sc.arrangement != "aligned"]
         part = [k for k, sc in enumerate(scheds) if sc.id in names]
-    years = len(S)
     got = {k: np.zeros(years) for k in part}  # schedule_offset_in of each schedule taking part
     gave = {k: np.zeros(years) for k in part}  # schedule_offset_out
+
+    def one(k: int) -> dict[str, np.ndarray]:
+        # Each schedule is paid its funding fraction of the contributions so far.
+        return reference_settle(
+            model.schedule_models(c)[k],
+            S[:, cols[k]],
+            I_in[:, cols[k]],
+            metrics=metrics,
+            savings=None if Z is None else Z * received[k],
+            offsets=(got[k], gave[k]) if k in part else None,
+            forecast=forecast,
+            case_shares=case_shares,
+            leaves=leaves,
+            exit_costs=None if costs is None else costs[k],
+        )
+
     for t in range(years):
-        # Year t of each schedule given the offsets and contributions of the years before.
-        runs = {
-            k: one(k, (got[k], gave[k]) if k in part else None)
-            for k in (range(len(scheds)) if reset else part)
-        }
+        # Year t of each schedule given the offsets, exits and contributions of the years before.
+        runs = [one(k) for k in range(len(scheds))]
+        if exit_ is not None:
+            # Year t's exit costs, once per leaver, split by payer over the whole agreement
+            # and booked to the schedules by the leaver's funding of each.
+            start = np.zeros(len(gidx))
+            for k in range(len(scheds)):
+                start[cols[k]] = runs[k]["start_spend"][t]
+            for cost in exit_.costs:
+                for q in range(n_p):
+                    if not leaves[q] <= t < leaves[q] + cost.years:
+                        continue
+                    if cost.paid_by == "leaver":
+                        w = [1.0 if p == q else 0.0 for p in range(n_p)]
+                    else:
+                        key = "proportional" if cost.paid_by == "all" else cost.key
+                        w = _agreement_weights(model, key, c[t], start, case_shares, t)
+                    for k in range(len(scheds)):
+                        costs[k][t] += cost.amount * funding[k, t, q] * np.array(w)
         meet = {k: runs[k]["to_meet"][t] for k in part}
         O = sum(meet[k][0] for k in part)
         Q = sum(meet[k][1] for k in part)
@@ -747,6 +791,13 @@ def reference_schedules(
         for k in part:
             got[k][t] = m * meet[k][0] / O if O > 0 else 0.0
             gave[k][t] = m * meet[k][1] / Q if Q > 0 else 0.0
+        if exit_ is not None and exit_.limits and t < years - 1:
+            # Notice on each partner's cumulative net position over every schedule.
+            cum_net = sum(one(k)["net"][: t + 1].sum(axis=0) for k in range(len(scheds)))
+            for pid, limit in exit_.limits.items():
+                p = model.partner_ids.index(pid)
+                if cum_net[p] > limit and leaves[p] > t:
+                    leaves[p] = min(leaves[p], t + 1 + exit_.notice_years)
         if reset and t + 1 < years:
             # Re-set once for the agreement: the schedules' recurrent variances summed
             # (each with its own disposition), the outturn of every group.
@@ -757,7 +808,7 @@ def reference_schedules(
                 r = [a + b for a, b in zip(r, part_r, strict=True)]
             N = np.concatenate([runs[k]["net_spend"][t] for k in range(len(scheds))])
             c[t + 1] = _reset_contributions(model, c, t, r, N, [g for col in cols for g in col])
-    outs = [one(k, (got[k], gave[k])) if k in part else one(k) for k in range(len(scheds))]
+    outs = [one(k) for k in range(len(scheds))]
     out = {name: sum(o[name] for o in outs) for name in (*PARTNER_FLOWS, *POOL_FLOWS, "reserve")}
     out["net"] = sum(o["net"] for o in outs)
     out["schedule_net"] = np.stack([o["net"] for o in outs], axis=1)
@@ -765,7 +816,7 @@ def reference_schedules(
         out[name] = np.logical_or.reduce([o[name] for o in outs])
     for name in ("forecast_error", "cash_q1", "cash_q2", "cash_q3", "cash_q4"):
         out[name] = sum(o[name] for o in outs)
-    out["exit_year"] = np.minimum.reduce([o["exit_year"] for o in outs])
+    out["exit_year"] = np.array(leaves) if leaves is not None else outs[0]["exit_year"]
     return out
 
 
@@ -813,6 +864,56 @@ def _reset_contributions(
             continue
         nxt[p] = max(x, 0.0, float(floor[t + 1, p]))
     return nxt
+
+
+def _planned_exits(model: Model, years: int) -> list[int]:
+    """Each partner's exit year by its voluntary exit or the end date (``years + 1``: none)."""
+    leaves = [years + 1] * len(model.partner_ids)
+    exit_ = model.agreement.exit
+    if exit_ is not None:
+        for pid, year in exit_.voluntary.items():
+            leaves[model.partner_ids.index(pid)] = year
+        if exit_.end_year is not None:
+            leaves = [min(y, exit_.end_year) for y in leaves]
+    return leaves
+
+
+def _agreement_weights(
+    model: Model,
+    key: Any,
+    c_t: Any,
+    spend_t: Any,
+    case_shares: dict[str, Any] | None,
+    t: int,
+) -> list[float]:
+    """Weights of a key over the whole agreement in year t, every partner (exit costs).
+
+    ``c_t``: the year's contributions; ``spend_t``: each group's spend. [£]
+    """
+    pids = list(model.partner_ids)
+    n_p = len(pids)
+    if isinstance(key, dict):
+        return [float(key.get(p, 0.0)) for p in pids]
+    if key == "host":
+        return [1.0 if p == model.host else 0.0 for p in pids]
+    if key == "proportional":
+        total = float(np.sum(c_t))
+        return [float(x) / total for x in c_t] if total > 0 else [1.0 / n_p] * n_p
+    if key == "commissioners":
+        comm = model.commissioning_matrix()
+        total = float(np.sum(spend_t))
+        if total <= 0:
+            return [1.0 / n_p] * n_p
+        shares = []
+        for g, gid in enumerate(model.group_ids):
+            if case_shares is not None and gid in case_shares:
+                shares.append([float(x) for x in np.asarray(case_shares[gid], float)[t]])
+            else:
+                shares.append([float(x) for x in comm[g]])
+        return [
+            sum(shares[g][p] * spend_t[g] for g in range(len(shares))) / total for p in range(n_p)
+        ]
+    raise NotImplementedError(f"key {key!r} gives no weights for exit costs")
 
 
 def _net(out: dict[str, np.ndarray], t: int, p: int) -> float:

@@ -30,7 +30,19 @@ from riskshare.errors import BalanceError
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["BALANCE_ATOL", "BALANCE_RTOL", "FLOWS", "Flow", "Ledger", "check_balance"]
+__all__ = [
+    "AGREEMENT_EXTRAS",
+    "BALANCE_ATOL",
+    "BALANCE_RTOL",
+    "FLOWS",
+    "Flow",
+    "Ledger",
+    "check_balance",
+]
+
+#: Extras of the whole agreement, the same in every schedule's ledger: each
+#: partner's exit year (an exit is agreement-wide, ``docs/rules.md``).
+AGREEMENT_EXTRAS = ("exit_year",)
 
 
 @dataclass(frozen=True)
@@ -199,7 +211,9 @@ class Ledger:
 
         Every flow and the reserve are summed over schedules, the pool's
         variance too; the reserve is exhausted, a trigger fired or an exit
-        happened where it did in any schedule. ``extras["schedule_net"]``
+        happened where it did in any schedule; the extras of
+        :data:`AGREEMENT_EXTRAS`, the same in every schedule, are kept once.
+        ``extras["schedule_net"]``
         keeps each partner's net position in each schedule,
         ``(sims, years, schedules, partners)``, schedules in the order of
         ``schedule_ids``.
@@ -212,7 +226,12 @@ class Ledger:
         extras: dict[str, np.ndarray] = {}
         for name in dict.fromkeys(k for part in parts for k in part.extras):
             arrays = [np.asarray(p.extras[name]) for p in parts if name in p.extras]
-            extras[name] = np.logical_or.reduce(arrays) if arrays[0].dtype == bool else sum(arrays)
+            if name in AGREEMENT_EXTRAS:
+                extras[name] = arrays[0]
+            elif arrays[0].dtype == bool:
+                extras[name] = np.logical_or.reduce(arrays)
+            else:
+                extras[name] = sum(arrays)
         extras["schedule_net"] = np.stack([part.net() for part in parts], axis=2)
         if len(schedule_ids) != len(parts):
             raise ValueError(f"{len(parts)} ledgers for {len(schedule_ids)} schedules")

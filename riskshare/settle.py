@@ -32,6 +32,7 @@ from riskshare.ledger import Ledger
 from riskshare.rules import STEPS, Rule, State, Terms, rules_for
 from riskshare.rules.across import share_offsets
 from riskshare.rules.base import schedule
+from riskshare.rules.exit import give_notice, share_context
 from riskshare.rules.rebasing import share_experience
 
 if TYPE_CHECKING:
@@ -134,14 +135,25 @@ def iter_settle(
                 spend[sl][:, :, groups],
                 income=None if paths.income is None else paths.income[sl][:, :, groups],
                 metrics={k: v[sl] for k, v in paths.metrics.items()},
-                savings=None if savings is None else np.asarray(savings)[sl],
+                savings=_savings(savings, part, sl),
                 forecast=None if paths.forecast is None else paths.forecast[sl],
                 case_shares=_case_shares(paths, part, groups, sl),
             )
             for (part, groups), part_rules in zip(parts, rules, strict=True)
         ]
-        ledgers = _settle_chunk(states, calls, check=check)
+        ledgers = _settle_chunk(states, calls, check=check, terms=terms)
         yield sl, ledgers[0] if len(ledgers) == 1 else Ledger.combine(ledgers, terms.schedule_ids)
+
+
+def _savings(savings: Any, terms: Terms, sl: slice) -> FloatArray | None:
+    """The integration savings ``(sims, years)`` of simulations ``sl`` that ``terms`` receives.
+
+    One schedule of several receives its share of them (``terms.savings_share``). [£]
+    """
+    if savings is None:
+        return None
+    part = np.asarray(savings)[sl]
+    return part if terms.savings_share is None else part * terms.savings_share[None, :]
 
 
 def _case_shares(
@@ -162,14 +174,21 @@ def _case_shares(
 
 
 def _settle_chunk(
-    states: list[State], calls: list[list[tuple[Rule, str]]], *, check: bool = True
+    states: list[State],
+    calls: list[list[tuple[Rule, str]]],
+    *,
+    check: bool = True,
+    terms: Terms | None = None,
 ) -> list[Ledger]:
     """Run each schedule's rule ``calls`` (see :func:`riskshare.rules.base.schedule`) every year.
 
     The schedules of an agreement run in step: each step of a year runs for
     every schedule before the next step starts, so that offsets between
-    schedules (``across``) see every schedule's overspend and underspend, and
-    contributions re-set each year (``rebase``) the whole agreement's experience.
+    schedules (``across``) see every schedule's overspend and underspend,
+    contributions re-set each year (``rebase``) the whole agreement's
+    experience, and an exit is one exit of the whole agreement (exit costs'
+    keys over the agreement before ``exit_start``, notice on the net position
+    over the schedules after ``exit_notice``).
 
     Parameters
     ----------
@@ -179,6 +198,8 @@ def _settle_chunk(
         Each schedule's year of rule methods, in order.
     check : bool
         Check each ledger's balance.
+    terms : Terms, optional
+        The agreement's terms (with several schedules: its ``schedules``).
 
     Returns
     -------
@@ -199,10 +220,14 @@ def _settle_chunk(
                 share_offsets(states)
             elif step == "rebase":
                 share_experience(states)
+            elif step == "exit_start" and terms is not None:
+                share_context(terms, states)
             for state, steps in zip(states, by_step, strict=True):
                 for rule, _ in steps[k]:
                     state.flows.writer = rule  # flows it writes are checked against its declaration
                     getattr(rule, step)(state)
+            if step == "exit_notice":
+                give_notice(states)
     return [state.ledger(check=check) for state in states]
 
 

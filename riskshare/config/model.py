@@ -1056,7 +1056,10 @@ class Exit(_Frozen):
     reserve share (by ``reserve_key``) and keeps the variance of what it
     commissions (its committed placements stay with it), its exit
     ``costs`` are paid, and the other partners carry on under the agreement,
-    every key recomputed over the partners still in it.
+    every key recomputed over the partners still in it. The clause is
+    agreement-wide: with ``schedules`` a partner leaves every schedule at once,
+    on its net position over the whole agreement, takes its share of each
+    schedule's reserve, and its exit costs are paid once.
     """
 
     limits: dict[Identifier, Money] = Field(
@@ -1395,13 +1398,30 @@ class IntegrationSavings(_Frozen):
 
     Savings in year t = ``amount * ramp[t] * U`` where, per simulation,
     ``U = 0`` with probability ``probability_none`` and otherwise
-    lognormal with mean 1 and CV ``cv``.
+    lognormal with mean 1 and CV ``cv``. Drawn once for the agreement: with
+    ``agreement.schedules``, ``schedules`` says which schedules receive them.
     """
 
     amount: Money = Field(description="Full annual savings once ramped up. [£]")
     ramp: list[Fraction] = Field(min_length=1, description="Fraction achieved in each year.")
     probability_none: Fraction = 0.0
     cv: CV = 0.0
+    schedules: dict[Identifier, Fraction] | None = Field(
+        None,
+        min_length=1,
+        description="With agreement.schedules: {schedule: fraction of the savings it receives}, "
+        "the fractions summing to 1 (default: every schedule in proportion to its expected "
+        "spend each year).",
+    )
+
+    @model_validator(mode="after")
+    def _schedules_sum_to_one(self) -> IntegrationSavings:
+        if self.schedules is not None and abs(sum(self.schedules.values()) - 1.0) > 1e-6:
+            raise ValueError(
+                "schedules: the fractions of the savings the schedules receive must sum to 1 "
+                f"(they sum to {sum(self.schedules.values()):g})"
+            )
+        return self
 
 
 # --------------------------------------------------------------------------- simulation
@@ -1683,6 +1703,24 @@ class Model(_Frozen):
         share = e / np.where(e.sum(axis=0) > 0, e.sum(axis=0), 1.0)
         return np.repeat(share[:, :, None], n_p, axis=2)
 
+    def savings_shares(self) -> np.ndarray:
+        """``(schedules, years)``: the fraction of the integration savings each schedule receives.
+
+        From ``integration_savings.schedules`` when given; otherwise each
+        schedule's share of the year's expected spend (``docs/rules.md``,
+        "Integration savings with several schedules").
+        """
+        scheds = self.schedules()
+        given = self.integration_savings.schedules if self.integration_savings else None
+        if given is not None:
+            f = np.array([given.get(s.id, 0.0) for s in scheds], dtype=float)
+            return np.repeat(f[:, None], self.simulation.years, axis=1)
+        expected = self.expected_spend()  # (years, groups)
+        gidx = {g: i for i, g in enumerate(self.group_ids)}
+        e = np.array([expected[:, [gidx[g] for g in s.groups]].sum(axis=1) for s in scheds])
+        total = e.sum(axis=0)
+        return np.where(total > 0, e / np.where(total > 0, total, 1.0), 1.0 / len(scheds))
+
     def schedule_models(self, contributions: np.ndarray | None = None) -> list[Model]:
         """Each schedule as a scenario of its own: its groups, its rules, its contributions.
 
@@ -1711,8 +1749,7 @@ class Model(_Frozen):
             rules = sched.model_dump(mode="python", exclude={"id", "groups", "funding"})
             if sched.arrangement == "lead":  # a pooled schedule hosted by its lead
                 rules.update(arrangement="pooled", lead=None)
-            if not self.agreement.schedules:  # one implicit schedule keeps the agreement's exit
-                rules["exit"] = data["agreement"]["exit"]
+            rules["exit"] = data["agreement"]["exit"]  # agreement-wide: every schedule applies it
             sub = {
                 **data,
                 "partners": [{**p, "host": p["id"] == lead} for p in data["partners"]],
@@ -1724,10 +1761,10 @@ class Model(_Frozen):
                     for i, p in enumerate(self.partner_ids)
                 },
                 "agreement": rules,
-                # savings are drawn for the agreement: only one implicit schedule keeps them
+                # drawn for the agreement; each schedule settles its part (Terms.savings_share)
                 "integration_savings": None
-                if self.agreement.schedules
-                else data["integration_savings"],
+                if data["integration_savings"] is None
+                else {**data["integration_savings"], "schedules": None},
             }
             out.append(Model.model_validate(sub))
         return out
@@ -1950,14 +1987,22 @@ def reference_problems(data: Any) -> list[str]:
 
     if items(get(agr, "schedules")):
         schedule_problems(agr, gids, pids, rules, out)
-        for what, node in (
-            ("agreement.exit", get(agr, "exit")),
-            ("integration_savings", get(data, "integration_savings")),
-        ):
-            if node is not None:
-                out.append(f"{what}: not available with 'schedules' yet")
     else:
         rules("agreement", agr, gids)
+    receiving = mapping(get(get(data, "integration_savings"), "schedules"))
+    sids = ids(get(agr, "schedules"))
+    for sid in receiving:
+        if not sids:
+            out.append(
+                "integration_savings.schedules: only with agreement.schedules (this agreement "
+                "is one schedule, which receives all the savings)"
+            )
+            break
+        if sid not in sids:
+            out.append(
+                f"integration_savings.schedules: unknown schedule '{sid}' "
+                f"(schedules: {', '.join(sids)})"
+            )
     exit_ = get(agr, "exit")
     for pid in mapping(get(exit_, "limits")):
         partner(f"agreement.exit.limits.{pid}", pid)

@@ -265,17 +265,42 @@ def describe_agreement(model: Model, agreement: Agreement | None = None) -> list
             "in advance; the host finds any in-year shortfall."
         )
     if a.exit is not None:
-        lim = ", ".join(f"{labels.get(p, p)} {money(v)}" for p, v in a.exit.limits.items())
-        out.append(
-            f"Exit: a partner leaves when its cumulative net position passes its limit "
-            f"({lim}), after {a.exit.notice_years} year(s) notice."
-        )
+        out.append(_exit_words(a, model))
     if a.uncommitted:
         out.append(
             f"An uncommitted allocation of {percent(a.uncommitted)} of the budget is "
             f"held each year to meet an overspend."
         )
     return out
+
+
+def _exit_words(a: Agreement, model: Model) -> str:
+    """The exit clause in words: who leaves when, and (with schedules) that it is agreement-wide."""
+    exit_ = a.exit
+    if exit_ is None:
+        return ""
+    labels = {p.id: p.label for p in model.partners}
+    whole = " over the whole agreement" if a.schedules else ""
+    ways = []
+    if exit_.limits:
+        lim = ", ".join(f"{labels.get(p, p)} {money(v)}" for p, v in exit_.limits.items())
+        ways.append(
+            f"a partner leaves when its cumulative net position{whole} passes its limit "
+            f"({lim}), after {exit_.notice_years} year(s) notice"
+        )
+    first = model.simulation.first_year
+
+    def start_of(t: int) -> str:
+        return f"at the start of {first + t}/{(first + t + 1) % 100:02d}"
+
+    for pid, year in exit_.voluntary.items():
+        ways.append(f"{labels.get(pid, pid)} leaves {start_of(year)}")
+    if exit_.end_year is not None:
+        ways.append(f"the agreement ends {start_of(exit_.end_year)}")
+    words = "Exit: " + "; ".join(ways) + "."
+    if a.schedules:
+        words += " A leaver leaves every schedule at once; its exit costs are paid once."
+    return words
 
 
 # ----------------------------------------------------------------------------- figures

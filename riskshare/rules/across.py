@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from riskshare._types import FloatArray
 from riskshare.rules.base import Rule
 from riskshare.rules.state import State
 from riskshare.rules.terms import Terms
@@ -45,10 +46,19 @@ class ScheduleOffset(Rule):
 
 
 def share_offsets(states: list[State]) -> None:
-    """Give each schedule taking part the total overspend and underspend of all that take part."""
+    """Give each schedule taking part the total overspend and underspend of all that take part.
+
+    Simulations where every partner has left (the same in every schedule: an
+    exit is agreement-wide) run as aligned budgets and offset nothing.
+    """
     taking_part = [s for s in states if s.terms.offset_across]
     if taking_part:
-        over = sum(s.over for s in taking_part)
-        under = sum(s.under for s in taking_part)
+        over = sum(_pooled(s, s.over) for s in taking_part)
+        under = sum(_pooled(s, s.under) for s in taking_part)
         for s in taking_part:
             s.across_over, s.across_under = over, under
+
+
+def _pooled(s: State, amount: FloatArray) -> FloatArray:
+    """``amount`` where the schedule still pools (some partner is in), else 0. [£]"""
+    return np.where(s.exited, 0.0, amount) if s.any_exited else amount

@@ -7,6 +7,13 @@ reserve (by ``reserve_key`` over the partners still in), its position from
 then on is its own variance (what it commissions less what it puts in: its
 committed placements stay with it), its exit ``costs`` are paid, and the
 other partners carry on under the agreement, every key recomputed over them.
+
+The clause is agreement-wide: with several schedules every schedule applies
+it, and two functions the settlement calls between the schedules' steps make
+them one exit (``docs/rules.md``, "Exit with several schedules"):
+:func:`share_context` gives every schedule the whole agreement's keys for
+exit costs, :func:`give_notice` tests each limit on the partner's net
+position over the whole agreement and gives every schedule the same exit years.
 """
 
 from __future__ import annotations
@@ -19,7 +26,7 @@ from riskshare.rules.keys import key_weights
 from riskshare.rules.state import State
 from riskshare.rules.terms import Terms
 
-__all__ = ["Exit"]
+__all__ = ["Exit", "give_notice", "share_context"]
 
 #: The partner flows that make up a net position besides calls and refunds, with their signs.
 _NET_FLOWS = (
@@ -46,6 +53,8 @@ class Exit(Rule):
         self.terms = terms
         self.exit = terms.agreement.exit
         self.pooled = terms.agreement.arrangement == "pooled"
+        # One schedule of several: the fraction of each partner's contribution funding it.
+        self.funding = terms.funding
 
     @classmethod
     def from_terms(cls, terms: Terms) -> Exit | None:
@@ -81,17 +90,29 @@ class Exit(Rule):
             self.pay(cost, s)
 
     def pay(self, cost: ExitCost, s: State) -> None:
-        """This year's part of an exit cost, for every exit it follows. [£]"""
+        """This year's part of an exit cost, for every exit it follows. [£]
+
+        One schedule of several books the leaver's cost in proportion to the
+        leaver's funding of it, split between payers by keys over the whole
+        agreement (``s.agreement_ctx``), so the schedules pay each cost once.
+        """
         t = s.t
         due = (s.exit_year <= t) & (t < s.exit_year + cost.years)  # (partners, sims)
         if not np.any(due):
             return
         amount = cost.amount * due  # one cost per partner leaving
+        if self.funding is not None:
+            amount = amount * self.funding[t][:, None]
         if cost.paid_by == "leaver":
             s.flows.add("exit_cost", t, amount)
             return
         key = "proportional" if cost.paid_by == "all" else cost.key
-        ctx = self.terms.context(t, s.cumulative, s.gross, cases=s.cases_at(t), contributions=s.c)
+        if self.funding is not None:
+            ctx = s.agreement_ctx
+        else:
+            ctx = self.terms.context(
+                t, s.cumulative, s.gross, cases=s.cases_at(t), contributions=s.c
+            )
         w = key_weights(key, ctx)
         s.flows.add("exit_cost", t, w * amount.sum(axis=0))
 
@@ -122,13 +143,66 @@ class Exit(Rule):
         s.extras["exit_year"] = s.exit_year
 
     def exit_notice(self, s: State) -> None:
-        """Notice is given when a cumulative net position passes its limit."""
+        """This year's net positions add to the cumulative ones (in this schedule).
+
+        The limits are tested on their sum over the schedules: :func:`give_notice`.
+        """
         t = s.t
         s.cum_net += s.calls - s.refunds
         for name, sign in _NET_FLOWS:
             s.cum_net += sign * s.flows.value(name, t)
-        leave = t + 1 + self.exit.notice_years
-        for pid, limit in self.exit.limits.items():
-            p = self.terms.partner(pid)
-            notice = (s.cum_net[p] > limit) & ~s.left[p] & (leave < s.exit_year[p])
-            s.exit_year[p] = np.where(notice, leave, s.exit_year[p])
+
+
+def give_notice(states: list[State]) -> None:
+    """Notice is given when a cumulative net position over the agreement passes its limit.
+
+    Called after every schedule's ``exit_notice`` step. The position is the
+    sum of the partner's cumulative net positions in the schedules
+    (``states``, one per schedule); a partner leaves every schedule
+    ``notice_years`` after the end of this year, so every schedule gets the
+    same exit years. No notice is given at the end of the last year: no year
+    is left for an exit to take effect in.
+    """
+    first = states[0]
+    exit_ = first.terms.agreement.exit
+    t = first.t
+    if exit_ is None or t == first.years - 1:
+        return
+    cum_net = first.cum_net if len(states) == 1 else sum(s.cum_net for s in states)
+    exit_year = first.exit_year
+    leave = t + 1 + exit_.notice_years
+    for pid, limit in exit_.limits.items():
+        p = first.terms.partner(pid)
+        notice = (cum_net[p] > limit) & ~first.left[p] & (leave < exit_year[p])
+        exit_year[p] = np.where(notice, leave, exit_year[p])
+    for s in states[1:]:
+        s.exit_year = exit_year
+
+
+def share_context(terms: Terms, states: list[State]) -> None:
+    """Give every schedule the whole agreement's key context of the year (``agreement_ctx``).
+
+    Keys of exit costs (``paid_by: all`` or ``key``) are computed over the
+    whole agreement: its contributions, its host, the spend of all its groups.
+    Called before the ``exit_start`` step, with ``terms`` the agreement's and
+    ``states`` its schedules' (in the order of ``terms.schedules``); nothing
+    to do for one schedule, or when every exit cost is paid by the leaver.
+    """
+    exit_ = terms.agreement.exit
+    if not terms.agreement.schedules or exit_ is None:
+        return
+    if all(cost.paid_by == "leaver" for cost in exit_.costs):
+        return
+    first = states[0]
+    t = first.t
+    gross = np.empty((len(terms.group_ids), first.n_sims))
+    cases = {}
+    for (_, groups), s in zip(terms.schedules, states, strict=True):
+        gross[groups] = s.gross
+        cases.update({int(groups[g]): shares for g, shares in s.cases_at(t).items()})
+    # Contributions re-set per simulation (rule rebasing): each schedule keeps the whole ones.
+    agreed = first.agreed if first.terms.reset is not None else None
+    cumulative = sum(s.cumulative for s in states)  # each schedule's part of the contributions
+    ctx = terms.context(t, cumulative, gross, cases=cases, contributions=agreed)
+    for s in states:
+        s.agreement_ctx = ctx

@@ -35,6 +35,7 @@ YEAR = frozenset(
         "calls", "refunds", "balance", "cumulative", "exited", "any_exited", "closing",
         "left", "any_left", "gone", "across_over", "across_under", "offset_net",
         "recurrent", "outturn",
+        "agreement_ctx",
     }
 )  # fmt: skip
 
@@ -192,6 +193,10 @@ class State:
         With contributions re-set each year: the whole agreement's recurrent
         variance and outturn shares, ``(partners, sims)`` (or ``None``), set by
         the settlement before the ``rebase`` step (summed over the schedules). [£]
+    agreement_ctx
+        One schedule of several with an exit: the whole agreement's key
+        context of the year (its contributions, host and groups), for the
+        keys of exit costs.
     draw, release, added, retained, nonrecurrent
         What the reserve, the uncommitted allocation, carry-forward, retention
         and non-recurrent use absorbed. [£]

@@ -45,6 +45,14 @@ class Terms:
         its groups on the group axis; empty for a one-schedule agreement.
     offset_across : bool
         Whether this schedule takes part in offsets between schedules.
+    funding : ndarray, optional
+        ``(years, partners)``: the fraction of each partner's contribution that
+        funds this schedule, one schedule of several (``agreement.schedules``);
+        ``None`` otherwise. An exit cost is booked to the schedules by the
+        leaver's fractions. [fraction]
+    savings_share : ndarray, optional
+        ``(years,)``: the fraction of the agreement's integration savings this
+        schedule of several receives; ``None`` otherwise. [fraction]
     accrual : ndarray, optional
         ``(groups, 13)`` share of each group's spend accrued by the end of
         month ``k = 0 .. 12`` of the year (0 at 0, 1 at 12), from the groups'
@@ -73,6 +81,8 @@ class Terms:
     materiality: float = 0.0
     schedules: tuple[tuple[Terms, IntArray], ...] = ()
     offset_across: bool = False
+    funding: FloatArray | None = None
+    savings_share: FloatArray | None = None
     accrual: FloatArray | None = None
     case_groups: tuple[int, ...] = ()
     reset: ResetTerms | None = None
@@ -227,6 +237,8 @@ def _schedule_terms(
         )
     gidx = {g: i for i, g in enumerate(model.group_ids)}
     funding = model.schedule_funding()
+    several = bool(agr.schedules)  # not one implicit schedule (an agreement of arrangement lead)
+    savings = model.savings_shares() if several else None
     out = []
     for s, (sched, sub) in enumerate(zip(model.schedules(), subs, strict=True)):
         terms = Terms.from_model(sub)
@@ -236,5 +248,7 @@ def _schedule_terms(
         if reset is not None:
             part = reset.for_schedule(groups, sched.underspend_disposition, funding[s])
             terms = replace(terms, reset=part)
+        if several and savings is not None:
+            terms = replace(terms, funding=funding[s], savings_share=savings[s])
         out.append((terms, groups))
     return tuple(out)

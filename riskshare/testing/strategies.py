@@ -90,7 +90,8 @@ def agreements(
     savings : bool
         Unused here (savings are a model-level draw); kept for symmetry.
     schedule : bool
-        The rules of one schedule of several: no exit (an agreement-level clause).
+        The rules of one schedule of several: no exit (an agreement-wide clause,
+        drawn for the whole agreement).
     uncharged : sequence of str, optional
         The groups without charging income, whose schemes a holdback with
         ``unreleased: uncommission`` may fund (default: every group). Each
@@ -212,24 +213,7 @@ def agreements(
     if draw(st.integers(0, 2)) == 0:
         agr["accrual"] = _profile(draw)
     if not schedule and draw(st.booleans()):
-        agr["exit"] = exit_ = {
-            "limits": {
-                draw(st.sampled_from(pids)): draw(st.sampled_from([0.0, 0.5, 2.0])) * _MONEY
-            },
-            "notice_years": draw(st.integers(0, 2)),
-            "reserve_key": draw(keys(pids)),
-        }
-        if years > 1 and draw(st.booleans()):
-            exit_["voluntary"] = {draw(st.sampled_from(pids)): draw(st.integers(1, years - 1))}
-        if years > 1 and draw(st.integers(0, 3)) == 0:
-            exit_["end_year"] = draw(st.integers(1, years - 1))
-        if draw(st.booleans()):
-            paid_by = draw(st.sampled_from(["leaver", "all", "key"]))
-            cost = {"kind": "redundancy", "amount": 0.3 * _MONEY, "paid_by": paid_by}
-            if paid_by == "key":
-                cost["key"] = _fixed_shares(draw, pids)
-            cost["years"] = draw(st.integers(1, 2))
-            exit_["costs"] = [cost]
+        agr["exit"] = draw(_exits(pids, years))
     if draw(st.booleans()):
         agr["charging"] = {"pooling": "net", "bearer": draw(st.sampled_from(pids))}
     if draw(st.booleans()):
@@ -245,6 +229,28 @@ def agreements(
         }
     Agreement.model_validate(agr)  # a strategy bug shows here, not as a rejected example
     return agr
+
+
+@st.composite
+def _exits(draw: Any, pids: list[str], years: int) -> dict[str, Any]:
+    """An ``exit`` clause: a loss limit, perhaps a voluntary exit, an end date and a cost."""
+    exit_: dict[str, Any] = {
+        "limits": {draw(st.sampled_from(pids)): draw(st.sampled_from([0.0, 0.5, 2.0])) * _MONEY},
+        "notice_years": draw(st.integers(0, 2)),
+        "reserve_key": draw(keys(pids)),
+    }
+    if years > 1 and draw(st.booleans()):
+        exit_["voluntary"] = {draw(st.sampled_from(pids)): draw(st.integers(1, years - 1))}
+    if years > 1 and draw(st.integers(0, 3)) == 0:
+        exit_["end_year"] = draw(st.integers(1, years - 1))
+    if draw(st.booleans()):
+        paid_by = draw(st.sampled_from(["leaver", "all", "key"]))
+        cost = {"kind": "redundancy", "amount": 0.3 * _MONEY, "paid_by": paid_by}
+        if paid_by == "key":
+            cost["key"] = draw(keys(pids))
+        cost["years"] = draw(st.integers(1, 2))
+        exit_["costs"] = [cost]
+    return exit_
 
 
 @st.composite
@@ -308,7 +314,7 @@ def models(
         for p in pids
     }
     with_metric = draw(st.booleans())
-    with_savings = not schedules and draw(st.booleans())
+    with_savings = draw(st.booleans())
     metrics = ["nea"] if with_metric else []
     data: dict[str, Any] = {
         "partners": [{"id": p, "host": p == host} for p in pids],
@@ -345,6 +351,13 @@ def models(
             "amount": 0.5 * _MONEY,
             "ramp": [min(1.0, 0.5 * (t + 1)) for t in range(years)],
         }
+        sids = [sc["id"] for sc in data["agreement"].get("schedules", [])]
+        if sids and draw(st.booleans()):  # else in proportion to the schedules' expected spend
+            weights = [draw(st.integers(0, 2)) for _ in sids]
+            weights[0] += sum(weights) == 0
+            data["integration_savings"]["schedules"] = {
+                sid: w / sum(weights) for sid, w in zip(sids, weights, strict=True)
+            }
     return Model.model_validate(data)
 
 
@@ -432,6 +445,8 @@ def _scheduled(draw: Any, pids: list[str], gids: list[str], years: int) -> dict[
     agr: dict[str, Any] = {"schedules": schedules}
     if draw(st.booleans()):
         agr["across"] = {"offset": True}
+    if draw(st.booleans()):  # agreement-wide: a partner leaves every schedule
+        agr["exit"] = draw(_exits(pids, years))
     return agr
 
 

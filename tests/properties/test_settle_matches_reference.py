@@ -56,7 +56,7 @@ def test_resetting_contributions_with_schedules_match_reference(case) -> None:
 @given(settlement_cases(SIMS, schedules=True, max_partners=5, max_groups=4))
 def test_schedules_match_reference(case) -> None:
     ledger = _check_against_reference(case)
-    model, spend, income, metric, _, forecast, cases = case
+    model, spend, income, metric, savings, forecast, cases = case
     if len(model.agreement.schedules) > 1:
         for i in range(SIMS):
             ref = reference_settle(
@@ -64,6 +64,7 @@ def test_schedules_match_reference(case) -> None:
                 spend[i],
                 income[i],
                 metrics={"nea": metric[i]} if model.performance else None,
+                savings=savings[i] if model.integration_savings is not None else None,
                 forecast=forecast[i],
                 case_shares={g: v[i] for g, v in cases.items()},
             )
@@ -108,12 +109,10 @@ def _check_against_reference(case):
                     err_msg=f"simulation {i}: {name!r}",
                 )
         if "exit_year" in ledger.extras:  # the year each partner's exit takes effect
-            # Any year past the last means "not within the agreement" (a notice at the end
-            # of the last year may or may not count the reserve's final payout).
-            years = ledger.years
+            # Exactly: no notice is given at the end of the last year (docs/rules.md, 12).
             np.testing.assert_array_equal(
-                np.minimum(ledger.extras["exit_year"][i], years),
-                np.minimum(ref["exit_year"], years),
+                ledger.extras["exit_year"][i],
+                ref["exit_year"],
                 err_msg=f"simulation {i}: exit_year",
             )
     return ledger

@@ -1418,6 +1418,141 @@ EXAMPLES = [
         agreement={"arrangement": "lead", "lead": I},
         spend=[[12 * m, 9 * m], [11 * m, 10 * m], [11.5 * m, 10.5 * m]],
     ),
+    # ------------------------------------------------------------------ exit with schedules
+    # Two pooled schedules, three partners, each partner putting half of its contribution
+    # (council 10, icb 6, trust 4) into each: 5 + 3 + 2 = 10 a schedule, shared
+    # proportionally (5 : 3 : 2). "ld" holds ld (council's, budget 8) and sup (trust's, 2);
+    # "mh" holds mh (icb's, 8) and com (trust's, 2). The trust's loss limit is 0.3 over the
+    # agreement, notice 0.
+    # Year 0: ld 8.5 + 2.5 = 11 and mh 8.5 + 2.5 = 11, V = +1 in each: council 0.5, icb 0.3,
+    # trust 0.2 in each schedule. The trust's net position is 0.2 in each schedule (under its
+    # limit in both) but 0.4 over the agreement (past it): it gives notice once and leaves
+    # both schedules at the start of year 1 (exit_year 1; 3 = never for the others).
+    # Year 1: ld 9 + 2 = 11 (V = +1): the trust keeps its own variance, sup 2 less its 2
+    # put in = 0; the council and icb share 1 - 0 = 1 as 5 : 3: 0.625, 0.375.
+    # mh 8 + 2.5 = 10.5 (V = +0.5): the trust's own variance is com 2.5 - 2 = +0.5, all of
+    # it; 0.5 - 0.5 = 0 is left to share. Year 1: council 0.625, icb 0.375, trust 0.5.
+    Example(
+        "schedules_exit_on_the_agreement_limit",
+        {
+            "ld": (C, [8 * m] * 2),
+            "sup": (T, [2 * m] * 2),
+            "mh": (I, [8 * m] * 2),
+            "com": (T, [2 * m] * 2),
+        },
+        {C: [10 * m] * 2, I: [6 * m] * 2, T: [4 * m] * 2},
+        {
+            "overspend_call": [[1.0 * m, 0.6 * m, 0.4 * m], [0.625 * m, 0.375 * m, 0.5 * m]],
+            "schedule_net": [
+                [[0.5 * m, 0.3 * m, 0.2 * m], [0.5 * m, 0.3 * m, 0.2 * m]],
+                [[0.625 * m, 0.375 * m, 0], [0, 0, 0.5 * m]],
+            ],
+            "exit": [False, True],
+            "exit_year": [3, 3, 1],
+        },
+        agreement={
+            "schedules": [
+                {"id": "ld", "groups": ["ld", "sup"], "funding": {C: 0.5, I: 0.5, T: 0.5}},
+                {"id": "mh", "groups": ["mh", "com"], "funding": {C: 0.5, I: 0.5, T: 0.5}},
+            ],
+            "exit": {"limits": {T: 0.3 * m}},
+        },
+        spend=[[8.5 * m, 2.5 * m, 8.5 * m, 2.5 * m], [9 * m, 2 * m, 8 * m, 2.5 * m]],
+        partners=[C, I, T],
+    ),
+    # Exit costs paid once, not once per schedule. Contributions council 10, icb 6, trust 4;
+    # the trust puts 3 (0.75) into "ld" and 1 (0.25) into "mh", the others half each:
+    # ld 5 + 3 + 3 = 11 (groups ld, council's, 8; sup, trust's, 3), mh 5 + 3 + 1 = 9 (mh,
+    # icb's, 8; com, trust's, 1). Spend as budgeted: no variance. ld has a reserve of 1.1.
+    # The trust leaves at the start of year 1 (voluntary) and takes 3/11 of ld's reserve by
+    # ld's contributions, 0.3 (mh has none). Its exit costs: redundancy 0.4 by the key
+    # 50/25/25 (council 0.2, icb 0.1, trust 0.1) and stranded contracts 0.2 by every
+    # partner's contribution to the whole agreement, 10 : 6 : 4 (0.1, 0.06, 0.04): council
+    # 0.3, icb 0.16, trust 0.14 in all, booked 0.75 to ld (0.225, 0.12, 0.105) and 0.25 to
+    # mh (0.075, 0.04, 0.035) by the trust's funding. After the last year ld's reserve,
+    # 1.1 - 0.3 = 0.8, is paid out 5 : 3 to the partners still in (0.5, 0.3).
+    # ld year 1: council 0.225 - 0.5 = -0.275, icb 0.12 - 0.3 = -0.18, trust 0.105 - 0.3
+    # = -0.195; mh year 1: 0.075, 0.04, 0.035.
+    Example(
+        "schedules_exit_costs_paid_once",
+        {
+            "ld": (C, [8 * m] * 2),
+            "sup": (T, [3 * m] * 2),
+            "mh": (I, [8 * m] * 2),
+            "com": (T, [1 * m] * 2),
+        },
+        {C: [10 * m] * 2, I: [6 * m] * 2, T: [4 * m] * 2},
+        {
+            "exit_cost": [[0, 0, 0], [0.3 * m, 0.16 * m, 0.14 * m]],
+            "final_distribution": [[0, 0, 0], [0.5 * m, 0.3 * m, 0.3 * m]],
+            "reserve_release": [0, 1.1 * m],
+            "schedule_net": [
+                [[0, 0, 0], [0, 0, 0]],
+                [[-0.275 * m, -0.18 * m, -0.195 * m], [0.075 * m, 0.04 * m, 0.035 * m]],
+            ],
+            "net": [[0, 0, 0], [-0.2 * m, -0.14 * m, -0.16 * m]],
+            "exit_year": [3, 3, 1],
+        },
+        agreement={
+            "schedules": [
+                {
+                    "id": "ld",
+                    "groups": ["ld", "sup"],
+                    "funding": {C: 0.5, I: 0.5, T: 0.75},
+                    "reserve": {"opening": 1.1 * m},
+                },
+                {"id": "mh", "groups": ["mh", "com"], "funding": {C: 0.5, I: 0.5, T: 0.25}},
+            ],
+            "exit": {
+                "voluntary": {T: 1},
+                "costs": [
+                    {
+                        "kind": "redundancy",
+                        "amount": 0.4 * m,
+                        "paid_by": "key",
+                        "key": {C: 0.5, I: 0.25, T: 0.25},
+                    },
+                    {"kind": "stranded_contracts", "amount": 0.2 * m, "paid_by": "all"},
+                ],
+            },
+        },
+        partners=[C, I, T],
+    ),
+    # Integration savings routed to schedules: 1 drawn for the agreement (ramp 1, in full),
+    # 0.75 to "ld" and 0.25 to "mh". ld (council's group, funded 6 + 4) credits its pool:
+    # X = -0.75, an underspend shared 6 : 4, refunds 0.45 and 0.3. mh (icb's group, funded
+    # 4 + 6) credits its savings to the icb (integration.savings_to), a memo flow: the icb
+    # keeps 0.25. Net: council -0.45, icb -0.3 - 0.25 = -0.55.
+    Example(
+        "schedules_integration_savings_routed",
+        {"ld": (C, [10 * m]), "mh": (I, [10 * m])},
+        {C: [10 * m], I: [10 * m]},
+        {
+            "integration_savings": [0.75 * m],
+            "partner_integration_savings": [[0, 0.25 * m]],
+            "underspend_refund": [[0.45 * m, 0.3 * m]],
+            "net": [[-0.45 * m, -0.55 * m]],
+            "schedule_net": [[[-0.45 * m, -0.3 * m], [0, -0.25 * m]]],
+        },
+        agreement={
+            "schedules": [
+                {"id": "ld", "groups": ["ld"], "funding": {C: 0.6, I: 0.4}},
+                {
+                    "id": "mh",
+                    "groups": ["mh"],
+                    "funding": {C: 0.4, I: 0.6},
+                    "integration": {"savings_to": I},
+                },
+            ],
+        },
+        extra={
+            "integration_savings": {
+                "amount": 1 * m,
+                "ramp": [1.0],
+                "schedules": {"ld": 0.75, "mh": 0.25},
+            }
+        },
+    ),
 ]
 
 IDS = [e.id for e in EXAMPLES]
