@@ -472,11 +472,6 @@ class ClientGroup(_Frozen):
     def _cases_fit(self) -> ClientGroup:
         if self.cases is None:
             return self
-        if isinstance(self.spend, ClientsSpend) and self.spend.clients.exit_rate is not None:
-            raise ValueError(
-                "'cases' needs clients drawn afresh each year: remove 'clients.exit_rate' "
-                "(a persistent stock keeps its cases' splits, which is not modelled)"
-            )
         if self.cases.table is not None:
             mean = self.cases.mean()
             shares = self.commissioner_shares

@@ -429,12 +429,28 @@ def _shock_factors(
     return x
 
 
+@dataclass
+class _Caseload:
+    """Each year's cases of a clients group with case splits, as its spend drew them.
+
+    ``arrivals[t]`` are the year's new cases (all of them when clients are
+    drawn afresh each year); for a persistent stock (``clients.exit_rate``)
+    ``survivors[t]`` are the cases carried from year t − 1 (zero in year 0)
+    and ``carried[t]`` their fraction of the year's core spend, else both are
+    empty. [cases], [fraction]
+    """
+
+    arrivals: list[IntArray] = field(default_factory=list)
+    survivors: list[IntArray] = field(default_factory=list)
+    carried: list[FloatArray] = field(default_factory=list)
+
+
 def _clients_spend(
     gp: _GroupPlan, block: _Block, copula_normals: FloatArray | None, out: FloatArray
-) -> list[IntArray] | None:
+) -> _Caseload | None:
     """Core spend of a clients group into ``out`` (years, sims). [£]
 
-    Returns each year's client counts when the group has case splits (which
+    Returns the year-by-year cases when the group has case splits (which
     are drawn from them), else None.
     """
     plan = gp.clients
@@ -466,15 +482,17 @@ def _clients_spend(
         scale = 1.0 if isinstance(inflation, float) else spec.cost.mean * (1.0 + inflation) ** year
         return scale if level is None else scale * level[year]
 
+    caseload = _Caseload() if gp.cases is not None else None
     if not persistent:
-        counts = [] if gp.cases is not None else None
         for year in range(years):
             table = plan.count_tables[year]
             drawn = _counts(block, rng, table, count_mean(year), dispersion)
-            if counts is not None:
-                counts.append(drawn + table.offset if table is not None else drawn.copy())
+            if caseload is not None:
+                caseload.arrivals.append(
+                    drawn + table.offset if table is not None else drawn.copy()
+                )
             _compound(plan, year, rng, drawn, normals_for(year), cost_scale(year), out[year])
-        return counts
+        return caseload
 
     keep = 1.0 - spec.clients.exit_rate
     stock = None
@@ -486,6 +504,10 @@ def _clients_spend(
         if year == 0:
             stock = arrivals.astype(np.int64)
             _compound(plan, year, rng, drawn, normals_for(year), cost_scale(year), out[0])
+            if caseload is not None:
+                caseload.arrivals.append(stock)
+                caseload.survivors.append(np.zeros_like(stock))
+                caseload.carried.append(np.zeros(block.size))
             continue
         survivors = rng.binomial(stock, keep)
         share = draws.survivor_share(rng, survivors, stock, spec.cost.cv)
@@ -497,8 +519,14 @@ def _clients_spend(
         out[year] += carried
         total = out[year]
         stock = survivors + arrivals
+        if caseload is not None:
+            caseload.arrivals.append(arrivals.astype(np.int64))
+            caseload.survivors.append(survivors)
+            caseload.carried.append(
+                np.divide(carried, total, out=np.zeros(block.size), where=total > 0)
+            )
     out *= gp.steps[:, None]
-    return None
+    return caseload
 
 
 def _aggregate_spend(
@@ -576,26 +604,34 @@ def _high_cost(gp: _GroupPlan, block: _Block, out: FloatArray) -> list[tuple[Int
 def _case_shares(
     gp: _GroupPlan,
     block: _Block,
-    counts: list[IntArray] | None,
+    caseload: _Caseload | None,
     spend: FloatArray,
     placed: list[tuple[IntArray, FloatArray]] | None,
     out: FloatArray,
 ) -> None:
     """Each partner's share of a case-split group's spend into ``out`` (years, partners, sims).
 
-    Stream ``group:{id}:cases``, year by year: from the year's client counts
-    (``counts``), or one case a year for an aggregate or fixed group; with
-    high-cost placements (``placed``: each year's counts and total cost, part
-    of ``spend``, the group's spend before common shocks), the placements'
-    shares are drawn from their count too, and the two parts weighted by
-    their spend (``docs/sampling.md`` §14). [fraction]
+    Stream ``group:{id}:cases``, year by year: from the year's cases
+    (``caseload``; one case a year for an aggregate or fixed group, whose
+    ``caseload`` is None), a persistent stock's survivors keeping their
+    splits (:func:`_stock_shares`); with high-cost placements (``placed``:
+    each year's counts and total cost, part of ``spend``, the group's spend
+    before common shocks), the placements' shares are drawn from their count
+    too, and the two parts weighted by their spend (``docs/sampling.md``
+    §14). [fraction]
     """
     cases = gp.cases
     rng = block.rng(f"group:{gp.group.id}:cases")
     one = np.ones(block.size, dtype=np.int64)
+    stock = None
     for year in range(out.shape[0]):
-        n = one if counts is None else counts[year]
-        out[year] = _shares_of(rng, cases, n, cases.cv)
+        if caseload is None:
+            out[year] = _shares_of(rng, cases, one, cases.cv)
+        elif not caseload.carried:
+            out[year] = _shares_of(rng, cases, caseload.arrivals[year], cases.cv)
+        else:
+            stock = _stock_shares(rng, cases, caseload, year, stock)
+            out[year] = stock.shares
         if placed is None:
             continue
         hc_counts, hc_total = placed[year]
@@ -603,6 +639,66 @@ def _case_shares(
         total = spend[year]
         weight = np.divide(hc_total, total, out=np.zeros(total.shape), where=total != 0)
         out[year] += weight * (hc_shares - out[year])
+
+
+@dataclass(frozen=True)
+class _Stock:
+    """A persistent stock's cases in one year: the state its splits carry.
+
+    ``count`` cases (sims,) whose cost the partners share as ``shares``
+    (partners, sims); for a splits table also the cases by row ``rows`` and
+    the rows' parts of the cost ``parts`` (rows, sims). [cases], [fraction]
+    """
+
+    count: IntArray
+    shares: FloatArray
+    rows: IntArray | None = None
+    parts: FloatArray | None = None
+
+
+def _stock_shares(
+    rng: np.random.Generator,
+    cases: _CasesPlan,
+    caseload: _Caseload,
+    year: int,
+    stock: _Stock | None,
+) -> _Stock:
+    """Year ``year``'s stock from last year's (None in year 0): survivors keep their splits.
+
+    The entrants' split is drawn as fresh cases'; the survivors' is thinned
+    from last year's (:func:`draws.surviving_case_shares`, or
+    :func:`draws.surviving_case_rows` for a table); the year's is their mix
+    weighted by the carried fraction of the spend (``docs/sampling.md`` §14).
+    """
+    arrivals = caseload.arrivals[year]
+    survivors = caseload.survivors[year]
+    carried = caseload.carried[year]
+    cv = cases.cv
+    if cases.concentration is not None:
+        shares = draws.case_shares_dirichlet(rng, arrivals, cv, cases.mean, cases.concentration)
+        if stock is not None:
+            kept = draws.surviving_case_shares(
+                rng,
+                stock.shares,
+                survivors,
+                stock.count,
+                cv,
+                cases.mean,
+                cases.concentration,
+            )
+            shares += carried * (kept - shares)
+        return _Stock(survivors + arrivals, shares)
+    rows, parts = draws.case_rows(rng, arrivals, cv, cases.probabilities)
+    if stock is not None:
+        kept_rows, kept_parts = draws.surviving_case_rows(
+            rng, stock.rows, stock.parts, survivors, cv
+        )
+        rows += kept_rows
+        parts += carried * (kept_parts - parts)
+    count = rows.sum(axis=0)
+    shares = cases.splits.T @ parts
+    shares[:, count == 0] = (cases.probabilities @ cases.splits)[:, None]
+    return _Stock(count, shares, rows, parts)
 
 
 def _shares_of(
@@ -726,9 +822,9 @@ def _fill_block(
     work = np.empty((years, size))
     for g, gp in enumerate(plan.groups):
         own_normals = copula_normals[:, gp.copula_slot] if gp.copula_slot is not None else None
-        counts = None
+        caseload = None
         if gp.clients is not None:
-            counts = _clients_spend(gp, block, own_normals, work)
+            caseload = _clients_spend(gp, block, own_normals, work)
         elif isinstance(gp.group.spend, AggregateSpend):
             _aggregate_spend(gp, block, own_normals, work)
         else:
@@ -738,7 +834,7 @@ def _fill_block(
             placed = _high_cost(gp, block, work)
         if gp.cases is not None:
             _case_shares(
-                gp, block, counts, work, placed, case_shares[gp.group.id].transpose(1, 2, 0)
+                gp, block, caseload, work, placed, case_shares[gp.group.id].transpose(1, 2, 0)
             )
         for k in gp.shocks:
             work *= shock_factors[k]

@@ -38,6 +38,7 @@ __all__ = [
     "alias_table",
     "ar1",
     "ar1_variance",
+    "case_rows",
     "case_shares_dirichlet",
     "case_shares_table",
     "compound_gamma",
@@ -52,6 +53,8 @@ __all__ = [
     "metric_loadings",
     "negative_binomial",
     "shifted_lognormal_params",
+    "surviving_case_rows",
+    "surviving_case_shares",
     "survivor_share",
     "uncertain_rate",
 ]
@@ -646,6 +649,12 @@ def _normalised(log_weights: FloatArray) -> FloatArray:
     return w
 
 
+def _case_concentration(counts: IntArray, cv: float, concentration: float) -> FloatArray:
+    """κ_n with ``κ_n + 1 = (κ + 1)(n + cv²)/(1 + cv²)``, n counted as at least 1. [1]"""
+    n = np.maximum(counts, 1).astype(np.float64)
+    return (concentration + 1.0) * (n + cv * cv) / (1.0 + cv * cv) - 1.0
+
+
 def case_shares_dirichlet(
     rng: np.random.Generator,
     counts: IntArray,
@@ -682,8 +691,7 @@ def case_shares_dirichlet(
         Shares summing to 1 over partners. [fraction]
     """
     counts = np.asarray(counts)
-    n = np.maximum(counts, 1).astype(np.float64)
-    kappa_n = (concentration + 1.0) * (n + cv * cv) / (1.0 + cv * cv) - 1.0
+    kappa_n = _case_concentration(counts, cv, concentration)
     out = np.zeros((mean.size, counts.size))
     active = np.flatnonzero(mean > 0)
     logs = np.stack([_log_gamma(rng, kappa_n * mean[p]) for p in active])
@@ -727,15 +735,154 @@ def case_shares_table(
         Shares summing to 1 over partners. [fraction]
     """
     counts = np.asarray(counts, dtype=np.int64)
-    by_row = rng.multinomial(counts, probabilities).T.astype(np.float64)  # (rows, sims)
-    by_row[0, counts == 0] = 1.0  # a placeholder case, replaced by the mean below
-    if cv == 0:
-        weights = by_row / by_row.sum(axis=0)
-    else:
-        weights = _normalised(_log_gamma(rng, by_row / (cv * cv)))
-    out = splits.T @ weights
+    _, parts = case_rows(rng, counts, cv, probabilities)
+    out = splits.T @ parts
     out[:, counts == 0] = (probabilities @ splits)[:, None]
     return out
+
+
+def case_rows(
+    rng: np.random.Generator, counts: IntArray, cv: float, probabilities: FloatArray
+) -> tuple[IntArray, FloatArray]:
+    """The cases of each row of a splits table and the rows' parts of their sum.
+
+    ``(n_1 … n_K) ~ Multinomial(n, π)`` and parts
+    ``Dirichlet(n_1/cv², …, n_K/cv²)`` (``n_k / n`` for cv = 0), as
+    :func:`case_shares_table` draws them. A sum of no cases gets all of row 0
+    as a placeholder part (it has no spend).
+
+    Parameters
+    ----------
+    rng : numpy.random.Generator
+    counts : ndarray of int, shape (sims,)
+        Cases in the sum, n ≥ 0. [cases]
+    cv : float
+        CV of one case's cost. [fraction]
+    probabilities : ndarray, shape (rows,)
+        π, summing to 1. [fraction]
+
+    Returns
+    -------
+    rows : ndarray of int64, shape (rows, sims)
+        Cases of each row, n_k. [cases]
+    parts : ndarray of float64, shape (rows, sims)
+        Each row's part of the sum, summing to 1 over rows. [fraction]
+    """
+    by_row = rng.multinomial(counts, probabilities).T  # (rows, sims)
+    shapes = by_row.astype(np.float64)
+    shapes[0, counts == 0] = 1.0  # the placeholder
+    if cv == 0:
+        return by_row, shapes / shapes.sum(axis=0)
+    return by_row, _normalised(_log_gamma(rng, shapes / (cv * cv)))
+
+
+# ----------------------------------------------------------------------------- carried cases
+
+
+def surviving_case_shares(
+    rng: np.random.Generator,
+    shares: FloatArray,
+    survivors: IntArray,
+    stock: IntArray,
+    cv: float,
+    mean: FloatArray,
+    concentration: float,
+) -> FloatArray:
+    """The partners' shares of the cost of ``survivors`` cases kept from a stock of ``stock``.
+
+    Dirichlet(κ m) splits (:func:`case_shares_dirichlet`): the stock's shares
+    ``P`` are taken as Dirichlet(κ_N m), i.e. ``P_p = G_p / Σ G`` with
+    ``G_p ~ Gamma(κ_N m_p)``; each ``G_p`` keeps
+    ``f_p ~ Beta(κ_B m_p, (κ_N − κ_B) m_p)`` of itself, so that the survivors'
+    shares ``Q ∝ f_p P_p`` are Dirichlet(κ_B m), a fresh sum of B cases'
+    (exactly ``P`` when B = N; ``docs/sampling.md`` §14). Two gamma and two
+    uniform variates per partner.
+
+    Parameters
+    ----------
+    rng : numpy.random.Generator
+    shares : ndarray, shape (partners, sims)
+        The stock's shares P, summing to 1 over partners. [fraction]
+    survivors : ndarray of int, shape (sims,)
+        Cases kept, 0 ≤ B ≤ N (0: the result is finite but carries no spend). [cases]
+    stock : ndarray of int, shape (sims,)
+        Cases in the stock, N. [cases]
+    cv : float
+        CV of one case's cost. [fraction]
+    mean : ndarray, shape (partners,)
+        Expected split ``E[α]``, summing to 1. [fraction]
+    concentration : float
+        κ > 0. [1]
+
+    Returns
+    -------
+    ndarray of float64, shape (partners, sims)
+        The survivors' shares Q, summing to 1 over partners. [fraction]
+    """
+    kappa_kept = _case_concentration(survivors, cv, concentration)
+    kappa_gone = _case_concentration(stock, cv, concentration) - kappa_kept
+    active = np.flatnonzero(mean > 0)
+    logs = np.empty((active.size, np.size(survivors)))
+    for j, p in enumerate(active):
+        kept = _log_gamma(rng, kappa_kept * mean[p])
+        gone = _log_gamma(rng, kappa_gone * mean[p])
+        with np.errstate(divide="ignore"):
+            logs[j] = np.log(shares[p]) + kept - np.logaddexp(kept, gone)
+    out = np.zeros(shares.shape)
+    out[active] = _normalised(logs)
+    return out
+
+
+def surviving_case_rows(
+    rng: np.random.Generator, rows: IntArray, parts: FloatArray, survivors: IntArray, cv: float
+) -> tuple[IntArray, FloatArray]:
+    """The rows of ``survivors`` cases kept from a stock, and their parts of the survivors' cost.
+
+    Splits-table cases (:func:`case_rows`): the survivors, a random subset
+    of B of the stock's N cases, fall in the rows as a multivariate
+    hypergeometric draw (row by row, exact); within row k the survivors'
+    fraction of the row's cost is ``Beta(b_k/cv², (n_k − b_k)/cv²)`` (exact
+    for gamma costs, independent of the row's total), so the survivors'
+    parts are proportional to that fraction times the row's part
+    (``docs/sampling.md`` §14). One hypergeometric per row but the last, two
+    gamma and two uniform variates per row.
+
+    Parameters
+    ----------
+    rng : numpy.random.Generator
+    rows : ndarray of int, shape (rows, sims)
+        The stock's cases by row, n_k. [cases]
+    parts : ndarray, shape (rows, sims)
+        The rows' parts of the stock's cost, summing to 1 over rows. [fraction]
+    survivors : ndarray of int, shape (sims,)
+        Cases kept, 0 ≤ B ≤ Σ n_k. [cases]
+    cv : float
+        CV of one case's cost, > 0. [fraction]
+
+    Returns
+    -------
+    kept : ndarray of int64, shape (rows, sims)
+        Survivors by row, b_k (summing to B). [cases]
+    parts : ndarray of float64, shape (rows, sims)
+        The rows' parts of the survivors' cost, summing to 1 (all of row 0
+        as a placeholder where B = 0). [fraction]
+    """
+    kept = np.empty(rows.shape, dtype=np.int64)
+    left = np.array(survivors, dtype=np.int64)
+    rest = rows.sum(axis=0)
+    for k in range(rows.shape[0] - 1):
+        rest -= rows[k]
+        kept[k] = rng.hypergeometric(rows[k], rest, left)
+        left -= kept[k]
+    kept[-1] = left
+    alpha = 1.0 / (cv * cv)
+    staying = _log_gamma(rng, kept * alpha)
+    leaving = _log_gamma(rng, (rows - kept) * alpha)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        logs = np.log(parts) + staying - np.logaddexp(staying, leaving)
+    logs[kept == 0] = -np.inf
+    logs[0, np.asarray(survivors) == 0] = 0.0  # the placeholder
+    return kept, _normalised(logs)
 
 
 # ----------------------------------------------------------------------------- high cost

@@ -94,13 +94,6 @@ BAD = [
         ["client_groups[1].cases.alpha"],
     ),
     (
-        "with-persistent-stock",
-        _with("    cases: {concentration: 2}\n").replace(
-            "growth: 0.02}", "growth: 0.02, exit_rate: 0.2}"
-        ),
-        ["client_groups[1]", "remove 'clients.exit_rate'"],
-    ),
-    (
         "with-a-group-key",
         _with("    cases: {concentration: 2}\n", extra="  group_keys: {therapy: host}\n"),
         ["agreement.group_keys.therapy", "has case splits", "remove it from group_keys"],
