@@ -222,7 +222,8 @@ def _write_breakdowns(writer: Any, result: Result, formats: dict[str, Any]) -> N
             result.contribution_paths(),
             "Contribution paths",
             "Contributions re-set each year: each partner's contribution per year "
-            "(planned, and its distribution over the simulations)",
+            "(planned, and its distribution over the simulations)"
+            + (", its total over the schedules" if model.agreement.schedules else ""),
         )
     if model.agreement.exit is not None:
         none = result.outcomes.exit_cost_total is None

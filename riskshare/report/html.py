@@ -563,7 +563,8 @@ def contribution_context(result: Result) -> dict[str, Any]:
     ``contribution_paths``: for each partner and the partners together, each
     year's planned contribution and the distribution of the contribution
     paid, from :meth:`Result.contribution_paths`, in £ thousands rounded to
-    the Monte Carlo error of the means (at least £1k).
+    the Monte Carlo error of the means (at least £1k); with several schedules
+    the note says each contribution is the partner's total over them.
     """
     from riskshare.config.names import partner_labels
 
@@ -586,12 +587,18 @@ def contribution_context(result: Result) -> dict[str, Any]:
             for year, row in frame.loc[pid].iterrows()
         ]
         groups.append({"id": pid, "label": labels.get(pid, pid), "rows": rows})
+    split = (
+        "Each contribution is the partner's total over the schedules: re-set once for the "
+        "agreement and split between the schedules by their funding. "
+        if result.model.agreement.schedules
+        else ""
+    )
     return {
         "contribution_paths": {
             "heads": [h for _, h in CONTRIBUTION_MEASURES],
             "groups": groups,
-            "note": f"Amounts in £ thousands, rounded to {money_k(step, step)} (at least the "
-            f"Monte Carlo error of the means), over {n:,} simulations.",
+            "note": f"{split}Amounts in £ thousands, rounded to {money_k(step, step)} (at least "
+            f"the Monte Carlo error of the means), over {n:,} simulations.",
         }
     }
 

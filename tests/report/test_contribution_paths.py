@@ -151,8 +151,11 @@ def test_the_shipped_example_runs_end_to_end(tmp_path, example: str) -> None:
     assert result.exit_code == 0, result.output
     for name in ("contribution_paths.csv", "report.html", "results.xlsx", "summary.csv"):
         assert (out / name).is_file(), name
-    assert 'id="contribution-paths"' in (out / "report.html").read_text(encoding="utf-8")
-    assert (out / "by_schedule.csv").is_file() is (example == "schedules_rebased_example")
+    page = (out / "report.html").read_text(encoding="utf-8")
+    assert 'id="contribution-paths"' in page
+    several = example == "schedules_rebased_example"
+    assert (out / "by_schedule.csv").is_file() is several
+    assert ("the partner's total over the schedules" in html.unescape(page)) is several
 
 
 def test_section_fits_1280px_between_the_pool_and_the_assumptions(outputs) -> None:
