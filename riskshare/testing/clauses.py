@@ -219,6 +219,31 @@ CLAUSES = {
         ],
         "across": {"offset": True},
     },
+    # An agreement-wide exit in three schedules: a partner leaves every schedule on its net
+    # position over the agreement (the icb leads "community", so its lead may leave), its
+    # exit costs paid once by keys over the whole agreement; the savings go by expected spend.
+    "exit_schedules": {
+        "schedules": [
+            {"id": "ld", "groups": ["learning_disability"], "reserve": {"opening": 300000}},
+            {"id": "mh", "groups": ["mental_health"], "arrangement": "aligned"},
+            {
+                "id": "community",
+                "groups": ["community_equipment", "intermediate_care"],
+                "arrangement": "lead",
+                "lead": "icb",
+                "integration": {"savings_to": "council"},
+            },
+        ],
+        "across": {"offset": True},
+        "exit": {
+            "limits": {"council": 400000, "icb": 400000},
+            "notice_years": 1,
+            "costs": [
+                {"kind": "stranded_contracts", "amount": 200000, "paid_by": "all"},
+                {"kind": "redundancy", "amount": 100000, "paid_by": "key", "key": "commissioners"},
+            ],
+        },
+    },
 }
 
 
@@ -249,6 +274,4 @@ def clause_model(agreement: dict[str, Any]) -> Model:
     if "contributions" in agreement:
         data["contributions"] = agreement.pop("contributions")
     data["agreement"] = agreement
-    if agreement.get("schedules"):  # savings are drawn for a one-schedule agreement only
-        del data["integration_savings"]
     return Model.model_validate(data)
