@@ -806,6 +806,22 @@ EXAMPLES = [
         spend=[[10.5 * m, 6 * m, 4 * m], [11 * m, 6 * m, 4.6 * m]],
         partners=[C, I, T],
     ),
+    # No notice in the last year. Budget 12 + 8 = 20, the council's limit 0.5. Year 0 as
+    # budgeted; year 1 (the last) spend 22: V = +2 shared 12 : 8, council 1.2, past its
+    # limit, but no year is left for an exit to take effect in: no notice, no exit year
+    # (years + 1 = 3 for both).
+    Example(
+        "exit_no_notice_in_the_last_year",
+        {"a": (C, [12 * m] * 2), "b": (I, [8 * m] * 2)},
+        {C: [12 * m] * 2, I: [8 * m] * 2},
+        {
+            "overspend_call": [[0, 0], [1.2 * m, 0.8 * m]],
+            "exit": [False, False],
+            "exit_year": [3, 3],
+        },
+        agreement={"exit": {"limits": {C: 0.5 * m}}},
+        spend=[[12 * m, 8 * m], [13.5 * m, 8.5 * m]],
+    ),
     # A fixed end date: the agreement ends at the start of year 1. Reserve opening 0.4, not
     # used in year 0 (spend as budgeted); at the end date it is shared 12 : 8 (0.24, 0.16)
     # and year 1 runs as aligned budgets: council V_a = +0.5, icb V_b = -0.2.
@@ -1516,6 +1532,42 @@ EXAMPLES = [
                 ],
             },
         },
+        partners=[C, I, T],
+    ),
+    # The lead of a schedule leaves. "ld" (council's group, 10) is funded by the council's
+    # whole 10; "community" (eq, icb's, 6; ot, trust's, 4) by the icb's 6 and the trust's 4,
+    # led by the icb, whose key 'host' gives it the schedule's overspend. Year 0: eq 6.2,
+    # V = +0.2, all the icb's. The icb leaves at the start of year 1 (voluntary). Year 1:
+    # eq 6.5, ot 4.5, V = +1: the icb keeps its own variance, 6.5 - 6 = 0.5; the key 'host'
+    # gives the partners still in nothing, so the rest, 0.5, falls back to their
+    # contributions to the schedule (council 0, trust 4): all the trust's.
+    Example(
+        "schedules_the_lead_leaves",
+        {"ld": (C, [10 * m] * 2), "eq": (I, [6 * m] * 2), "ot": (T, [4 * m] * 2)},
+        {C: [10 * m] * 2, I: [6 * m] * 2, T: [4 * m] * 2},
+        {
+            "overspend_call": [[0, 0.2 * m, 0], [0, 0.5 * m, 0.5 * m]],
+            "schedule_net": [
+                [[0, 0, 0], [0, 0.2 * m, 0]],
+                [[0, 0, 0], [0, 0.5 * m, 0.5 * m]],
+            ],
+            "exit": [False, True],
+            "exit_year": [3, 1, 3],
+        },
+        agreement={
+            "schedules": [
+                {"id": "ld", "groups": ["ld"], "funding": {C: 1.0, I: 0.0, T: 0.0}},
+                {
+                    "id": "community",
+                    "groups": ["eq", "ot"],
+                    "arrangement": "lead",
+                    "lead": I,
+                    "funding": {C: 0.0, I: 1.0, T: 1.0},
+                },
+            ],
+            "exit": {"voluntary": {I: 1}},
+        },
+        spend=[[10 * m, 6.2 * m, 4 * m], [10 * m, 6.5 * m, 4.5 * m]],
         partners=[C, I, T],
     ),
     # Integration savings routed to schedules: 1 drawn for the agreement (ramp 1, in full),
