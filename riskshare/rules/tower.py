@@ -78,9 +78,8 @@ def apply_tower(
            [0., 1., 5.]])
     """
     parts = band_amounts(amount, limits)
-    if all(w.shape[1] == 1 for w in weights):
-        # The same weights in every simulation: one (partners x bands) @ (bands x sims) product.
-        return np.hstack(weights) @ parts
+    # Band by band, not a matrix product: BLAS sums a one-simulation chunk
+    # (matrix-vector) differently, and the figures must not depend on the chunking.
     out = np.zeros((weights[0].shape[0], amount.shape[0]))
     for j, w in enumerate(weights):
         out += w * parts[j]
