@@ -299,15 +299,19 @@ def _gather(row: FloatArray, brackets: Sequence[Bracket]) -> list[tuple[int, Flo
     for start in range(0, row.size, PASS_CHUNK):
         chunk = row[start : start + PASS_CHUNK]
         for j, (lo, hi, tie) in enumerate(brackets):
-            upto = chunk <= hi
             same = 0 if tie is None else int(np.count_nonzero(chunk == tie))
             ties[j] += same
-            if lo == hi == tie:  # nothing but the tie
-                below[j] += int(np.count_nonzero(upto)) - same
+            if hi == np.inf:  # everything at or above lo
+                mask = chunk >= lo
+                below[j] += chunk.size
+            elif lo == hi == tie:  # nothing but the tie
+                below[j] += int(np.count_nonzero(chunk <= hi)) - same
                 continue
-            below[j] += int(np.count_nonzero(upto))
-            mask = chunk >= lo
-            mask &= upto
+            else:
+                upto = chunk <= hi
+                below[j] += int(np.count_nonzero(upto))
+                mask = chunk >= lo
+                mask &= upto
             if tie is not None:
                 mask &= chunk != tie
             inside = chunk[mask]
