@@ -424,7 +424,8 @@ def _interpolate(order: Mapping[Any, FloatArray], n: int, q: float) -> FloatArra
 def quantiles(x: FloatArray, levels: Mapping[str, float]) -> dict[str, FloatArray]:
     """Quantiles of each column of ``x`` (simulations on axis 0), as ``numpy.quantile``.
 
-    One partition of each column for all levels, on threads for large arrays.
+    The order statistics of all levels found at once for each column
+    (:func:`_order_statistics`), on threads for large arrays.
 
     Parameters
     ----------
@@ -570,10 +571,10 @@ def describe(
         # array is stored that way already; otherwise each is copied in turn).
         rows = _array_rows(np.moveaxis(x, 0, -1), total)
     n = x.shape[0]
-    # One partition puts every order statistic needed in place: the two
+    # Every order statistic needed, found in one pass over each row: the two
     # neighbours of each quantile (linear interpolation, as numpy.quantile),
-    # the ends of its confidence interval and the first of each TVaR tail,
-    # whose values all lie above it.
+    # the ends of its confidence interval and the first of each TVaR tail
+    # (its threshold).
     tails = {level: n - tail_count(n, level) for level in (0.95, 0.99)}
     ranks = {name: quantile_ci_ranks(n, q) for name, q in QUANTILES.items()}
     kth = sorted(

@@ -350,7 +350,7 @@ class Outcomes:
         return self._memo("worst", subject, lambda: self._by_year(subject).max(axis=0))
 
     def described(self, subject: str) -> dict[str, Any]:
-        """:func:`riskshare.metrics.describe` of :meth:`total` (one partition for all quantiles)."""
+        """:func:`riskshare.metrics.describe` of :meth:`total` (every quantile in one pass)."""
         return self._memo(
             "describe", subject, lambda: describe(self.total(subject), materiality=self.materiality)
         )
@@ -1120,7 +1120,7 @@ class Result:
         for t, row in enumerate(np.moveaxis(o.exhausted, 0, -1)):
             np.logical_or(exhausted_by, row, out=exhausted_by)
             p_ex_by[t] = np.count_nonzero(exhausted_by) / n
-        # Quantiles as numpy.quantile (one partition per year, on threads).
+        # Quantiles as numpy.quantile (one pass over each year's row, on threads).
         reserve = quantiles(o.reserve, {"p5": 0.05, "p50": 0.5, "p95": 0.95})
         variance_mean = o.variance.mean(axis=0)
         reserve_mean = np.moveaxis(o.reserve, 0, -1).mean(axis=-1)
