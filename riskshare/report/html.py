@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     import pandas as pd
     from matplotlib.figure import Figure
 
-    from riskshare.config.model import Agreement, CaseSplits, Model
+    from riskshare.config.model import Agreement, CaseSplits, Model, ScheduleRules
     from riskshare.run import Result
 
 __all__ = ["describe_agreement", "describe_groups", "money", "percent", "render_html", "write_html"]
@@ -55,15 +55,17 @@ def _rate(r: Any) -> str:
 # ----------------------------------------------------------------------------- plain words
 
 
-def _key_words(key: Any, model: Model) -> str:
+def _key_words(key: Any, model: Model, host: str | None = None) -> str:
+    """A key in words; ``host``: the partner key 'host' names (a lead schedule's lead)."""
     labels = {p.id: p.label for p in model.partners}
+    host = model.host if host is None else host
     if isinstance(key, dict):
         return "fixed shares: " + ", ".join(
             f"{labels.get(p, p)} {percent(s, 0)}" for p, s in key.items()
         )
     return {
         "proportional": "in proportion to contributions",
-        "host": f"by the host ({labels.get(model.host, model.host)})",
+        "host": f"by the host ({labels.get(host, host)})",
         "own": "each partner its own groups' variance",
         "commissioners": "by commissioning shares",
     }.get(str(key), str(key))
@@ -146,12 +148,48 @@ def _case_words(cases: CaseSplits, labels: Mapping[str, str]) -> str:
 
 
 def describe_agreement(model: Model, agreement: Agreement | None = None) -> list[str]:
-    """The agreement's rules as sentences a finance director can check."""
+    """The agreement's rules as sentences a finance director can check.
+
+    With several schedules, a line per schedule (its groups and rules), then
+    the offsets between them and the exit clause, which is agreement-wide.
+    """
     a = model.agreement if agreement is None else agreement
+    if not a.schedules:
+        out = _rule_words(a, model)
+    else:
+        groups = {g.id: g.label for g in model.client_groups}
+        out = [
+            f"Schedule '{s.label}' ({', '.join(groups.get(g, g) for g in s.groups)}): "
+            + " ".join(_rule_words(s, model))
+            for s in a.schedules
+        ]
+        if a.across is not None and a.across.offset:
+            taking_part = a.across.schedules or [
+                s.id for s in a.schedules if s.arrangement != "aligned"
+            ]
+            names = {s.id: s.label for s in a.schedules}
+            out.append(
+                "Across schedules: an underspend in one of "
+                f"{', '.join(names.get(i, i) for i in taking_part)} first meets an overspend "
+                "in another, before any reserve is used."
+            )
+    if a.exit is not None:
+        out.append(_exit_words(a, model))
+    return out
+
+
+def _rule_words(a: ScheduleRules, model: Model) -> list[str]:
+    """One schedule's rules (or a one-schedule agreement's) as sentences."""
     labels = {p.id: p.label for p in model.partners}
-    out = []
+    host = a.lead if a.arrangement == "lead" and a.lead is not None else model.host
     if a.arrangement == "aligned":
-        out.append("Aligned budgets: each partner keeps the variance of its own client groups.")
+        return ["Aligned budgets: each partner keeps the variance of its own client groups."]
+    out = []
+    if a.arrangement == "lead" and a.lead is not None:
+        out.append(
+            f"Lead commissioning: {labels.get(a.lead, a.lead)} commissions for the others; "
+            "overspends and underspends are shared by the rules below."
+        )
     else:
         out.append(
             "Pooled budget: one fund; overspends and underspends are shared by the rules below."
@@ -171,12 +209,12 @@ def describe_agreement(model: Model, agreement: Agreement | None = None) -> list
                     if top is not None
                     else f"above {unit(lo)}"
                 )
-                parts.append(f"{rng}: {_key_words(b.key, model)}")
+                parts.append(f"{rng}: {_key_words(b.key, model, host)}")
                 lo = top or lo
-            parts.append(f"beyond the last band: {_key_words(s.key, model)}")
+            parts.append(f"beyond the last band: {_key_words(s.key, model, host)}")
             out.append(f"An {side} is shared in bands — " + "; ".join(parts) + ".")
         else:
-            out.append(f"An {side} is shared {_key_words(s.key, model)}.")
+            out.append(f"An {side} is shared {_key_words(s.key, model, host)}.")
         th = getattr(a, f"threshold_{side}")
         if th is not None:
             kind = (
@@ -186,7 +224,7 @@ def describe_agreement(model: Model, agreement: Agreement | None = None) -> list
             )
             out.append(
                 f"{side.capitalize()} threshold of {percent(th.rate)} of the budget, "
-                f"{kind}; below it: {_key_words(th.below_key, model)}."
+                f"{kind}; below it: {_key_words(th.below_key, model, host)}."
             )
     r = a.reserve
     if r is None:
@@ -203,7 +241,7 @@ def describe_agreement(model: Model, agreement: Agreement | None = None) -> list
             words += "; underspends are carried into it"
             if r.cap is not None:
                 words += f" up to a balance of {money(r.cap)}"
-        words += f"; what is left at the end is returned {_key_words(r.final_key, model)}."
+        words += f"; what is left at the end is returned {_key_words(r.final_key, model, host)}."
         out.append(words)
     if a.underspend_disposition != "return":
         out.append(
@@ -215,7 +253,8 @@ def describe_agreement(model: Model, agreement: Agreement | None = None) -> list
             )
         )
     for gid, key in a.group_keys.items():
-        out.append(f"Client group {gid} keeps its own variance, split {_key_words(key, model)}.")
+        split = _key_words(key, model, host)
+        out.append(f"Client group {gid} keeps its own variance, split {split}.")
     for cap in a.caps:
         limit = (
             money(cap.amount)
@@ -264,8 +303,6 @@ def describe_agreement(model: Model, agreement: Agreement | None = None) -> list
             f"Contributions are paid in {a.instalments.number} equal instalment(s) a year, "
             "in advance; the host finds any in-year shortfall."
         )
-    if a.exit is not None:
-        out.append(_exit_words(a, model))
     if a.uncommitted:
         out.append(
             f"An uncommitted allocation of {percent(a.uncommitted)} of the budget is "

@@ -100,8 +100,11 @@ def test_the_report_shows_exits_with_schedules(model) -> None:
         "equipment",
     ]
     assert len(context["exits"]["rows"]) == 4 and context["exit_costs"]["rows"]
-    words = " ".join(describe_agreement(model))
-    assert "over the whole agreement" in words and "every schedule at once" in words
+    lines = describe_agreement(model)  # a line per schedule, the offsets, the exit
+    assert [line.split("'")[1] for line in lines[:3]] == [s.label for s in model.schedules()]
+    assert "by the host (Community health trust)" in lines[2], "a lead schedule's host is its lead"
+    assert lines[3].startswith("Across schedules")
+    assert "over the whole agreement" in lines[4] and "every schedule at once" in lines[4]
     by_schedule = result.by_schedule()
     for pid in model.partner_ids:
         total = sum(by_schedule.loc[(s.id, pid), "mean"] for s in model.schedules())
