@@ -1020,6 +1020,13 @@ class Instalments(_Frozen):
     )
 
 
+#: Why a key that splits an amount (not a variance) cannot be 'own'.
+_NOT_OWN = (
+    "{what} is split between partners, not a variance: use proportional, host, "
+    "commissioners or fixed shares {{partner: share}}, not 'own'"
+)
+
+
 class ExitCost(_Frozen):
     """A cost of a partner's exit: redundancy, stranded contracts or double running.
 
@@ -1038,6 +1045,8 @@ class ExitCost(_Frozen):
     def _key_with_key(self) -> ExitCost:
         if (self.paid_by == "key") != (self.key is not None):
             raise ValueError("give 'key' exactly when paid_by is 'key'")
+        if self.key == "own":
+            raise ValueError(_NOT_OWN.format(what="key: an exit cost"))
         return self
 
 
@@ -1078,6 +1087,8 @@ class Exit(_Frozen):
     def _some_way_out(self) -> Exit:
         if not (self.limits or self.voluntary or self.end_year is not None):
             raise ValueError("give at least one of 'limits', 'voluntary' or 'end_year'")
+        if self.reserve_key == "own":
+            raise ValueError(_NOT_OWN.format(what="reserve_key: a reserve"))
         if any(y < 1 for y in self.voluntary.values()):
             raise ValueError("voluntary: an exit takes effect in year 1 or later")
         return self

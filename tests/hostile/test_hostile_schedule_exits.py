@@ -69,6 +69,18 @@ BAD = [
         ["agreement.exit.costs[0].key", "unknown partner 'trust'"],
     ),
     (
+        "exit-cost-key-own",
+        GOOD.replace("key: {council: 0.5, icb: 0.5}", "key: own"),
+        ["agreement.exit.costs[0].key", "not a variance", "proportional, host, commissioners"],
+    ),
+    (
+        "exit-reserve-key-own",
+        GOOD.replace(
+            "    voluntary: {council: 1}\n", "    voluntary: {council: 1}\n    reserve_key: own\n"
+        ),
+        ["agreement.exit.reserve_key", "not a variance", "fixed shares"],
+    ),
+    (
         "exit-inside-a-schedule",
         GOOD.replace(
             "arrangement: lead, lead: icb}", "arrangement: lead, lead: icb, exit: {end_year: 1}}"
