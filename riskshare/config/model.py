@@ -460,7 +460,8 @@ class ClientGroup(_Frozen):
     cases: CaseSplits | None = Field(
         None,
         description="Each case's cost split between partners per case (s117 aftercare, "
-        "joint continuing care); 'commissioners' is then the expected split.",
+        "joint continuing care); 'commissioners' is then the expected split. With "
+        "'clients.exit_rate' a case keeps its split while it stays.",
     )
 
     @property

@@ -401,13 +401,15 @@ def test_a_stock_that_all_leaves_is_drawn_afresh(cases) -> None:
 
 def test_carried_cases_leave_spend_bit_identical_and_do_not_depend_on_chunking() -> None:
     """The stock's spend is the same with or without ``cases``; the shares are the same for
-    any number of simulations, blocks or workers."""
+    any number of simulations, blocks or workers (with high-cost placements too)."""
     model = _stock_model(TABLE, 6, "lognormal", 0.9, 0.25, years=4)
     data = model.model_dump(mode="python")
     data["client_groups"][0]["cases"] = None
     a, b = sample(model, 3000, seed=9), sample(Model.model_validate(data), 3000, seed=9)
     assert np.array_equal(a.spend, b.spend)
-    for m in (model, _stock_model({"concentration": 1.5}, 6, "gamma", 0.9, 0.25, years=4)):
+    data = _stock_model({"concentration": 1.5}, 6, "gamma", 0.9, 0.25, years=4).model_dump()
+    data["client_groups"][0]["high_cost"] = {"rate": 1, "mean": 5.0, "cv": 0.5}
+    for m in (model, Model.model_validate(data)):
         small = sample(m, 1000, seed=2, block_size=512).case_shares["s117"]
         large = sample(m, 5000, seed=2, block_size=512, workers=2).case_shares["s117"]
         assert np.array_equal(small, large[:1000])
