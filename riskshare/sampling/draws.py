@@ -842,10 +842,10 @@ def surviving_case_rows(
     of B of the stock's N cases, fall in the rows as a multivariate
     hypergeometric draw (row by row, exact); within row k the survivors'
     fraction of the row's cost is ``Beta(b_k/cv², (n_k − b_k)/cv²)`` (exact
-    for gamma costs, independent of the row's total), so the survivors'
-    parts are proportional to that fraction times the row's part
-    (``docs/sampling.md`` §14). One hypergeometric per row but the last, two
-    gamma and two uniform variates per row.
+    for gamma costs, independent of the row's total; ``b_k/n_k`` for cv = 0),
+    so the survivors' parts are proportional to that fraction times the
+    row's part (``docs/sampling.md`` §14). One hypergeometric per row but the
+    last, two gamma and two uniform variates per row.
 
     Parameters
     ----------
@@ -857,7 +857,7 @@ def surviving_case_rows(
     survivors : ndarray of int, shape (sims,)
         Cases kept, 0 ≤ B ≤ Σ n_k. [cases]
     cv : float
-        CV of one case's cost, > 0. [fraction]
+        CV of one case's cost. [fraction]
 
     Returns
     -------
@@ -875,11 +875,13 @@ def surviving_case_rows(
         kept[k] = rng.hypergeometric(rows[k], rest, left)
         left -= kept[k]
     kept[-1] = left
-    alpha = 1.0 / (cv * cv)
-    staying = _log_gamma(rng, kept * alpha)
-    leaving = _log_gamma(rng, (rows - kept) * alpha)
     with np.errstate(divide="ignore", invalid="ignore"):
-        logs = np.log(parts) + staying - np.logaddexp(staying, leaving)
+        if cv == 0:
+            logs = np.log(parts) + np.log(kept / rows)
+        else:
+            staying = _log_gamma(rng, kept / (cv * cv))
+            leaving = _log_gamma(rng, (rows - kept) / (cv * cv))
+            logs = np.log(parts) + staying - np.logaddexp(staying, leaving)
     logs[kept == 0] = -np.inf
     logs[0, np.asarray(survivors) == 0] = 0.0  # the placeholder
     return kept, _normalised(logs)

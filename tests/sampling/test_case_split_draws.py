@@ -414,3 +414,14 @@ def test_carried_cases_leave_spend_bit_identical_and_do_not_depend_on_chunking()
         large = sample(m, 5000, seed=2, block_size=512, workers=2).case_shares["s117"]
         assert np.array_equal(small, large[:1000])
         assert np.allclose(small.sum(axis=-1), 1.0) and small.min() >= 0
+
+
+def test_carried_rows_of_equal_costs_keep_their_count_fractions() -> None:
+    """cv = 0: a row keeps exactly b_k/n_k of its part; the survivors' rows sum to B."""
+    rng = np.random.default_rng(0)
+    rows = np.array([[4, 0, 6], [6, 3, 0]])
+    parts = rows / rows.sum(axis=0)
+    kept, kept_parts = draws.surviving_case_rows(rng, rows, parts, np.array([5, 2, 0]), 0.0)
+    assert np.array_equal(kept.sum(axis=0), [5, 2, 0]) and np.all(kept <= rows)
+    np.testing.assert_allclose(kept_parts[:, :2], kept[:, :2] / kept[:, :2].sum(axis=0))
+    assert np.array_equal(kept_parts[:, 2], [1.0, 0.0])  # no survivors: the placeholder
