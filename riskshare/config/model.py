@@ -733,6 +733,21 @@ Key = Annotated[
 ]
 
 
+def _not_own(key: Any) -> Any:
+    if key == "own":
+        raise ValueError(
+            "this key splits an amount, not a variance, and 'own' (each partner its own "
+            "groups' variance) names no shares: use proportional, host, commissioners or "
+            "fixed shares {partner: share}"
+        )
+    return key
+
+
+#: A key that splits an amount between partners (a threshold's part, a reserve's
+#: balance, an exit cost): any :data:`Key` but ``'own'``.
+SplitKey = Annotated[Key, AfterValidator(_not_own)]
+
+
 class Band(_Frozen):
     """One band of a tower: the variance between the previous band's top and ``upto``.
 
@@ -797,7 +812,7 @@ class Threshold(_Frozen):
         description="Threshold as a fraction of the year's budget."
     )
     first_dollar: bool = False
-    below_key: Key = "host"
+    below_key: SplitKey = "host"
 
 
 class Reserve(_Frozen):
@@ -825,7 +840,7 @@ class Reserve(_Frozen):
         default_factory=list,
         description="Groups whose underspend is never carried forward (ring-fenced).",
     )
-    final_key: Key = Field(
+    final_key: SplitKey = Field(
         "proportional", description="How the balance left at the end is distributed."
     )
 
@@ -1021,13 +1036,6 @@ class Instalments(_Frozen):
     )
 
 
-#: Why a key that splits an amount (not a variance) cannot be 'own'.
-_NOT_OWN = (
-    "{what} is split between partners, not a variance: use proportional, host, "
-    "commissioners or fixed shares {{partner: share}}, not 'own'"
-)
-
-
 class ExitCost(_Frozen):
     """A cost of a partner's exit: redundancy, stranded contracts or double running.
 
@@ -1040,14 +1048,12 @@ class ExitCost(_Frozen):
     amount: Money = Field(description="Cost a year. [£]")
     years: int = Field(1, ge=1, le=50, description="Years it is paid, from the exit on.")
     paid_by: Literal["leaver", "all", "key"] = "leaver"
-    key: Key | None = Field(None, description="With paid_by: key, how the cost is split.")
+    key: SplitKey | None = Field(None, description="With paid_by: key, how the cost is split.")
 
     @model_validator(mode="after")
     def _key_with_key(self) -> ExitCost:
         if (self.paid_by == "key") != (self.key is not None):
             raise ValueError("give 'key' exactly when paid_by is 'key'")
-        if self.key == "own":
-            raise ValueError(_NOT_OWN.format(what="key: an exit cost"))
         return self
 
 
@@ -1081,15 +1087,13 @@ class Exit(_Frozen):
         description="Fixed end date: the agreement ends at the start of this year (0-based); "
         "every partner leaves.",
     )
-    reserve_key: Key = "proportional"
+    reserve_key: SplitKey = "proportional"
     costs: list[ExitCost] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _some_way_out(self) -> Exit:
         if not (self.limits or self.voluntary or self.end_year is not None):
             raise ValueError("give at least one of 'limits', 'voluntary' or 'end_year'")
-        if self.reserve_key == "own":
-            raise ValueError(_NOT_OWN.format(what="reserve_key: a reserve"))
         if any(y < 1 for y in self.voluntary.values()):
             raise ValueError("voluntary: an exit takes effect in year 1 or later")
         return self

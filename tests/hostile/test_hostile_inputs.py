@@ -225,3 +225,26 @@ def test_bad_holdback(tmp_path: Path, cli, old: str, new: str, needle: str) -> N
     path = tmp_path / "c.yaml"
     path.write_text(HOLDBACK.replace(old, new).replace("../../riskshare", "riskshare"))
     expect(cli("validate", path), BAD_INPUT, str(path), needle)
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "field"),
+    [
+        ("final_key: proportional", "final_key: own", "agreement.reserve.final_key"),
+        (
+            "  underspend: {key: proportional}\n",
+            "  underspend: {key: proportional}\n"
+            "  threshold_overspend: {rate: 0.01, below_key: own}\n",
+            "agreement.threshold_overspend.below_key",
+        ),
+    ],
+)
+def test_key_own_where_an_amount_is_split(
+    tmp_path: Path, cli, old: str, new: str, field: str
+) -> None:
+    """'own' names no shares: a reserve's balance or a threshold's part needs some (was a crash)."""
+    assert old in TINY
+    path = tmp_path / "c.yaml"
+    path.write_text(TINY.replace(old, new))
+    expect(cli("validate", path), BAD_INPUT, str(path), field, "'own'", "fixed shares")
+    expect(cli("run", path, "--quiet"), BAD_INPUT, str(path), field, "'own'")
