@@ -184,7 +184,8 @@ def reference_settle(
         (``exit``: the year a partner's exit takes effect); with a trigger on a
         forecast, ``trigger_needed`` ``(years,)`` bool and ``forecast_error``
         ``(years,)`` [£]; with instalments, ``cash_q1`` .. ``cash_q4``
-        ``(years,)``, each quarter's in-year cash call [£]; ``exit_year``
+        ``(years,)``, each quarter's in-year cash call, and ``cash_q1:<partner>``
+        .. ``cash_q4:<partner>`` ``(years,)``, each partner's part of it [£]; ``exit_year``
         ``(partners,)``, the year each partner's exit takes effect (``years + 1``
         or later: it does not leave within the agreement); ``start_spend``
         ``(years, groups)``, each group's spend when exits take effect (after a
@@ -241,6 +242,8 @@ def reference_settle(
     out["forecast_error"] = np.zeros(years)
     for q in range(1, 5):
         out[f"cash_q{q}"] = np.zeros(years)
+        for pid in pids:
+            out[f"cash_q{q}:{pid}"] = np.zeros(years)
     # In-year timing: each group's monthly accrual profile (its own, else the
     # agreement's, else flat), the share accrued by the end of month k.
     profiles = [list(g.accrual or agr.accrual or [1 / 12] * 12) for g in groups]
@@ -649,8 +652,12 @@ def reference_settle(
                     spent += change * (A_pool[k] - A_pool[start]) / (1 - A_pool[start])
                 paid = math.ceil(k * n_inst / 12) / n_inst
                 short.append(spent - paid * B)
+            # Each partner finds its part of each call by cash_key over the partners still in.
+            w = weights(agr.instalments.cash_key)
             for q in range(1, 5):
                 out[f"cash_q{q}"][t] = max(0.0, *short[3 * q - 2 : 3 * q + 1])
+                for p, pid in enumerate(pids):
+                    out[f"cash_q{q}:{pid}"][t] = w[p] * out[f"cash_q{q}"][t]
 
         # --- 11. cash.
         out["position"][t] = position
@@ -814,7 +821,9 @@ def reference_schedules(
     out["schedule_net"] = np.stack([o["net"] for o in outs], axis=1)
     for name in ("trigger_fired", "trigger_needed", "exit"):
         out[name] = np.logical_or.reduce([o[name] for o in outs])
-    for name in ("forecast_error", "cash_q1", "cash_q2", "cash_q3", "cash_q4"):
+    parts = ("", *(f":{p}" for p in model.partner_ids))
+    cash = [f"cash_q{q}{part}" for q in range(1, 5) for part in parts]
+    for name in ("forecast_error", *cash):
         out[name] = sum(o[name] for o in outs)
     out["exit_year"] = np.array(leaves) if leaves is not None else outs[0]["exit_year"]
     return out

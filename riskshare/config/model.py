@@ -1027,12 +1027,23 @@ class Instalments(_Frozen):
     Each partner's contribution (the budget, after any top-slice and
     holdback) is paid in ``number`` equal instalments at the start of each
     period. At each month end the pool is short by accrued spend less
-    instalments received; the host finds that cash in-year, and the quarterly
-    cash calls report the most it is short at a month end of each quarter.
+    instalments received; the quarterly cash calls report the most it is
+    short at a month end of each quarter, and each partner's part of them by
+    ``cash_key`` (default: the host finds that cash in-year).
     """
 
     number: Literal[1, 4, 12] = Field(
         4, description="Instalments a year, paid at the start of each period: 1, 4 or 12."
+    )
+    cash_key: Annotated[
+        Literal["host", "proportional", "commissioners"] | dict[Identifier, Fraction],
+        AfterValidator(_check_fixed_key),
+    ] = Field(
+        "host",
+        description="Who finds the in-year cash: 'host' (the host, or in a lead schedule the "
+        "lead, cash-flows the pool), 'proportional' (in-year additional contributions in "
+        "proportion to contributions), 'commissioners' (to the spend each commissions) or "
+        "fixed shares {partner: share} summing to 1.",
     )
 
 
@@ -1936,6 +1947,7 @@ def reference_problems(data: Any) -> list[str]:
             )
         reserve = get(node, "reserve")
         key(f"{at}.reserve.final_key", get(reserve, "final_key"))
+        key(f"{at}.instalments.cash_key", get(get(node, "instalments"), "cash_key"))
         for i, gid in enumerate(items(get(reserve, "exclude_groups"))):
             own_group(f"{at}.reserve.exclude_groups[{i}]", gid)
         for gid, k in mapping(get(node, "group_keys")).items():

@@ -209,7 +209,10 @@ def agreements(
                 "proportional": draw(st.sampled_from([0.0, 0.2])),
             }
     if not aligned and draw(st.booleans()):
-        agr["instalments"] = {"number": draw(st.sampled_from([1, 4, 12]))}
+        agr["instalments"] = {
+            "number": draw(st.sampled_from([1, 4, 12])),
+            "cash_key": draw(keys(pids)),
+        }
     if draw(st.integers(0, 2)) == 0:
         agr["accrual"] = _profile(draw)
     if not schedule and draw(st.booleans()):

@@ -84,6 +84,26 @@ CASES = [
         ["instalments", "aligned budgets have no pooled fund"],
     ),
     (
+        "cash-key-own",
+        _agreement("  instalments: {number: 4, cash_key: own}\n"),
+        ["instalments", "cash_key", "'host', 'proportional' or 'commissioners'"],
+    ),
+    (
+        "cash-key-unknown-name",
+        _agreement("  instalments: {number: 4, cash_key: lead}\n"),
+        ["instalments", "cash_key", "'host', 'proportional' or 'commissioners'"],
+    ),
+    (
+        "cash-key-unknown-partner",
+        _agreement("  instalments: {number: 4, cash_key: {council: 0.5, trust: 0.5}}\n"),
+        ["instalments.cash_key", "unknown partner 'trust'"],
+    ),
+    (
+        "cash-key-shares-not-summing-to-1",
+        _agreement("  instalments: {number: 4, cash_key: {council: 0.5, icb: 0.4}}\n"),
+        ["instalments", "cash_key", "sum to 1"],
+    ),
+    (
         "recovery-cost-negative",
         _agreement("  trigger: {threshold: 0.01, mitigation: 0.5, cost: {fixed: -5}}\n"),
         ["cost", "fixed"],

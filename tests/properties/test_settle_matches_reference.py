@@ -8,7 +8,7 @@ from hypothesis import HealthCheck, given, settings
 from riskshare._reference import reference_imbalance, reference_settle
 from riskshare.ledger import FLOWS as LEDGER_FLOWS
 from riskshare.ledger import check_balance
-from riskshare.rules.instalments import QUARTERS
+from riskshare.rules.instalments import QUARTERS, partner_quarter
 from riskshare.testing import engine_ledger
 from riskshare.testing.asserts import engine_view
 from riskshare.testing.strategies import settlement_cases
@@ -99,7 +99,8 @@ def _check_against_reference(case):
             np.testing.assert_allclose(
                 got, want, rtol=1e-9, atol=1e-6, err_msg=f"simulation {i}: flow {name!r}"
             )
-        for name in INDICATORS:
+        by_partner = [partner_quarter(q, p) for q in QUARTERS for p in ledger.partner_ids]
+        for name in (*INDICATORS, *by_partner):
             if name in ledger.extras:
                 np.testing.assert_allclose(
                     engine_view(ledger, name, i),

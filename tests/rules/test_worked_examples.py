@@ -712,9 +712,36 @@ EXAMPLES = [
             "cash_q2": [5 * m],
             "cash_q3": [3 * m],
             "cash_q4": [1 * m],
+            # By default (cash_key: host) the host, the council, finds every call.
+            "cash_q1:council": [7 * m],
+            "cash_q1:icb": [0],
+            "cash_q4:council": [1 * m],
+            "cash_q4:icb": [0],
             "overspend_call": [[0.6 * m, 0.4 * m]],
         },
         agreement={"instalments": {"number": 4}},
+        accrual={"b": [1 / 3] * 3 + [0.0] * 9},
+    ),
+    # The same year with the in-year cash found by the partners in proportion to their
+    # contributions (cash_key: proportional, 12:8 = 0.6/0.4), as in-year additional
+    # contributions: the council finds 0.6 of each call, 0.6 x (7, 5, 3, 1) = 4.2, 3, 1.8,
+    # 0.6, and the icb 0.4 x (7, 5, 3, 1) = 2.8, 2, 1.2, 0.4 (the pool's calls unchanged).
+    Example(
+        "instalments_cash_by_partner",
+        {"a": (C, [12 * m]), "b": (I, [9 * m])},
+        {C: [12 * m], I: [8 * m]},
+        {
+            "cash_q1": [7 * m],
+            "cash_q1:council": [4.2 * m],
+            "cash_q1:icb": [2.8 * m],
+            "cash_q2:council": [3 * m],
+            "cash_q2:icb": [2 * m],
+            "cash_q3:council": [1.8 * m],
+            "cash_q3:icb": [1.2 * m],
+            "cash_q4:council": [0.6 * m],
+            "cash_q4:icb": [0.4 * m],
+        },
+        agreement={"instalments": {"number": 4, "cash_key": "proportional"}},
         accrual={"b": [1 / 3] * 3 + [0.0] * 9},
     ),
     # The same year with one instalment, all 20 paid at the start: the pool is never short
