@@ -31,6 +31,7 @@ from riskshare.ledger import Ledger
 from riskshare.metrics import describe, quantiles
 from riskshare.paths import SpendPaths
 from riskshare.rules import rules_for
+from riskshare.rules.instalments import QUARTERS, partner_quarter
 from riskshare.sampling import sample_block
 from riskshare.settle import Terms, iter_settle
 from riskshare.spill import SpilledArray, chunks
@@ -1025,19 +1026,20 @@ class Result:
         """In-year cash calls each quarter (``agreement.instalments``), beside the year end.
 
         A quarter's call is the most the pool is short at a month end of the
-        quarter (spend accrued less instalments received): the cash the host
-        must find in-year. The ``year end`` row of each year is the pool's net
-        position that year (what the partners together pay beyond their
-        contributions at the settlement). ``basis``: money basis, as
-        :meth:`summary`.
+        quarter (spend accrued less instalments received): the cash that must
+        be found in-year. Each partner's rows are its part of the calls, by the
+        agreement's ``instalments.cash_key`` (by default the host finds them
+        all), and its net position that year in the ``year end`` row; the
+        ``pool`` rows are the pool's calls and the partners' net position
+        together. ``basis``: money basis, as :meth:`summary`.
 
         Returns
         -------
         pandas.DataFrame
-            MultiIndex ``(year, quarter)``, quarters ``Q1`` .. ``Q4`` and
-            ``year end``; ``mean``, ``sd``, ``p50``, ``p90``, ``p95``, ``p99``
-            [£] and ``prob_call`` (P(more than the materiality)) with its
-            standard error.
+            MultiIndex ``(partner, year, quarter)``, the partners then
+            ``pool``, quarters ``Q1`` .. ``Q4`` and ``year end``; ``mean``,
+            ``sd``, ``p50``, ``p90``, ``p95``, ``p99`` [£] and ``prob_call``
+            (P(more than the materiality)) with its standard error.
 
         Raises
         ------
@@ -1045,24 +1047,32 @@ class Result:
             Without instalments.
         """
         extras = self.outcomes.extras
-        quarters = ("cash_q1", "cash_q2", "cash_q3", "cash_q4")
-        if quarters[0] not in extras:
+        if QUARTERS[0] not in extras:
             raise ValueError("no in-year cash to report: the agreement has no 'instalments'")
-        net = self.outcomes.net.sum(axis=2)
-        parts = [extras[q] for q in quarters] + [net]  # each (sims, years)
-        x = np.stack(parts, axis=2)  # (sims, years, 5): rows year by year, quarters within
+        net = self.outcomes.net  # (sims, years, partners)
+        names = [[partner_quarter(q, p) for q in QUARTERS] for p in self.partner_ids]
+        ends = [*np.moveaxis(net, 2, 0), net.sum(axis=2)]
+        x = np.stack(
+            [
+                np.stack([*(extras[name] for name in quarters), end], axis=2)
+                for quarters, end in zip([*names, QUARTERS], ends, strict=True)
+            ],
+            axis=1,
+        )  # (sims, partners and pool, years, 5): quarters then the year end, year by year
         w = self._weights(basis)
         if w is not None:
-            x = x * w[None, :, None]
+            x = x * w[None, None, :, None]
         x = x.reshape(x.shape[0], -1)
         n = x.shape[0]
         called = (x > self.materiality).mean(axis=0)
         stats = quantiles(x, {"p50": 0.5, "p90": 0.9, "p95": 0.95, "p99": 0.99})
         labels = ["Q1", "Q2", "Q3", "Q4", "year end"]
+        subjects = [*self.partner_ids, "pool"]
         return Table(
             {
-                "year": [y for y in self.years for _ in labels],
-                "quarter": [q for _ in self.years for q in labels],
+                "partner": [p for p in subjects for _ in self.years for _ in labels],
+                "year": [y for _ in subjects for y in self.years for _ in labels],
+                "quarter": [q for _ in subjects for _ in self.years for q in labels],
             },
             {
                 "mean": x.mean(axis=0),

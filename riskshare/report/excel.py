@@ -275,8 +275,9 @@ def _write_in_year(writer: Any, result: Result, formats: dict[str, Any]) -> None
             result.cash_calls(),
             "In-year cash",
             formats,
-            title="In-year cash calls each quarter (the most the pool is short at a month end: "
-            "cash the host finds), and the partners' year-end net position",
+            title="In-year cash calls each quarter (the most the pool is short at a month end), "
+            "each partner's part by the agreement's cash_key then the pool's, and the year-end "
+            "net position",
         )
 
 

@@ -441,13 +441,14 @@ def write_run(
     each partner); with a trigger ``trigger.csv`` (management action each
     year, and on a forecast its error and false alarms and misses); with
     instalments ``cash_calls.csv`` (the in-year cash calls of each quarter
-    beside the year end); with a holdback ``holdback.csv`` (the distribution
-    of the amounts released, retained and not commissioned, each year and
-    in total); with contributions re-set each year ``contribution_paths.csv``
-    (their distribution per partner and year); with an exit clause ``exits.csv``
-    (each partner's chance of having left by each year, and of its exit year).
-    CSV files are UTF-8
-    with a byte-order mark so Excel shows £ correctly.
+    beside the year end, each partner's part and the pool's); with a
+    holdback ``holdback.csv`` (the distribution of the amounts released,
+    retained and not commissioned, each year and in total); with
+    contributions re-set each year ``contribution_paths.csv`` (their
+    distribution per partner and year); with an exit clause ``exits.csv``
+    (each partner's chance of having left by each year, and of its exit
+    year). CSV files are UTF-8 with a byte-order mark so Excel shows £
+    correctly.
 
     Returns
     -------

@@ -731,6 +731,22 @@ CASH_MEASURES: tuple[tuple[str, str, str], ...] = (
 )
 
 
+#: Columns of each partner in the in-year cash table: (column of :meth:`Result.cash_calls`,
+#: heading).
+PARTNER_CASH_MEASURES: tuple[tuple[str, str], ...] = (
+    ("mean", "Expected"),
+    ("p95", "1 in 20"),
+)
+
+#: Who finds the in-year cash under each named ``instalments.cash_key``.
+CASH_KEYS = {
+    "host": "the host (in a lead schedule, the lead), which cash-flows the pooled fund",
+    "proportional": "the partners, as in-year additional contributions in proportion to "
+    "their contributions",
+    "commissioners": "the partners, in proportion to the spend each commissions",
+}
+
+
 def in_year_context(result: Result) -> dict[str, Any]:
     """The management-action and in-year cash sections, each ``None`` without its clause.
 
@@ -738,7 +754,8 @@ def in_year_context(result: Result) -> dict[str, Any]:
     forecast, of action needed, of a false alarm and of a miss, and the
     forecast error, from :meth:`Result.trigger`. ``cash_calls``
     (instalments): each quarter's in-year cash call and the year end, from
-    :meth:`Result.cash_calls`. Money in £ thousands to the nearest £1k.
+    :meth:`Result.cash_calls`: first each partner's part of each quarter's call
+    (mean and P95), then the pool's. Money in £ thousands to the nearest £1k.
     """
     extras = result.outcomes.extras
     out: dict[str, Any] = {"management_action": None, "cash_calls": None}
@@ -760,9 +777,12 @@ def in_year_context(result: Result) -> dict[str, Any]:
             "forecast": "trigger_needed" in extras,
         }
     if "cash_q1" in extras:
+        from riskshare.config.names import partner_labels
+
         frame = result.cash_calls()
+        pool = frame.xs("pool", level="partner")
         rows = []
-        for (year, quarter), row in frame.iterrows():
+        for (year, quarter), row in pool.iterrows():
             label = "Year end (all partners)" if quarter == "year end" else quarter
             cells = [
                 _cell(row[m], kind, "pool", f"{quarter}:{m}", year, step=1000.0)
@@ -771,8 +791,49 @@ def in_year_context(result: Result) -> dict[str, Any]:
             rows.append(
                 {"year": year, "label": label, "end": quarter == "year end", "cells": cells}
             )
-        out["cash_calls"] = {"heads": [h for _, h, _ in CASH_MEASURES], "rows": rows}
+        names = partner_labels(result.model)
+        by_partner = [
+            {
+                "year": year,
+                "label": quarter,
+                "cells": [
+                    _cell(
+                        frame.loc[(p, year, quarter), m],
+                        "money",
+                        p,
+                        f"{quarter}:{m}",
+                        year,
+                        step=1000.0,
+                    )
+                    for p in result.partner_ids
+                    for m, _ in PARTNER_CASH_MEASURES
+                ],
+            }
+            for year, quarter in pool.index
+            if quarter != "year end"
+        ]
+        out["cash_calls"] = {
+            "heads": [h for _, h, _ in CASH_MEASURES],
+            "rows": rows,
+            "partners": [names.get(p, p) for p in result.partner_ids],
+            "partner_heads": [h for _, h in PARTNER_CASH_MEASURES],
+            "by_partner": by_partner,
+            "key": _cash_key_text(result.model),
+        }
     return out
+
+
+def _cash_key_text(model: Model) -> str:
+    """Who finds the in-year cash, in words, by each schedule's ``instalments.cash_key``."""
+    words = []
+    for sched in model.schedules():
+        key = None if sched.instalments is None else sched.instalments.cash_key
+        if isinstance(key, str):
+            words.append(CASH_KEYS[key])
+        elif key is not None:
+            shares = ", ".join(f"{p} {share:.0%}" for p, share in key.items())
+            words.append(f"the partners in fixed shares ({shares})")
+    return "; ".join(dict.fromkeys(words))
 
 
 def _yearly(amount: float | list[float]) -> float:

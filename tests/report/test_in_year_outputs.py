@@ -94,9 +94,34 @@ def test_cash_calls_of_the_worked_example() -> None:
     )
     result = rs.Result.from_ledger(model, engine_ledger(model, model.expected_spend()))
     table = result.cash_calls()
-    np.testing.assert_allclose(table["mean"], [7e6, 5e6, 3e6, 1e6, 1e6])
-    np.testing.assert_allclose(table["prob_call"], 1.0)
-    assert list(table.index.get_level_values("quarter")) == ["Q1", "Q2", "Q3", "Q4", "year end"]
+    pool = table.loc["pool"]
+    np.testing.assert_allclose(pool["mean"], [7e6, 5e6, 3e6, 1e6, 1e6])
+    np.testing.assert_allclose(pool["prob_call"], 1.0)
+    assert list(pool.index.get_level_values("quarter")) == ["Q1", "Q2", "Q3", "Q4", "year end"]
+    # The partners first: the host (council) finds every call; each partner's year end is
+    # its net position, the overspend of 1 shared 0.6/0.4.
+    assert list(table.index.get_level_values("partner").unique()) == ["council", "icb", "pool"]
+    np.testing.assert_allclose(table.loc["council", "mean"], [7e6, 5e6, 3e6, 1e6, 0.6e6])
+    np.testing.assert_allclose(table.loc["icb", "mean"], [0, 0, 0, 0, 0.4e6], atol=1e-6)
+    np.testing.assert_allclose(table.loc["icb", "prob_call"], [0, 0, 0, 0, 1])
+
+
+def test_cash_calls_by_partner_of_the_worked_example() -> None:
+    # docs/worked_examples.md "instalments_cash_by_partner": cash_key proportional (12:8),
+    # the council finds 0.6 of the calls 7, 5, 3, 1 (£m), the icb 0.4.
+    model = fixed_model(
+        ["council", "icb"],
+        {"a": ("council", [12e6]), "b": ("icb", [9e6])},
+        {"council": [12e6], "icb": [8e6]},
+        {"instalments": {"number": 4, "cash_key": "proportional"}},
+        host="council",
+        accrual={"b": [1 / 3] * 3 + [0.0] * 9},
+    )
+    result = rs.Result.from_ledger(model, engine_ledger(model, model.expected_spend()))
+    table = result.cash_calls()
+    np.testing.assert_allclose(table.loc["council", "mean"], [4.2e6, 3e6, 1.8e6, 0.6e6, 0.6e6])
+    np.testing.assert_allclose(table.loc["icb", "mean"], [2.8e6, 2e6, 1.2e6, 0.4e6, 0.4e6])
+    np.testing.assert_allclose(table.loc["pool", "mean"], [7e6, 5e6, 3e6, 1e6, 1e6])
 
 
 def test_without_the_clauses_nothing_is_written(tmp_path) -> None:
@@ -125,18 +150,20 @@ def test_a_trigger_on_the_outturn_reports_only_how_often(tmp_path) -> None:
 
 
 class _Values(html.parser.HTMLParser):
-    """``data-value`` of the cells of one table, by (year, measure)."""
+    """``data-value`` of the cells of one table, by (year, measure), or with ``partner``
+    by (partner, year, measure)."""
 
-    def __init__(self, table: str) -> None:
+    def __init__(self, table: str, *, partner: bool = False) -> None:
         super().__init__()
-        self.table, self.inside, self.values = table, False, {}
+        self.table, self.inside, self.values, self.partner = table, False, {}, partner
 
     def handle_starttag(self, tag, attrs):
         a = dict(attrs)
         if tag == "table":
             self.inside = self.table in (a.get("class") or "").split()
         if self.inside and tag == "td" and "data-value" in a:
-            self.values[(a["data-year"], a["data-measure"])] = float(a["data-value"])
+            who = (a["data-partner"],) if self.partner else ()
+            self.values[(*who, a["data-year"], a["data-measure"])] = float(a["data-value"])
 
     def handle_endtag(self, tag):
         if tag == "table":
@@ -154,10 +181,17 @@ def test_report_cells_are_the_tables(run) -> None:
     cash = _Values("in-year-cash")
     cash.feed(page)
     calls = result.cash_calls()
-    assert len(cash.values) == 3 * len(calls)
+    assert len(cash.values) == 3 * len(calls.loc["pool"])
     for (year, key), value in cash.values.items():
         quarter, measure = key.split(":")
-        assert value == pytest.approx(calls.loc[(year, quarter), measure], rel=1e-12)
+        assert value == pytest.approx(calls.loc[("pool", year, quarter), measure], rel=1e-12)
+    by_partner = _Values("in-year-cash-by-partner", partner=True)
+    by_partner.feed(page)
+    partners = result.partner_ids
+    assert len(by_partner.values) == 2 * 4 * len(result.years) * len(partners)
+    for (partner, year, key), value in by_partner.values.items():
+        quarter, measure = key.split(":")
+        assert value == pytest.approx(calls.loc[(partner, year, quarter), measure], rel=1e-12)
 
 
 def test_every_column_is_in_the_glossary(run) -> None:

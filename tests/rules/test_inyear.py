@@ -18,7 +18,7 @@ import pytest
 
 import riskshare as rs
 from riskshare.config.model import Model
-from riskshare.rules.instalments import QUARTERS, paid_share
+from riskshare.rules.instalments import QUARTERS, paid_share, partner_quarter
 from riskshare.sampling import sample, sample_block
 from riskshare.testing import fixed_model
 
@@ -171,5 +171,71 @@ def test_cash_calls_do_not_depend_on_chunking_even_one_simulation_a_chunk(monkey
     whole = rs.settle(model, paths)
     monkeypatch.setattr(settle_module, "SETTLE_CHUNK", 1)
     chunked = rs.settle(model, paths)
-    for name in QUARTERS:
+    by_partner = [partner_quarter(q, p) for q in QUARTERS for p in model.partner_ids]
+    for name in (*QUARTERS, *by_partner):
         np.testing.assert_array_equal(chunked.extras[name], whole.extras[name], err_msg=name)
+
+
+def _with_cash_key(path: str, key: object) -> Model:
+    """The shipped config ``path`` with quarterly instalments whose cash ``key`` is given
+    (in every schedule)."""
+    data = rs.load_config(path).model_dump(mode="python", exclude_none=True)
+    for rules in data["agreement"].get("schedules") or [data["agreement"]]:
+        if rules.get("arrangement") != "aligned":
+            rules["instalments"] = {"number": 4, "cash_key": key}
+    return Model.model_validate(data)
+
+
+def _calls(ledger: rs.Ledger, partner_ids: list[str]) -> np.ndarray:
+    """``(quarters, partners, sims, years)`` each partner's in-year cash calls. [£]"""
+    return np.stack(
+        [np.stack([ledger.extras[partner_quarter(q, p)] for p in partner_ids]) for q in QUARTERS]
+    )
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "configs/section75_example.yaml",
+        "configs/schedules_example.yaml",
+        "configs/schedules_exit_example.yaml",
+    ],
+)
+def test_host_finds_every_call_by_default_and_keys_split_the_pools_calls(path) -> None:
+    # cash_key: host (the default) leaves the pool's calls as they were, bit for bit, and
+    # gives them to the host; any key splits each quarter's call between the partners
+    # (Σ_p K_q,p = K_q), after an exit over the partners still in, and with several
+    # schedules each schedule's call by its key, summed.
+    model = _with_cash_key(path, "host")
+    pids = list(model.partner_ids)
+    paths = sample(model, 400, seed=9)
+    host = rs.settle(model, paths)
+    pool = np.stack([host.extras[q] for q in QUARTERS])
+    calls = _calls(host, pids)
+    if not model.agreement.schedules:
+        others = [p for p in pids if p != model.host]
+        np.testing.assert_array_equal(calls[:, pids.index(model.host)], pool)
+        assert not calls[:, [pids.index(p) for p in others]].any()
+    np.testing.assert_allclose(calls.sum(axis=1), pool, rtol=1e-12, atol=1e-6)
+    for key in ("proportional", "commissioners", {p: 1 / len(pids) for p in pids}):
+        keyed = rs.settle(_with_cash_key(path, key), paths)
+        for q in QUARTERS:  # the pool's calls do not depend on who finds them
+            np.testing.assert_array_equal(keyed.extras[q], host.extras[q])
+        np.testing.assert_array_equal(keyed.net(), host.net())  # nor the year-end money
+        split = _calls(keyed, pids)
+        np.testing.assert_allclose(split.sum(axis=1), pool, rtol=1e-12, atol=1e-6)
+        assert (split >= 0).all()
+        if isinstance(key, dict) and not model.agreement.schedules and "exit" not in str(path):
+            even = np.broadcast_to(pool[:, None] / len(pids), split.shape)
+            np.testing.assert_allclose(split, even, rtol=1e-12)
+
+
+def test_proportional_cash_calls_follow_the_contributions() -> None:
+    # Without an exit, 'proportional' gives each partner c_p / Σ c of each call.
+    model = _with_cash_key("configs/section75_example.yaml", "proportional")
+    ledger = rs.settle(model, sample(model, 300, seed=2))
+    c = model.contribution_schedule()  # (years, partners)
+    w = c / c.sum(axis=1, keepdims=True)
+    pool = np.stack([ledger.extras[q] for q in QUARTERS])  # (quarters, sims, years)
+    want = pool[:, None] * w.T[None, :, None, :]
+    np.testing.assert_allclose(_calls(ledger, list(model.partner_ids)), want, rtol=1e-12)
