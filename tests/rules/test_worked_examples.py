@@ -754,6 +754,26 @@ EXAMPLES = [
         agreement={"instalments": {"number": 1}},
         accrual={"b": [1 / 3] * 3 + [0.0] * 9},
     ),
+    # The host leaves: council (host), icb and trust put in 12, 6 and 2 (B = 20) and spend
+    # 12, 9 and 4 (25) each year, flat; one instalment, all 20 paid at the start, so the
+    # pool is short only at the year end, 25 - 20 = 5: calls 0, 0, 0, 5 each year. Year 0:
+    # cash_key host, the council finds the 5. It leaves at the start of year 1 (voluntary);
+    # the key 'host' then gives the partners still in nothing and falls back to their
+    # contributions, 6:2: the icb finds 3.75 and the trust 1.25 of year 1's call.
+    Example(
+        "instalments_cash_host_left",
+        {"a": (C, [12 * m] * 2), "b": (I, [9 * m] * 2), "c": (T, [4 * m] * 2)},
+        {C: [12 * m] * 2, I: [6 * m] * 2, T: [2 * m] * 2},
+        {
+            "cash_q3": [0, 0],
+            "cash_q4": [5 * m, 5 * m],
+            "cash_q4:council": [5 * m, 0],
+            "cash_q4:icb": [0, 3.75 * m],
+            "cash_q4:trust": [0, 1.25 * m],
+        },
+        agreement={"instalments": {"number": 1}, "exit": {"voluntary": {C: 1}}},
+        partners=[C, I, T],
+    ),
     # ------------------------------------------------------------------ exit
     # Council's limit 0.5, one year's notice. Reserve opening 1. Year 0 V = 2.2: draw 1,
     # 1.2 shared 0.6/0.6: council's cumulative 0.6 > 0.5 -> notice; it leaves at the start
