@@ -815,7 +815,7 @@ def in_year_context(result: Result) -> dict[str, Any]:
         out["cash_calls"] = {
             "heads": [h for _, h, _ in CASH_MEASURES],
             "rows": rows,
-            "partners": [names.get(p, p) for p in result.partner_ids],
+            "partners": [names[p] for p in result.partner_ids],
             "partner_heads": [h for _, h in PARTNER_CASH_MEASURES],
             "by_partner": by_partner,
             "key": _cash_key_text(result.model),
