@@ -433,7 +433,8 @@ def reference_settle(
         A_pool = [
             min(sum(e[g] * accrued[g][k] for g in range(n_g)) / sum(e), 1.0) for k in range(13)
         ]
-        A_pool[12] = 1.0
+        # Within 1e-12 of 1 the whole year has accrued (the shares' rounding).
+        A_pool = [1.0 if a >= 1.0 - 1e-12 else a for a in A_pool[:12]] + [1.0]
         tr = agr.trigger
         if tr is not None:
             V0 = sum(N) + X + U - B

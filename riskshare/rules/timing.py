@@ -12,12 +12,21 @@ import numpy as np
 from riskshare._types import FloatArray
 from riskshare.rules.terms import Terms
 
-__all__ = ["MONTHS", "group_accrued", "months_left", "pool_accrued"]
+__all__ = ["MONTHS", "WHOLE_YEAR", "group_accrued", "months_left", "pool_accrued", "whole_year"]
 
 #: Months of a financial year.
 MONTHS = 12
 #: Flat accrual: ``k / 12`` of the year's spend by the end of month k. [fraction]
 FLAT = np.arange(MONTHS + 1) / MONTHS
+#: An accrued share this close to 1 is 1: the rest of the year accrues nothing, and
+#: the shares' rounding must not leave a forecast a sliver of year to run. [fraction]
+WHOLE_YEAR = 1.0 - 1e-12
+
+
+def whole_year(accrued: FloatArray) -> FloatArray:
+    """``accrued`` with shares of at least :data:`WHOLE_YEAR` set to exactly 1 (in place)."""
+    accrued[accrued >= WHOLE_YEAR] = 1.0
+    return accrued
 
 
 def group_accrued(terms: Terms) -> FloatArray:
@@ -39,7 +48,7 @@ def pool_accrued(terms: Terms) -> FloatArray:
     """
     if terms.accrual is None:
         return np.broadcast_to(FLAT, (terms.years, MONTHS + 1))
-    out = np.minimum(terms.budget_shares @ terms.accrual, 1.0)  # no rounding past 1
+    out = whole_year(np.minimum(terms.budget_shares @ terms.accrual, 1.0))  # none past 1
     out[:, 0], out[:, MONTHS] = 0.0, 1.0
     return out
 

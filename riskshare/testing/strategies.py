@@ -316,6 +316,10 @@ def models(
         }
         for p in pids
     }
+    if all(c["kind"] != "schedule" and "minimum" not in c for c in contributions.values()):
+        # Re-set contributions may plan £0 in total (outturn shares of nothing commissioned),
+        # which validation refuses with a proportional key: a minimum keeps one partner in.
+        contributions[pids[0]]["minimum"] = {"base": _MONEY, "growth": 0.0}
     with_metric = draw(st.booleans())
     with_savings = draw(st.booleans())
     metrics = ["nea"] if with_metric else []
