@@ -1035,10 +1035,7 @@ class Instalments(_Frozen):
     number: Literal[1, 4, 12] = Field(
         4, description="Instalments a year, paid at the start of each period: 1, 4 or 12."
     )
-    cash_key: Annotated[
-        Literal["host", "proportional", "commissioners"] | dict[Identifier, Fraction],
-        AfterValidator(_check_fixed_key),
-    ] = Field(
+    cash_key: SplitKey = Field(
         "host",
         description="Who finds the in-year cash: 'host' (the host, or in a lead schedule the "
         "lead, cash-flows the pool), 'proportional' (in-year additional contributions in "

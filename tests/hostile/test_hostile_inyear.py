@@ -86,12 +86,12 @@ CASES = [
     (
         "cash-key-own",
         _agreement("  instalments: {number: 4, cash_key: own}\n"),
-        ["instalments", "cash_key", "'host', 'proportional' or 'commissioners'"],
+        ["instalments", "cash_key", "'own'", "names no shares", "proportional, host"],
     ),
     (
         "cash-key-unknown-name",
         _agreement("  instalments: {number: 4, cash_key: lead}\n"),
-        ["instalments", "cash_key", "'host', 'proportional' or 'commissioners'"],
+        ["instalments", "cash_key", "'proportional', 'host'", "'commissioners'"],
     ),
     (
         "cash-key-unknown-partner",
