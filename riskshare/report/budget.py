@@ -15,9 +15,10 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 if TYPE_CHECKING:
+    from riskshare.config.model import Model, Reserve
     from riskshare.run import Result
 
-__all__ = ["BudgetYear", "budget_years"]
+__all__ = ["BudgetYear", "budget_years", "has_reserve"]
 
 
 @dataclass(frozen=True)
@@ -68,24 +69,41 @@ class BudgetYear:
     prob_call: float
 
 
+def _top_slice(contributions: np.ndarray, reserve: Reserve) -> np.ndarray:
+    """``(years,)`` what one reserve's top-slice takes from ``contributions``. [£]"""
+    top = np.zeros_like(contributions)
+    rate = float(reserve.top_slice)
+    if reserve.top_slice_years == "every":
+        top = rate * contributions
+    else:
+        top[0] = rate * contributions[0]
+    if reserve.cap is not None:
+        # Only what fits under the cap is taken: exact in the first year (the reserve
+        # opens at a known balance), the most that can be taken in later years.
+        top[0] = min(top[0], max(float(reserve.cap) - float(reserve.opening), 0.0))
+    return top
+
+
+def has_reserve(model: Model) -> bool:
+    """Whether the agreement (or some schedule of it) keeps a risk reserve."""
+    return any(s.reserve is not None for s in model.schedules())
+
+
 def budget_years(result: Result) -> list[BudgetYear]:
-    """The pool's reconciliation table, one :class:`BudgetYear` per year."""
+    """The pool's reconciliation table, one :class:`BudgetYear` per year.
+
+    With several schedules the top-slices and opening balances are summed over
+    the schedules that keep a reserve, each on its own contributions.
+    """
     model = result.model
     contributions = model.contribution_schedule().sum(axis=1)
-    reserve = model.agreement.reserve
     top = np.zeros_like(contributions)
     opening = 0.0
-    if reserve is not None:
-        opening = float(reserve.opening)
-        rate = float(reserve.top_slice)
-        if reserve.top_slice_years == "every":
-            top = rate * contributions
-        else:
-            top[0] = rate * contributions[0]
-        if reserve.cap is not None:
-            # Only what fits under the cap is taken: exact in the first year (the reserve
-            # opens at a known balance), the most that can be taken in later years.
-            top[0] = min(top[0], max(float(reserve.cap) - opening, 0.0))
+    for sub in model.schedule_models():
+        reserve = sub.agreement.reserve
+        if reserve is not None:
+            top += _top_slice(sub.contribution_schedule().sum(axis=1), reserve)
+            opening += float(reserve.opening)
     expected = model.expected_spend().sum(axis=1)
     pool = result.pool_by_year(basis="nominal")  # beside cash contributions
     calls = result.by_year().loc["pool", "prob_call"]
@@ -102,7 +120,7 @@ def budget_years(result: Result) -> list[BudgetYear]:
                 expected_spend=float(expected[t]),
                 expected_gap=float(expected[t]) - budget,
                 mean_overspend=float(pool["variance_mean"].iloc[t]),
-                reserve_start=before + float(top[t]) if reserve is not None else 0.0,
+                reserve_start=before + float(top[t]) if has_reserve(model) else 0.0,
                 prob_overspend=float(pool["prob_overspend"].iloc[t]),
                 prob_call=float(calls.loc[year]),
             )

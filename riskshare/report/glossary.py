@@ -112,8 +112,9 @@ OUTPUT_TERMS: tuple[Term, ...] = (
         "prob-call-year",
         "Chance of a cash call in a year",
         "The share of simulations in which that year's overspend is more than the reserve can "
-        "meet, so that partners are called for cash; it is never above the chance of an "
-        "overspend.",
+        "meet, so that partners are called for cash; in one pooled budget it is never above "
+        "the chance of an overspend (with several schedules, one schedule can call while the "
+        "pool as a whole is within budget).",
     ),
     Term(
         "holdback",

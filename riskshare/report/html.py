@@ -440,7 +440,7 @@ def headline_context(result: Result) -> dict[str, Any]:
 
 
 def _budget_context(result: Result, step: float) -> dict[str, Any]:
-    from riskshare.report.budget import budget_years
+    from riskshare.report.budget import budget_years, has_reserve
 
     rows = budget_years(result)
     first = rows[0]
@@ -456,7 +456,21 @@ def _budget_context(result: Result, step: float) -> dict[str, Any]:
         f"{money_k(first.expected_gap, step)} (the simulations average "
         f"{money_k(first.mean_overspend, step)}). "
     )
-    if result.model.agreement.reserve is not None:
+    several = len(result.model.schedules()) > 1
+    if several:
+        held = (
+            f"The schedules' reserves hold {money_k(first.reserve_start, step)} on average at "
+            "the start of the year and meet their own schedule's overspend first. "
+            if has_reserve(result.model)
+            else ""
+        )
+        words += (
+            f"{held}Spend passes the budget in {chance(first.prob_overspend)} of simulations and "
+            f"some partner is called for cash in {chance(first.prob_call)}: with several "
+            "schedules one schedule's overspend brings a call even when the pool as a whole is "
+            "within budget."
+        )
+    elif has_reserve(result.model):
         words += (
             f"The reserve holds {money_k(first.reserve_start, step)} on average at the start of "
             f"the year and meets an overspend first, so although spend passes the budget in "
@@ -486,6 +500,7 @@ def _budget_context(result: Result, step: float) -> dict[str, Any]:
             for r in rows
         ],
         "budget_words": words,
+        "budget_schedules": several,
     }
 
 

@@ -388,6 +388,30 @@ def test_top_slice_is_what_fits_under_the_reserve_cap():
     assert abs(first.expected_gap - first.mean_overspend) < 4 * se
 
 
+def test_budget_table_counts_the_reserves_of_the_schedules(tmp_path):
+    """With schedules the reserve lives in a schedule, not at the top of the agreement.
+
+    configs/schedules_exit_example.yaml: only the learning disability schedule keeps
+    a reserve, a 2 % top-slice in the first year (cap £1m, opening £0) of its
+    contributions, county 0.73 x 8,185,000 + icb 0.565 x 10,585,000 = 5,975,050 +
+    5,980,525 = 11,955,575: top-slice 239,111.5, all of the first year's reserve.
+    The table used to read the agreement's (absent) top-level reserve: £0 everywhere.
+    """
+    from riskshare.report.budget import budget_years
+
+    model = rs.load_config(ROOT / "configs" / "schedules_exit_example.yaml")
+    result = rs.simulate(model, n_sims=500, seed=3)
+    years = budget_years(result)
+    assert years[0].top_slice == pytest.approx(0.02 * 11_955_575)
+    assert years[0].reserve_start == pytest.approx(years[0].top_slice)
+    assert all(y.top_slice == 0 for y in years[1:])  # top_slice_years: first
+    reserve_mean = result.pool_by_year(basis="nominal")["reserve_mean"]
+    assert reserve_mean.iloc[0] > 0
+    assert years[1].reserve_start == pytest.approx(reserve_mean.iloc[0])
+    text = " ".join(write_html(result, tmp_path / "r.html").read_text(encoding="utf-8").split())
+    assert "with no reserve" not in text and "reserves hold £" in text
+
+
 def test_every_result_column_is_in_the_glossary(result):
     from riskshare.analysis.comparison import COMPARE_METRICS
 
