@@ -252,9 +252,10 @@ def _rule_words(a: ScheduleRules, model: Model) -> list[str]:
                 else "spent on non-recurrent items."
             )
         )
+    groups = {g.id: g.label for g in model.client_groups}
     for gid, key in a.group_keys.items():
         split = _key_words(key, model, host)
-        out.append(f"Client group {gid} keeps its own variance, split {split}.")
+        out.append(f"Client group {groups.get(gid, gid)} keeps its own variance, split {split}.")
     for cap in a.caps:
         limit = (
             money(cap.amount)
@@ -321,9 +322,17 @@ def _exit_words(a: Agreement, model: Model) -> str:
     ways = []
     if exit_.limits:
         lim = ", ".join(f"{labels.get(p, p)} {money(v)}" for p, v in exit_.limits.items())
+        n = exit_.notice_years
+        notice = (
+            "at the start of the next year"
+            if n == 0
+            else f"after {n} year's notice"
+            if n == 1
+            else f"after {n} years' notice"
+        )
         ways.append(
             f"a partner leaves when its cumulative net position{whole} passes its limit "
-            f"({lim}), after {exit_.notice_years} year(s) notice"
+            f"({lim}), {notice}"
         )
     first = model.simulation.first_year
 

@@ -412,6 +412,16 @@ def test_budget_table_counts_the_reserves_of_the_schedules(tmp_path):
     assert "with no reserve" not in text and "reserves hold £" in text
 
 
+def test_agreement_words_say_the_notice_in_words():
+    """'after 1 year's notice', not 'after 1 year(s) notice'; each schedule its own reserve."""
+    from riskshare.report.html import describe_agreement
+
+    model = rs.load_config(ROOT / "configs" / "schedules_exit_example.yaml")
+    lines = describe_agreement(model)
+    assert "top-slice of 2.0% of contributions" in lines[0] and "No risk reserve" not in lines[0]
+    assert "after 1 year's notice" in lines[-1] and "year(s)" not in lines[-1]
+
+
 def test_every_result_column_is_in_the_glossary(result):
     from riskshare.analysis.comparison import COMPARE_METRICS
 
