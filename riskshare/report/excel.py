@@ -29,6 +29,7 @@ import numpy as np
 if TYPE_CHECKING:
     import pandas as pd
 
+    from riskshare.config.model import Model
     from riskshare.run import Result
 
 __all__ = ["MONEY_FORMAT", "PERCENT_FORMAT", "exceedance_table", "print_setup", "write_excel"]
@@ -182,6 +183,28 @@ def exceedance_table(result: Result, points: int = EXCEEDANCE_POINTS) -> pd.Data
     return frame
 
 
+def _named(frame: pd.DataFrame, model: Model) -> pd.DataFrame:
+    """``frame`` with its index as named columns, ids shown by their display names.
+
+    Partners (and ``pool``), schedules and holdback amounts by their names; the
+    id columns headed ``Partner``, ``Schedule``, ``Year`` and ``Holdback``.
+    """
+    from riskshare.config.names import partner_labels
+    from riskshare.report.glossary import HOLDBACK_LABELS
+
+    names = {
+        "partner": partner_labels(model),
+        "schedule": {s.id: s.label for s in model.schedules()},
+        "amount": HOLDBACK_LABELS,
+    }
+    headers = {"partner": "Partner", "schedule": "Schedule", "year": "Year", "amount": "Holdback"}
+    frame = frame.reset_index() if frame.index.name or any(frame.index.names) else frame.copy()
+    for col, labels in names.items():
+        if col in frame.columns:
+            frame[col] = frame[col].map(lambda v, labels=labels: labels.get(v, v))
+    return frame.rename(columns=headers)
+
+
 def _write_breakdowns(writer: Any, result: Result, formats: dict[str, Any]) -> None:
     """The ``By schedule`` sheet (several schedules), ``Contribution paths`` (contributions
     re-set each year), ``Exit costs`` and ``Exits`` (an exit clause) and ``Holdback`` (a
@@ -191,26 +214,12 @@ def _write_breakdowns(writer: Any, result: Result, formats: dict[str, Any]) -> N
     :meth:`Result.exit_costs` / :meth:`Result.exits` / :meth:`Result.holdback` at full
     precision, schedules and partners by their display names.
     """
-    from riskshare.config.names import partner_labels
-    from riskshare.report.glossary import HOLDBACK_LABELS
-
     model = result.model
-    names = {
-        "partner": partner_labels(model),
-        "schedule": {s.id: s.label for s in model.schedules()},
-        "amount": HOLDBACK_LABELS,
-    }
-    headers = {"partner": "Partner", "schedule": "Schedule", "year": "Year", "amount": "Holdback"}
 
     def sheet(frame: pd.DataFrame, name: str, title: str) -> None:
-        """``frame`` with its index as named columns, ids shown by their display names."""
-        frame = frame.reset_index()
-        for col, labels in names.items():
-            if col in frame.columns:
-                frame[col] = frame[col].map(lambda v, labels=labels: labels.get(v, v))
-        _write_table(writer, frame.rename(columns=headers), name, formats, title=title)
+        _write_table(writer, _named(frame, model), name, formats, title=title)
 
-    if len(names["schedule"]) > 1:
+    if len(model.schedules()) > 1:
         sheet(
             result.by_schedule(),
             "By schedule",
@@ -341,7 +350,7 @@ def write_excel(
         summary = summary[first + [c for c in summary.columns if c not in first]]
         ws = _write_table(
             writer,
-            summary,
+            _named(summary, model),
             "Summary",
             formats,
             title=f"{model.name}: net position over the agreement "
@@ -368,7 +377,11 @@ def write_excel(
         # By year, with a chart of P95.
         by_year = result.by_year().reset_index()
         ws = _write_table(
-            writer, by_year, "By year", formats, title="Net position each year, per partner"
+            writer,
+            _named(by_year, model),
+            "By year",
+            formats,
+            title="Net position each year, per partner",
         )
         cols = list(by_year.columns)
         chart = wb.add_chart({"type": "line"})
@@ -414,7 +427,7 @@ def write_excel(
         # Pool by year
         _write_table(
             writer,
-            result.pool_by_year(),
+            _named(result.pool_by_year(), model),
             "Pool by year",
             formats,
             title="The pool each year: overspend and reserve",

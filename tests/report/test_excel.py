@@ -48,7 +48,7 @@ def test_sheets(workbook):
 def test_key_columns_first_and_print_setup(result, workbook):
     head, rows = _table(workbook["Summary"], 3)
     assert head[:8] == [
-        "partner",
+        "Partner",
         "Contributions (whole agreement)",
         "Mean",
         "P95 (1 in 20)",
@@ -84,7 +84,9 @@ def test_summary_numbers_equal_summary(result, workbook):
     ws = workbook["Summary"]
     head, rows = _table(ws, 3)
     summary = result.summary()
-    assert [r[0] for r in rows] == list(summary.index)
+    # Partners by their names, as on every other sheet and in the report (not 'icb').
+    names = {p.id: p.label for p in result.model.partners} | {"pool": "All partners (the pool)"}
+    assert [r[0] for r in rows] == [names[p] for p in summary.index]
     for col in summary.columns:
         j = head.index(HEADINGS.get(col, col))
         for i, pid in enumerate(summary.index):
@@ -108,11 +110,14 @@ def test_by_year_and_pool_sheets_match(result, workbook):
     by_year = result.by_year()
     assert len(rows) == len(by_year)
     j = head.index(HEADINGS["p95"])
+    names = {p.id: p.label for p in result.model.partners} | {"pool": "All partners (the pool)"}
+    assert head[:2] == ["Partner", "Year"]
     for row, ((pid, year), want) in zip(rows, by_year["p95"].items(), strict=True):
-        assert (row[0], row[1]) == (pid, year)
+        assert (row[0], row[1]) == (names[pid], year)
         assert row[j] == pytest.approx(want, rel=1e-14)
     assert workbook["By year"]._charts, "expected a native chart of P95 by year"
     head, rows = _table(workbook["Pool by year"], 3)
+    assert head[0] == "Year"
     pool = result.pool_by_year()
     j = head.index(HEADINGS["reserve_mean"])
     assert [r[j] for r in rows] == pytest.approx(pool["reserve_mean"].to_list(), rel=1e-14)
