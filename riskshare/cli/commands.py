@@ -108,9 +108,11 @@ def run(
     """Simulate the pool and settle the agreement; print and save each partner's exposure.
 
     Writes into --out: summary.csv, by_year.csv, pool_by_year.csv,
-    per_simulation.parquet, config.json, manifest.json, and with --report and
-    --excel a self-contained report.html and a results.xlsx workbook (--pdf: report.html
-    and its A4 PDF).
+    per_simulation.parquet (.csv without the parquet extra), config.json,
+    manifest.json; as the agreement has them, by_schedule.csv, exits.csv,
+    exit_costs.csv, contribution_paths.csv, holdback.csv, trigger.csv and
+    cash_calls.csv; with --report and --excel a self-contained report.html and a
+    results.xlsx workbook (--pdf: report.html and its A4 PDF).
     """
     t0 = time.perf_counter()
     from riskshare.cli.limits import check_sims
