@@ -422,6 +422,26 @@ def test_agreement_words_say_the_notice_in_words():
     assert "after 1 year's notice" in lines[-1] and "year(s)" not in lines[-1]
 
 
+def test_first_screen_says_what_leaving_costs(result, report, tmp_path):
+    """With exit costs, the headline box says each partner's expected exit cost.
+
+    The same rounded figure as the exit section's table (its 'Expected (mean)' cell),
+    so that the first screen answers what leaving costs; no line without an exit clause.
+    """
+    from riskshare.report.html import breakdown_context
+
+    model = rs.load_config(ROOT / "configs" / "schedules_exit_example.yaml")
+    exits = rs.simulate(model, n_sims=500, seed=3)
+    text = write_html(exits, tmp_path / "exit.html").read_text(encoding="utf-8")
+    head = text[text.index('id="headline"') : text.index('id="key-figures"')]
+    line = head[head.index('id="headline-exit"') :]
+    for row in breakdown_context(exits)["exit_costs"]["rows"]:
+        if row["partner"] != "pool":
+            assert f"{row['label']} {row['cells'][1]['text']}" in line
+    assert 'href="#exit-costs"' in line
+    assert 'id="headline-exit"' not in report.read_text(encoding="utf-8")
+
+
 def test_every_result_column_is_in_the_glossary(result):
     from riskshare.analysis.comparison import COMPARE_METRICS
 
