@@ -187,7 +187,7 @@ def _named(frame: pd.DataFrame, model: Model) -> pd.DataFrame:
     """``frame`` with its index as named columns, ids shown by their display names.
 
     Partners (and ``pool``), schedules and holdback amounts by their names; the
-    id columns headed ``Partner``, ``Schedule``, ``Year`` and ``Holdback``.
+    id columns headed ``Agreement``, ``Partner``, ``Schedule``, ``Year`` and ``Holdback``.
     """
     from riskshare.config.names import partner_labels
     from riskshare.report.glossary import HOLDBACK_LABELS
@@ -197,7 +197,13 @@ def _named(frame: pd.DataFrame, model: Model) -> pd.DataFrame:
         "schedule": {s.id: s.label for s in model.schedules()},
         "amount": HOLDBACK_LABELS,
     }
-    headers = {"partner": "Partner", "schedule": "Schedule", "year": "Year", "amount": "Holdback"}
+    headers = {
+        "alternative": "Agreement",
+        "partner": "Partner",
+        "schedule": "Schedule",
+        "year": "Year",
+        "amount": "Holdback",
+    }
     frame = frame.reset_index() if frame.index.name or any(frame.index.names) else frame.copy()
     for col, labels in names.items():
         if col in frame.columns:
@@ -417,7 +423,7 @@ def write_excel(
         if comparison is not None:
             _write_table(
                 writer,
-                comparison.reset_index(),
+                _named(comparison, model),
                 "Rules compared",
                 formats,
                 title="Agreements compared on the same simulations: each metric, its paired "

@@ -193,6 +193,9 @@ def test_compare_writes_report_and_workbook_with_the_comparison(tmp_path: Path) 
     assert "aligned" in html.lower()
     book = openpyxl.load_workbook(out / "results.xlsx")
     assert "Rules compared" in book.sheetnames
+    sheet = book["Rules compared"]
+    assert [c.value for c in sheet[3]][:2] == ["Agreement", "Partner"]
+    assert sheet.cell(row=4, column=2).value == "Council"  # a name, not the id 'council'
     refused = CliRunner().invoke(
         app,
         [
