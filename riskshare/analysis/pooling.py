@@ -69,7 +69,13 @@ def co_tvar(parts: np.ndarray, level: float = 0.95) -> tuple[np.ndarray, float]:
     s = parts.sum(axis=1)
     n = s.shape[0]
     k = tail_count(n, level)
-    tail = np.argpartition(s, n - k)[n - k :]
+    # The tail in a canonical order, as tvar's: every simulation above the k-th largest
+    # total, then the first of those equal to it in simulation order. (The order
+    # np.argpartition leaves, and so which tied simulations it takes, differs between
+    # CPUs and numpy versions.)
+    threshold = np.partition(s, n - k)[n - k]  # an order statistic: one value, whatever the order
+    tail = s > threshold
+    tail[np.flatnonzero(s == threshold)[: k - np.count_nonzero(tail)]] = True
     return parts[tail].mean(axis=0), tvar(s, level)
 
 

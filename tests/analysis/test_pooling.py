@@ -37,6 +37,18 @@ def test_co_tvar_sums_to_tvar_of_the_total(seed):
     assert alloc.sum() == pytest.approx(total, rel=1e-12)
 
 
+def test_co_tvar_takes_tied_totals_in_simulation_order():
+    """Totals tied at the threshold: the first in simulation order are in the tail.
+
+    Totals 0, 3, 3, 1, 3, 3, 5; the tail of ceil(0.5 · 7) = 4 is the 5 and three
+    of the four 3s: simulations 1, 2 and 4 (not 5), parts (3, 0), (2, 1), (0, 3).
+    """
+    x = np.array([[0, 0], [3, 0], [2, 1], [0, 1], [0, 3], [1, 2], [5, 0]], dtype=float)
+    alloc, total = co_tvar(x, 0.5)
+    np.testing.assert_array_equal(alloc, [(5 + 3 + 2 + 0) / 4, (0 + 0 + 1 + 3) / 4])
+    assert total == (5 + 3 + 3 + 3) / 4
+
+
 def test_risk_allocation_sums_to_pool_tvar(model):
     alloc = risk_allocation(model, n_sims=4000, seed=8)
     result = rs.simulate(model, n_sims=4000, seed=8)
