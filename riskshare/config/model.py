@@ -18,12 +18,13 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable, Mapping
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 import numpy as np
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     field_validator,
@@ -723,8 +724,19 @@ def _check_fixed_key(key: Any) -> Any:
     return key
 
 
+def _known_key(key: Any) -> Any:
+    """One message for a key that is neither a key's name nor a mapping (not one per type)."""
+    if not isinstance(key, Mapping) and key not in get_args(KeyName):
+        raise ValueError(
+            "not a key: use proportional, host, own (each partner its own "
+            "groups' variance), commissioners or fixed shares {partner: share}"
+        )
+    return key
+
+
 Key = Annotated[
     KeyName | dict[Identifier, Fraction],
+    BeforeValidator(_known_key),
     AfterValidator(_check_fixed_key),
     Field(
         description="'proportional' to contributions, 'host', 'own' (each partner its own "
@@ -733,19 +745,24 @@ Key = Annotated[
 ]
 
 
-def _not_own(key: Any) -> Any:
-    if key == "own":
-        raise ValueError(
+def _split_key(key: Any) -> Any:
+    """A key splitting an amount: a key's name but 'own', or a mapping; one message if not."""
+    if not isinstance(key, Mapping) and (key == "own" or key not in get_args(KeyName)):
+        why = (
             "this key splits an amount, not a variance, and 'own' (each partner its own "
-            "groups' variance) names no shares: use proportional, host, commissioners or "
-            "fixed shares {partner: share}"
+            "groups' variance) names no shares"
+            if key == "own"
+            else "not a key"
+        )
+        raise ValueError(
+            f"{why}: use proportional, host, commissioners or fixed shares {{partner: share}}"
         )
     return key
 
 
 #: A key that splits an amount between partners (a threshold's part, a reserve's
-#: balance, an exit cost): any :data:`Key` but ``'own'``.
-SplitKey = Annotated[Key, AfterValidator(_not_own)]
+#: balance, an exit cost, the in-year cash): any :data:`Key` but ``'own'``.
+SplitKey = Annotated[Key, BeforeValidator(_split_key)]
 
 
 class Band(_Frozen):

@@ -248,3 +248,21 @@ def test_key_own_where_an_amount_is_split(
     path.write_text(TINY.replace(old, new))
     expect(cli("validate", path), BAD_INPUT, str(path), field, "'own'", "fixed shares")
     expect(cli("run", path, "--quiet"), BAD_INPUT, str(path), field, "'own'")
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "field", "allowed"),
+    [
+        ("final_key: proportional", "final_key: bogus", "reserve.final_key", "host, commissioners"),
+        ("overspend: {key: proportional}", "overspend: {key: 7}", "overspend.key", "host, own"),
+    ],
+)
+def test_a_bad_key_name_gets_one_message(
+    tmp_path: Path, cli, old: str, new: str, field: str, allowed: str
+) -> None:
+    """Not one message per type of the union (name or mapping): one, with what is allowed."""
+    path = tmp_path / "c.yaml"
+    path.write_text(TINY.replace(old, new))
+    result = cli("validate", path)
+    expect(result, BAD_INPUT, f"agreement.{field}: not a key", allowed, "{partner: share}")
+    assert result.output.count(field) == 1, result.output

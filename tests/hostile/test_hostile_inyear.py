@@ -91,7 +91,7 @@ CASES = [
     (
         "cash-key-unknown-name",
         _agreement("  instalments: {number: 4, cash_key: lead}\n"),
-        ["instalments", "cash_key", "'proportional', 'host'", "'commissioners'"],
+        ["instalments", "cash_key", "not a key", "proportional, host, commissioners"],
     ),
     (
         "cash-key-unknown-partner",
