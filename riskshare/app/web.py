@@ -44,14 +44,15 @@ def figures_html(result: Result) -> tuple[str, str]:
     :func:`~riskshare.report.headline.key_table`, so the app says what the
     report says, in the same words.
     """
-    from riskshare.report.headline import headlines, key_table
+    from riskshare.report.headline import expected_contributions, headlines, key_table
 
     summary = result.summary()
-    lines = headlines(summary, result.model)
+    paid = expected_contributions(result)
+    lines = headlines(summary, result.model, contributions=paid)
     head = "".join(
         f'<p data-partner="{html.escape(h.partner)}">{html.escape(h.text)}</p>' for h in lines
     )
-    table = key_table(summary, result.model)
+    table = key_table(summary, result.model, contributions=paid)
     rows = table.text_rows()
     cells = "".join(f"<th>{html.escape(c)}</th>" for c in rows[0])
     body = "".join(

@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from riskshare.config.model import Model
+    from riskshare.run import Result
 
 __all__ = [
     "KEY_COLUMNS",
@@ -45,6 +46,7 @@ __all__ = [
     "KeyTable",
     "Precision",
     "Quoted",
+    "expected_contributions",
     "headlines",
     "key_table",
     "period_words",
@@ -113,6 +115,20 @@ def _contributions(model: Model) -> dict[str, float]:
     return out
 
 
+def expected_contributions(result: Result) -> dict[str, float] | None:
+    """Contributions re-set each year: each partner's expected total over the agreement. [£]
+
+    ``{partner: mean contributions paid, summed over the years}`` with
+    ``pool`` (nominal, as the planned ones the headline quotes otherwise),
+    from :meth:`riskshare.Result.contribution_paths`; ``None`` when the
+    contributions are fixed, so the planned schedule is what each pays.
+    """
+    if result.outcomes.contribution_paths is None:
+        return None
+    mean = result.contribution_paths("nominal")["mean"]
+    return {str(k): float(v) for k, v in mean.groupby(level="partner").sum().items()}
+
+
 def _headline(
     prec: Precision,
     pid: str,
@@ -121,6 +137,7 @@ def _headline(
     contributed: float,
     appetite: float | None,
     n_years: int,
+    expected: bool = False,
 ) -> Headline:
     pool = pid == "pool"
     it, its = ("they", "their") if pool else ("it", "its")
@@ -133,6 +150,7 @@ def _headline(
         return money_short(round(x / prec.step) * prec.step)
 
     q_contrib = Quoted("contributions", contributed, money_short(contributed))
+    of = " of expected contributions" if expected else " of contributions"
     q_mean = Quoted("mean", mean, estimate(abs(mean)))
     who = "Together, the partners" if pool else label
     parts: list[str | Quoted] = []
@@ -142,7 +160,7 @@ def _headline(
             who,
             f" should expect to break about even on {its} ",
             q_contrib,
-            f" of contributions over {period} (expected net position ",
+            f"{of} over {period} (expected net position ",
             q_mean,
             ")",
         ]
@@ -153,7 +171,7 @@ def _headline(
             q_mean,
             f" on top of {its} ",
             q_contrib,
-            f" of contributions over {period}",
+            f"{of} over {period}",
         ]
     else:
         parts += [
@@ -162,7 +180,7 @@ def _headline(
             q_mean,
             f" of {its} ",
             q_contrib,
-            f" of contributions over {period}",
+            f"{of} over {period}",
         ]
     if p95 > 0:
         parts += [
@@ -188,7 +206,13 @@ def _headline(
     return Headline(pid, label, tuple(parts))
 
 
-def headlines(summary: pd.DataFrame, model: Model, *, pool: bool = True) -> list[Headline]:
+def headlines(
+    summary: pd.DataFrame,
+    model: Model,
+    *,
+    pool: bool = True,
+    contributions: Mapping[str, float] | None = None,
+) -> list[Headline]:
     """Each partner's exposure over the whole agreement in one plain-English sentence.
 
     Parameters
@@ -199,6 +223,10 @@ def headlines(summary: pd.DataFrame, model: Model, *, pool: bool = True) -> list
         The model simulated: display names, contributions, appetites, years.
     pool : bool
         Add a sentence for all partners together.
+    contributions : mapping, optional
+        Contributions re-set each year: each partner's (and ``pool``'s)
+        expected total, :func:`expected_contributions`, quoted as expected;
+        by default the planned schedule. [£]
 
     Returns
     -------
@@ -213,7 +241,7 @@ def headlines(summary: pd.DataFrame, model: Model, *, pool: bool = True) -> list
     two standard errors of zero is reported as breaking about even.
     """
     labels = partner_labels(model)
-    contributed = _contributions(model)
+    contributed = _contributions(model) if contributions is None else contributions
     ids = _subjects(summary, model, pool)
     prec = precision_of(summary.loc[ids])
     return [
@@ -225,6 +253,7 @@ def headlines(summary: pd.DataFrame, model: Model, *, pool: bool = True) -> list
             contributed[pid],
             model.appetite.get(pid),
             model.simulation.years,
+            expected=contributions is not None,
         )
         for pid in ids
     ]
@@ -366,7 +395,13 @@ def _finite_max(values: list[float]) -> float:
     return max(vals) if vals else math.nan
 
 
-def key_table(summary: pd.DataFrame, model: Model, *, pool: bool = True) -> KeyTable:
+def key_table(
+    summary: pd.DataFrame,
+    model: Model,
+    *,
+    pool: bool = True,
+    contributions: Mapping[str, float] | None = None,
+) -> KeyTable:
     """The key figures per partner, rounded to match their Monte Carlo error.
 
     Parameters
@@ -376,6 +411,9 @@ def key_table(summary: pd.DataFrame, model: Model, *, pool: bool = True) -> KeyT
     model : Model
     pool : bool
         Add the pool's row.
+    contributions : mapping, optional
+        Expected contributions when they are re-set each year, as
+        :func:`headlines`; by default the planned schedule. [£]
 
     Returns
     -------
@@ -386,7 +424,7 @@ def key_table(summary: pd.DataFrame, model: Model, *, pool: bool = True) -> KeyT
         whole percentages unless their standard errors are under 0.05 points.
     """
     labels = partner_labels(model)
-    contributed = _contributions(model)
+    contributed = _contributions(model) if contributions is None else contributions
     ids = _subjects(summary, model, pool)
     prec = precision_of(summary.loc[ids])
     step, digits = prec.step, prec.percent_digits
@@ -415,6 +453,8 @@ def key_table(summary: pd.DataFrame, model: Model, *, pool: bool = True) -> KeyT
         + ("0.1 point" if digits else "the nearest 1%")
         + "."
     ]
+    if contributions is not None:
+        words.append("Contributions are re-set each year: their expected total is shown.")
     if not math.isnan(mean_se):
         words.append(
             f"Monte Carlo standard error: at most {money_short(mean_se)} on an expected amount"

@@ -407,10 +407,11 @@ def _cell(
 
 def headline_context(result: Result) -> dict[str, Any]:
     """The headline sentences and the key table, ready for a template."""
-    from riskshare.report.headline import headlines, key_table
+    from riskshare.report.headline import expected_contributions, headlines, key_table
 
     summary = result.summary()
-    table = key_table(summary, result.model)
+    paid = expected_contributions(result)
+    table = key_table(summary, result.model, contributions=paid)
     return {
         "headlines": [
             {
@@ -423,7 +424,7 @@ def headline_context(result: Result) -> dict[str, Any]:
                     for p in h.parts
                 ],
             }
-            for h in headlines(summary, result.model)
+            for h in headlines(summary, result.model, contributions=paid)
         ],
         "key_columns": table.columns,
         "key_rows": [

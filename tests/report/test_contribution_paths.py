@@ -61,6 +61,33 @@ def test_fixed_contributions_are_one_point(results) -> None:
     np.testing.assert_allclose(frame.loc["icb", "mean"], result.model.contribution_schedule()[:, 1])
 
 
+def test_headline_quotes_the_expected_contributions_when_they_are_re_set(results) -> None:
+    """ "On top of its £X of contributions": with re-set ones, X is what it pays on average.
+
+    The planned schedule understates a re-based contribution (it grows with the
+    recurrent variance), so the first screen quotes the mean of the paths, and
+    says so; fixed contributions are the planned schedule, as before.
+    """
+    from riskshare.report.headline import expected_contributions, headlines, key_table
+
+    result = results["rebased"]
+    paid = expected_contributions(result)
+    means = result.contribution_paths("nominal")["mean"]
+    for pid in [*result.partner_ids, "pool"]:
+        assert paid[pid] == pytest.approx(means.loc[pid].sum(), rel=1e-12)
+    planned = result.model.contribution_schedule()[:, 0].sum()
+    assert paid[result.partner_ids[0]] > planned * 1.01  # the case the planned figure misses
+    lines = headlines(result.summary(), result.model, contributions=paid)
+    quoted = [p for p in lines[0].parts if not isinstance(p, str) and p.measure == "contributions"]
+    assert quoted[0].value == paid[result.partner_ids[0]]
+    assert "of expected contributions" in lines[0].text
+    table = key_table(result.summary(), result.model, contributions=paid)
+    assert "re-set each year" in table.precision
+    assert expected_contributions(results["fixed"]) is None
+    fixed = headlines(results["fixed"].summary(), results["fixed"].model)
+    assert "of contributions" in fixed[0].text and "expected contributions" not in fixed[0].text
+
+
 def test_csv_only_when_contributions_vary(results, tmp_path) -> None:
     from riskshare.report.files import write_run
 
