@@ -81,8 +81,9 @@ def describe_groups(model: Model) -> list[dict[str, str]]:
         sp = grp.spend
         if isinstance(sp, ClientsSpend):
             c = sp.clients
+            law = c.distribution.replace("_", " ").replace("poisson", "Poisson")
             count = (
-                f"{c.distribution.replace('_', ' ')} number of clients, {c.mean:,.0f} "
+                f"{law[0].upper()}{law[1:]} number of clients, {c.mean:,.0f} "
                 f"expected in the first year, growing {_rate(c.growth)}"
             )
             if c.dispersion is not None:
