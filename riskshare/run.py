@@ -957,12 +957,13 @@ class Result:
             MultiIndex ``(schedule, partner)``, a row for each schedule's pool
             (``partner`` ``pool``) too; the columns of :meth:`summary` without
             thresholds. A one-schedule agreement has one schedule,
-            ``agreement``, equal to the summary. Nominal pounds whatever
-            ``basis`` (the totals are kept, not the years). [£]
+            ``agreement``, equal to the summary in nominal pounds. Nominal
+            pounds whatever ``basis`` (the schedules' totals are kept, not
+            their years). [£]
         """
         total = self.outcomes.schedule_total
         ids = [s.id for s in self.model.schedules()]
-        x = self._net_total(self.basis) if total is None else total  # (sims, [k,] partners)
+        x = self._net_total("nominal") if total is None else total  # (sims, [k,] partners)
         subjects = [*self.partner_ids, "pool"]
         index = {
             "schedule": [s for s in ids for _ in subjects],

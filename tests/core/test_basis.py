@@ -128,3 +128,15 @@ def test_report_says_which_basis_is_shown(tmp_path):
     assert 'data-measure="mean" data-value="170670.00' in text  # the headline is in present value
     rs.write_html(_result(), tmp_path / "nominal.html")
     assert "Money is shown in nominal terms" in (tmp_path / "nominal.html").read_text("utf-8")
+
+
+def test_by_schedule_is_in_nominal_pounds_whatever_the_basis():
+    """As with several schedules (their totals are kept nominal): £180,000 for the council.
+
+    It read the configured basis with one schedule (£170,670.01 in present value here), so
+    the same table changed basis with the number of schedules.
+    """
+    result = _result({"basis": "present_value", "inflation": 0.02})
+    by_schedule = result.by_schedule()
+    assert by_schedule.loc[("agreement", "council"), "mean"] == pytest.approx(180_000)
+    assert by_schedule.loc[("agreement", "pool"), "mean"] == pytest.approx(300_000)
