@@ -30,10 +30,7 @@ from riskshare.config.load import with_agreement
 from riskshare.config.model import Agreement, Model
 from riskshare.ledger import Ledger
 from riskshare.rules import STEPS, Rule, State, Terms, rules_for
-from riskshare.rules.across import share_offsets
-from riskshare.rules.base import schedule
-from riskshare.rules.exit import give_notice, share_context
-from riskshare.rules.rebasing import share_experience
+from riskshare.rules.base import BETWEEN, schedule
 
 if TYPE_CHECKING:
     from riskshare.paths import SpendPaths
@@ -141,7 +138,7 @@ def iter_settle(
             )
             for (part, groups), part_rules in zip(parts, rules, strict=True)
         ]
-        ledgers = _settle_chunk(states, calls, check=check, terms=terms)
+        ledgers = _settle_chunk(terms, states, calls, check=check)
         yield sl, ledgers[0] if len(ledgers) == 1 else Ledger.combine(ledgers, terms.schedule_ids)
 
 
@@ -174,32 +171,32 @@ def _case_shares(
 
 
 def _settle_chunk(
+    terms: Terms,
     states: list[State],
     calls: list[list[tuple[Rule, str]]],
     *,
     check: bool = True,
-    terms: Terms | None = None,
 ) -> list[Ledger]:
     """Run each schedule's rule ``calls`` (see :func:`riskshare.rules.base.schedule`) every year.
 
     The schedules of an agreement run in step: each step of a year runs for
     every schedule before the next step starts, so that offsets between
-    schedules (``across``) see every schedule's overspend and underspend,
-    contributions re-set each year (``rebase``) the whole agreement's
-    experience, and an exit is one exit of the whole agreement (exit costs'
-    keys over the agreement before ``exit_start``, notice on the net position
-    over the schedules after ``exit_notice``).
+    schedules see every schedule's overspend and underspend, contributions
+    re-set each year the whole agreement's experience, and an exit is one
+    exit of the whole agreement: the functions the rules register to run
+    between the schedules (:data:`riskshare.rules.base.BETWEEN`) run before
+    and after their steps.
 
     Parameters
     ----------
+    terms : Terms
+        The agreement's terms (with several schedules: its ``schedules``).
     states : list of State
         A chunk of simulations, fresh, one state per schedule.
     calls : list of list of (Rule, str)
         Each schedule's year of rule methods, in order.
     check : bool
         Check each ledger's balance.
-    terms : Terms, optional
-        The agreement's terms (with several schedules: its ``schedules``).
 
     Returns
     -------
@@ -216,18 +213,14 @@ def _settle_chunk(
             state.flows.writer = None
             state.begin_year(t)
         for k, step in enumerate(STEPS):
-            if step == "across":
-                share_offsets(states)
-            elif step == "rebase":
-                share_experience(states)
-            elif step == "exit_start" and terms is not None:
-                share_context(terms, states)
+            for combine in BETWEEN.get(("before", step), ()):
+                combine(terms, states)
             for state, steps in zip(states, by_step, strict=True):
                 for rule, _ in steps[k]:
                     state.flows.writer = rule  # flows it writes are checked against its declaration
                     getattr(rule, step)(state)
-            if step == "exit_notice":
-                give_notice(states)
+            for combine in BETWEEN.get(("after", step), ()):
+                combine(terms, states)
     return [state.ledger(check=check) for state in states]
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from riskshare._types import FloatArray
-from riskshare.rules.base import Rule
+from riskshare.rules.base import Rule, between
 from riskshare.rules.state import State
 from riskshare.rules.terms import Terms
 
@@ -45,7 +45,8 @@ class ScheduleOffset(Rule):
         s.flows.add("schedule_offset_out", s.t, gave)
 
 
-def share_offsets(states: list[State]) -> None:
+@between("before", "across")
+def share_offsets(terms: Terms, states: list[State]) -> None:
     """Give each schedule taking part the total overspend and underspend of all that take part.
 
     Simulations where every partner has left (the same in every schedule: an

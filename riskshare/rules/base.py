@@ -22,7 +22,8 @@ that changes lives on the state.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, ClassVar
+from collections.abc import Callable
+from typing import TYPE_CHECKING, ClassVar, Literal
 
 from riskshare.ledger import FLOWS
 
@@ -30,7 +31,7 @@ if TYPE_CHECKING:
     from riskshare.rules.state import State
     from riskshare.rules.terms import Terms
 
-__all__ = ["RULES", "STEPS", "Rule", "rules_for"]
+__all__ = ["BETWEEN", "RULES", "STEPS", "Rule", "between", "rules_for"]
 
 #: The steps of a year, in order (``docs/rules.md``, "Each year, in this order").
 STEPS: tuple[str, ...] = (
@@ -58,6 +59,34 @@ STEPS: tuple[str, ...] = (
 
 #: Every registered rule class by name, in the order they were defined.
 RULES: dict[str, type[Rule]] = {}
+
+#: What combines the schedules of an agreement around a step: ``{(when, step): [function]}``,
+#: ``when`` ``"before"`` or ``"after"`` the step has run in every schedule; each function
+#: takes the agreement's terms and the schedules' states (one per schedule, in order).
+BETWEEN: dict[tuple[str, str], list[Callable[[Terms, list[State]], None]]] = {}
+
+
+def between(
+    when: Literal["before", "after"], step: str
+) -> Callable[[Callable[[Terms, list[State]], None]], Callable[[Terms, list[State]], None]]:
+    """Register a function the settlement calls between the schedules ``when`` ``step`` runs.
+
+    A clause that spans the schedules of an agreement (offsets between them,
+    one exit of the whole agreement, contributions re-set on its whole
+    experience) is a rule in each schedule plus such a function, in the same
+    module; the settlement itself knows no clause.
+    """
+    if when not in ("before", "after") or step not in STEPS:
+        raise ValueError(f"between({when!r}, {step!r}): not a time and a step of STEPS")
+
+    def register(
+        fn: Callable[[Terms, list[State]], None],
+    ) -> Callable[[Terms, list[State]], None]:
+        BETWEEN.setdefault((when, step), []).append(fn)
+        return fn
+
+    return register
+
 
 #: What a rule may name in ``needs``.
 NEEDS = frozenset({"group_variances", "own_variances", "reserve_deficit"})

@@ -21,7 +21,7 @@ from __future__ import annotations
 import numpy as np
 
 from riskshare.config.model import ExitCost
-from riskshare.rules.base import Rule
+from riskshare.rules.base import Rule, between
 from riskshare.rules.keys import key_weights
 from riskshare.rules.state import State
 from riskshare.rules.terms import Terms
@@ -153,7 +153,8 @@ class Exit(Rule):
             s.cum_net += sign * s.flows.value(name, t)
 
 
-def give_notice(states: list[State]) -> None:
+@between("after", "exit_notice")
+def give_notice(terms: Terms, states: list[State]) -> None:
     """Notice is given when a cumulative net position over the agreement passes its limit.
 
     Called after every schedule's ``exit_notice`` step. The position is the
@@ -179,6 +180,7 @@ def give_notice(states: list[State]) -> None:
         s.exit_year = exit_year
 
 
+@between("before", "exit_start")
 def share_context(terms: Terms, states: list[State]) -> None:
     """Give every schedule the whole agreement's key context of the year (``agreement_ctx``).
 

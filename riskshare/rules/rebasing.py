@@ -24,7 +24,7 @@ import numpy as np
 
 from riskshare._types import BoolArray, FloatArray, IntArray
 from riskshare.config.model import Model, OutturnContribution, RebasedContribution
-from riskshare.rules.base import Rule
+from riskshare.rules.base import Rule, between
 from riskshare.rules.keys import sum_by_group
 
 if TYPE_CHECKING:  # the terms hold the re-setting terms: imported here for types only
@@ -183,7 +183,8 @@ def experience(
     return recurrent, outturn
 
 
-def share_experience(states: list[State]) -> None:
+@between("before", "rebase")
+def share_experience(terms: Terms, states: list[State]) -> None:
     """Give each schedule the agreement's experience: each schedule's summed (``recurrent``,
     ``outturn``; nothing when contributions are fixed)."""
     if states[0].terms.reset is None:
