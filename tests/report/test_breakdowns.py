@@ -305,34 +305,24 @@ def test_workbook_exit_costs_equal_exit_costs(results, outputs):
         assert all(_same(g, float(w)) for g, w in zip(r[1:], want, strict=True)), r
 
 
-def test_sections_fit_1280px_between_the_pool_and_the_assumptions(outputs):
-    chromium = Path("/usr/bin/chromium")
-    if not chromium.exists():
-        pytest.skip("/usr/bin/chromium is absent (apt-get install -y chromium)")
-    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
-    args = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
-    with sync_api.sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=str(chromium), args=args)
-        try:
-            page = browser.new_page(viewport={"width": 1280, "height": 800})
-            for name, section in (
-                ("schedules", "#by-schedule"),
-                ("exit", "#exit-costs"),
-                ("holdback", "#holdback"),
-            ):
-                page.goto(outputs[name][0].resolve().as_uri())
-                page.wait_for_load_state("load")
-                overflow = page.evaluate(
-                    "() => [document.documentElement.scrollWidth"
-                    " - document.documentElement.clientWidth,"
-                    " ...[...document.querySelectorAll('table, figure, section')].map("
-                    "   e => e.scrollWidth - e.clientWidth)]"
-                )
-                order = page.evaluate(
-                    f"() => ['#pool-years', '{section}', '#assumptions']"
-                    ".map(s => document.querySelector(s).getBoundingClientRect().top)"
-                )
-                assert max(overflow) <= 0, (name, overflow)
-                assert order == sorted(order), (name, order)
-        finally:
-            browser.close()
+def test_sections_fit_1280px_between_the_pool_and_the_assumptions(outputs, page_1280):
+    page = page_1280
+    for name, section in (
+        ("schedules", "#by-schedule"),
+        ("exit", "#exit-costs"),
+        ("holdback", "#holdback"),
+    ):
+        page.goto(outputs[name][0].resolve().as_uri())
+        page.wait_for_load_state("load")
+        overflow = page.evaluate(
+            "() => [document.documentElement.scrollWidth"
+            " - document.documentElement.clientWidth,"
+            " ...[...document.querySelectorAll('table, figure, section')].map("
+            "   e => e.scrollWidth - e.clientWidth)]"
+        )
+        order = page.evaluate(
+            f"() => ['#pool-years', '{section}', '#assumptions']"
+            ".map(s => document.querySelector(s).getBoundingClientRect().top)"
+        )
+        assert max(overflow) <= 0, (name, overflow)
+        assert order == sorted(order), (name, order)

@@ -185,30 +185,20 @@ def test_the_shipped_example_runs_end_to_end(tmp_path, example: str) -> None:
     assert ("the partner's total over the schedules" in html.unescape(page)) is several
 
 
-def test_section_fits_1280px_between_the_pool_and_the_assumptions(outputs) -> None:
-    chromium = Path("/usr/bin/chromium")
-    if not chromium.exists():
-        pytest.skip("/usr/bin/chromium is absent (apt-get install -y chromium)")
-    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
-    args = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
-    with sync_api.sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=str(chromium), args=args)
-        try:
-            page = browser.new_page(viewport={"width": 1280, "height": 800})
-            page.goto(outputs["rebased"][0].resolve().as_uri())
-            page.wait_for_load_state("load")
-            overflow = page.evaluate(
-                "() => [...document.querySelectorAll('#contribution-paths, "
-                "#contribution-paths table')].map(e => e.scrollWidth - e.clientWidth)"
-            )
-            order = page.evaluate(
-                "() => ['#pool-years', '#contribution-paths', '#assumptions']"
-                ".map(s => document.querySelector(s).getBoundingClientRect().top)"
-            )
-            assert max(overflow) <= 0, overflow
-            assert order == sorted(order), order
-        finally:
-            browser.close()
+def test_section_fits_1280px_between_the_pool_and_the_assumptions(outputs, page_1280) -> None:
+    page = page_1280
+    page.goto(outputs["rebased"][0].resolve().as_uri())
+    page.wait_for_load_state("load")
+    overflow = page.evaluate(
+        "() => [...document.querySelectorAll('#contribution-paths, "
+        "#contribution-paths table')].map(e => e.scrollWidth - e.clientWidth)"
+    )
+    order = page.evaluate(
+        "() => ['#pool-years', '#contribution-paths', '#assumptions']"
+        ".map(s => document.querySelector(s).getBoundingClientRect().top)"
+    )
+    assert max(overflow) <= 0, overflow
+    assert order == sorted(order), order
 
 
 def test_every_column_is_in_the_glossary(results) -> None:

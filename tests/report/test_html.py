@@ -18,16 +18,6 @@ from riskshare.report.headline import headlines, key_table
 from riskshare.report.html import write_html
 
 ROOT = Path(__file__).resolve().parents[2]
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 
 
 @pytest.fixture(scope="module")
@@ -162,52 +152,36 @@ def test_self_contained_escaped_and_complete(result, report):
         assert needle in text, needle
 
 
-def _browser(sync_api, pw):
-    return pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-
-
-@pytest.fixture(scope="module")
-def playwright_api():
-    if not CHROMIUM.exists():
-        pytest.skip("/usr/bin/chromium is absent (apt-get install -y chromium)")
-    return pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
-
-
-def test_report_at_1280px_leads_with_the_answer(result, report, playwright_api, tmp_path):
+def test_report_at_1280px_leads_with_the_answer(result, report, page_1280, tmp_path):
     errors: list[str] = []
     requests: list[str] = []
-    with playwright_api.sync_playwright() as pw:
-        browser = _browser(playwright_api, pw)
-        try:
-            page = browser.new_page(viewport={"width": 1280, "height": 800})
-            page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-            page.on("pageerror", lambda e: errors.append(str(e)))
-            page.on("request", lambda r: requests.append(r.url))
-            page.goto(report.resolve().as_uri())
-            page.wait_for_load_state("load")
-            widths = page.eval_on_selector_all("img", "els => els.map(e => e.naturalWidth)")
-            overflow = page.evaluate(
-                "() => [document.documentElement.scrollWidth"
-                " - document.documentElement.clientWidth,"
-                " ...[...document.querySelectorAll('table, figure, section')].map("
-                "   e => e.scrollWidth - e.clientWidth)]"
-            )
-            order = page.evaluate(
-                "() => ['#headline', 'table.key', '#charts', '#pool-years', '#assumptions']"
-                ".map(s => document.querySelector(s).getBoundingClientRect().top)"
-            )
-            quoted = page.eval_on_selector_all(
-                "#headline p",
-                "ps => ps.map(p => [p.dataset.partner, p.innerText.trim(),"
-                " [...p.querySelectorAll('[data-measure]')].map("
-                "   e => [e.dataset.measure, e.dataset.value, e.textContent])])",
-            )
-            key_bottom = page.evaluate(
-                "() => document.querySelector('p.precision').getBoundingClientRect().bottom"
-            )
-            page.screenshot(path=str(tmp_path / "report.png"))
-        finally:
-            browser.close()
+    page = page_1280
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.on("request", lambda r: requests.append(r.url))
+    page.goto(report.resolve().as_uri())
+    page.wait_for_load_state("load")
+    widths = page.eval_on_selector_all("img", "els => els.map(e => e.naturalWidth)")
+    overflow = page.evaluate(
+        "() => [document.documentElement.scrollWidth"
+        " - document.documentElement.clientWidth,"
+        " ...[...document.querySelectorAll('table, figure, section')].map("
+        "   e => e.scrollWidth - e.clientWidth)]"
+    )
+    order = page.evaluate(
+        "() => ['#headline', 'table.key', '#charts', '#pool-years', '#assumptions']"
+        ".map(s => document.querySelector(s).getBoundingClientRect().top)"
+    )
+    quoted = page.eval_on_selector_all(
+        "#headline p",
+        "ps => ps.map(p => [p.dataset.partner, p.innerText.trim(),"
+        " [...p.querySelectorAll('[data-measure]')].map("
+        "   e => [e.dataset.measure, e.dataset.value, e.textContent])])",
+    )
+    key_bottom = page.evaluate(
+        "() => document.querySelector('p.precision').getBoundingClientRect().bottom"
+    )
+    page.screenshot(path=str(tmp_path / "report.png"))
     assert errors == []
     assert [u for u in requests if not u.startswith(("file:", "data:"))] == []
     assert len(widths) == 4 and all(w > 0 for w in widths)
